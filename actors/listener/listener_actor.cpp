@@ -1,0 +1,106 @@
+#include "actors/listener/listener_actor.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "messages/error.hpp"
+
+namespace tidewatch {
+
+namespace {
+
+void publish(listener_counters& c, const udp_receiver& r, uint64_t batches, uint64_t waits) {
+  c.datagrams.store(r.datagrams(), std::memory_order_relaxed);
+  c.bytes.store(r.bytes(), std::memory_order_relaxed);
+  c.denied.store(r.denied(), std::memory_order_relaxed);
+  c.truncated.store(r.truncated(), std::memory_order_relaxed);
+  c.kernel_drops.store(r.kernel_drops(), std::memory_order_relaxed);
+  c.receive_errors.store(r.receive_errors(), std::memory_order_relaxed);
+  c.batches.store(batches, std::memory_order_relaxed);
+  c.credit_waits.store(waits, std::memory_order_relaxed);
+}
+
+void receive_loop(std::unique_ptr<udp_receiver> receiver, caf::strong_actor_ptr self,
+                  decoder_actor downstream, std::shared_ptr<listener_counters> counters,
+                  std::shared_ptr<std::atomic<int64_t>> in_flight,
+                  std::shared_ptr<std::atomic<bool>> stop, int64_t max_in_flight) {
+  uint64_t batches = 0;
+  uint64_t waits = 0;
+  datagram_batch batch;
+  while (!stop->load(std::memory_order_relaxed)) {
+    if (in_flight->load(std::memory_order_acquire) >= max_in_flight) {
+      ++waits;
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      continue;
+    }
+    if (receiver->receive_batch(batch) == 0)
+      continue;
+    in_flight->fetch_add(1, std::memory_order_acq_rel);
+    ++batches;
+    caf::send_as(caf::actor_cast<caf::actor>(self), downstream, std::exchange(batch, {}));
+    publish(*counters, *receiver, batches, waits);
+  }
+  publish(*counters, *receiver, batches, waits);
+}
+
+} // namespace
+
+listener_actor::behavior_type listener(listener_actor::stateful_pointer<listener_state> self,
+                                       listener_options opts, decoder_actor downstream) {
+  auto& st = self->state;
+  st.opts = std::move(opts);
+  auto receiver = std::make_unique<udp_receiver>();
+  std::string error;
+  if (!receiver->open(st.opts.socket, error)) {
+    spdlog::error("{}: listener {}:{}: {}", st.opts.pipeline, st.opts.socket.address,
+                  st.opts.socket.port, error);
+    self->quit(make_error(ec::cannot_listen, error));
+    return listener_actor::behavior_type::make_empty_behavior();
+  }
+  st.bound_port = receiver->bound_port();
+  st.receive_buffer = receiver->receive_buffer_bytes();
+  spdlog::info("{}: listening on udp [{}]:{} (receive buffer {} bytes)", st.opts.pipeline,
+               st.opts.socket.address, st.bound_port, st.receive_buffer);
+  if (st.receive_buffer < st.opts.socket.receive_buffer_bytes)
+    spdlog::warn("{}: the kernel granted a {} byte receive buffer of the {} asked; raise "
+                 "net.core.rmem_max or run as root",
+                 st.opts.pipeline, st.receive_buffer, st.opts.socket.receive_buffer_bytes);
+  st.thread = std::thread(receive_loop, std::move(receiver),
+                          caf::actor_cast<caf::strong_actor_ptr>(self), downstream, st.counters,
+                          st.in_flight, st.stop, st.opts.max_in_flight);
+  return {
+    [self](ack_atom) { self->state.in_flight->fetch_sub(1, std::memory_order_acq_rel); },
+    [self, downstream](drain_atom, caf::actor coordinator) {
+      auto& st = self->state;
+      st.stop->store(true);
+      if (st.thread.joinable())
+        st.thread.join();
+      // The thread sent its last batch as this actor, so the drain arrives
+      // behind it at the decoder.
+      self->send(downstream, drain_atom::value, coordinator);
+    },
+    [self](stats_atom) {
+      auto& st = self->state;
+      auto& c = *st.counters;
+      stats_snapshot s;
+      s.pipeline = st.opts.pipeline;
+      s.stage = "listener:" + std::to_string(st.bound_port);
+      s.counters = {
+        {"listener_datagrams_total", c.datagrams.load()},
+        {"listener_bytes_total", c.bytes.load()},
+        {"listener_batches_total", c.batches.load()},
+        {"listener_denied_datagrams_total", c.denied.load()},
+        {"listener_truncated_datagrams_total", c.truncated.load()},
+        {"listener_kernel_drops_total", c.kernel_drops.load()},
+        {"listener_receive_errors_total", c.receive_errors.load()},
+        {"listener_credit_waits_total", c.credit_waits.load()},
+        {"listener_in_flight_batches", uint64_t(std::max<int64_t>(0, st.in_flight->load()))},
+        {"listener_port", st.bound_port},
+        {"listener_receive_buffer_bytes", st.receive_buffer},
+      };
+      return s;
+    },
+  };
+}
+
+} // namespace tidewatch

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "actors/interfaces.hpp"
+#include "actors/listener/udp_receiver.hpp"
+
+namespace tidewatch {
+
+/// Counters the receive thread publishes for the actor to report.
+struct listener_counters {
+  std::atomic<uint64_t> datagrams{0};
+  std::atomic<uint64_t> bytes{0};
+  std::atomic<uint64_t> denied{0};
+  std::atomic<uint64_t> truncated{0};
+  std::atomic<uint64_t> kernel_drops{0};
+  std::atomic<uint64_t> receive_errors{0};
+  std::atomic<uint64_t> batches{0};
+  std::atomic<uint64_t> credit_waits{0}; ///< times the thread paused for downstream credit
+};
+
+struct listener_options {
+  std::string pipeline;
+  udp_receiver::options socket;
+  /// Batches sent but not yet acknowledged before the thread stops reading
+  /// and lets the kernel buffer absorb the burst.
+  int64_t max_in_flight = 32;
+};
+
+struct listener_state {
+  listener_options opts;
+  std::shared_ptr<listener_counters> counters = std::make_shared<listener_counters>();
+  std::shared_ptr<std::atomic<int64_t>> in_flight = std::make_shared<std::atomic<int64_t>>(0);
+  std::shared_ptr<std::atomic<bool>> stop = std::make_shared<std::atomic<bool>>(false);
+  std::thread thread;
+  uint16_t bound_port = 0;
+  uint64_t receive_buffer = 0;
+  static inline const char* name = "listener";
+
+  listener_state() = default;
+  listener_state(const listener_state&) = delete;
+  /// Stops and joins the receive thread however the actor ends.
+  ~listener_state() {
+    stop->store(true);
+    if (thread.joinable())
+      thread.join();
+  }
+};
+
+/// Binds the socket at spawn (failing the actor with ec::cannot_listen when it
+/// cannot) and runs recvmmsg on its own thread, sending datagram batches to
+/// `downstream` as this actor. Spawn it detached: draining joins the thread.
+listener_actor::behavior_type listener(listener_actor::stateful_pointer<listener_state> self,
+                                       listener_options opts, decoder_actor downstream);
+
+} // namespace tidewatch

@@ -1,0 +1,191 @@
+#include "actors/listener/udp_receiver.hpp"
+
+#include <arpa/inet.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstring>
+
+namespace tidewatch {
+
+bool ip_prefix::parse(const std::string& text, ip_prefix& out) {
+  auto slash = text.find('/');
+  ip_address a;
+  if (!ip_address::parse(std::string_view(text).substr(0, slash), a))
+    return false;
+  unsigned len = a.is_v4() ? 32 : 128;
+  if (slash != std::string::npos) {
+    auto* first = text.data() + slash + 1;
+    auto* last = text.data() + text.size();
+    auto [ptr, ec] = std::from_chars(first, last, len);
+    if (ec != std::errc{} || ptr != last || first == last || len > (a.is_v4() ? 32u : 128u))
+      return false;
+  }
+  out.length = uint8_t(a.is_v4() ? len + 96 : len);
+  out.network = a;
+  // Clear host bits so that contains() compares only the network part.
+  for (unsigned bit = out.length; bit < 128; ++bit)
+    out.network.bytes[bit / 8] &= uint8_t(~(0x80u >> (bit % 8)));
+  return true;
+}
+
+bool ip_prefix::contains(const ip_address& a) const {
+  unsigned full = length / 8;
+  if (std::memcmp(a.bytes.data(), network.bytes.data(), full) != 0)
+    return false;
+  if (length % 8 == 0)
+    return true;
+  uint8_t mask = uint8_t(0xff00u >> (length % 8));
+  return (a.bytes[full] & mask) == network.bytes[full];
+}
+
+udp_receiver::~udp_receiver() {
+  if (fd_ >= 0)
+    ::close(fd_);
+}
+
+bool udp_receiver::open(const options& opts, std::string& error) {
+  opts_ = opts;
+  ip_address addr;
+  if (!ip_address::parse(opts.address, addr)) {
+    error = "'" + opts.address + "' is not an IP address";
+    return false;
+  }
+  bool v4 = addr.is_v4();
+  fd_ = ::socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) {
+    error = std::string("socket: ") + std::strerror(errno);
+    return false;
+  }
+  int one = 1;
+  int zero = 0;
+  ::setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  ::setsockopt(fd_, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+  ::setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMP, &one, sizeof(one));
+  if (!v4)
+    ::setsockopt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+  // SO_RCVBUFFORCE passes net.core.rmem_max when we are root; else the
+  // kernel caps SO_RCVBUF there.
+  int want = int(std::min<uint64_t>(opts.receive_buffer_bytes, INT32_MAX / 2));
+  if (::setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof(want)) != 0)
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));
+  int got = 0;
+  socklen_t got_len = sizeof(got);
+  ::getsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &got, &got_len);
+  rcvbuf_ = uint64_t(got);
+  sockaddr_storage ss{};
+  socklen_t ss_len = 0;
+  if (v4) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(opts.port);
+    std::memcpy(&sin->sin_addr, addr.bytes.data() + 12, 4);
+    ss_len = sizeof(sockaddr_in);
+  } else {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(opts.port);
+    std::memcpy(&sin6->sin6_addr, addr.bytes.data(), 16);
+    ss_len = sizeof(sockaddr_in6);
+  }
+  if (::bind(fd_, reinterpret_cast<sockaddr*>(&ss), ss_len) != 0) {
+    error = "bind " + opts.address + " port " + std::to_string(opts.port) + ": " +
+            std::strerror(errno);
+    ::close(fd_);
+    fd_ = -1;
+    return false;
+  }
+  socklen_t len = sizeof(ss);
+  ::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len);
+  bound_port_ = ntohs(v4 ? reinterpret_cast<sockaddr_in*>(&ss)->sin_port
+                         : reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  auto n = std::max<uint32_t>(1, opts.batch);
+  buffers_.resize(size_t(n) * slot_size);
+  addrs_.resize(n);
+  iovs_.resize(n);
+  msgs_.resize(n);
+  controls_.resize(n);
+  return true;
+}
+
+size_t udp_receiver::receive_batch(datagram_batch& out) {
+  pollfd pfd{fd_, POLLIN, 0};
+  if (::poll(&pfd, 1, opts_.timeout_ms) <= 0)
+    return 0;
+  auto n = unsigned(msgs_.size());
+  for (unsigned i = 0; i < n; ++i) {
+    iovs_[i] = {buffers_.data() + size_t(i) * slot_size, slot_size};
+    auto& h = msgs_[i].msg_hdr;
+    h = {};
+    h.msg_name = &addrs_[i];
+    h.msg_namelen = sizeof(sockaddr_storage);
+    h.msg_iov = &iovs_[i];
+    h.msg_iovlen = 1;
+    h.msg_control = controls_[i].data();
+    h.msg_controllen = controls_[i].size();
+  }
+  int got = ::recvmmsg(fd_, msgs_.data(), n, MSG_DONTWAIT, nullptr);
+  if (got <= 0) {
+    if (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+      ++errors_;
+    return 0;
+  }
+  auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  size_t appended = 0;
+  for (int i = 0; i < got; ++i) {
+    auto& h = msgs_[i].msg_hdr;
+    datagram_info meta;
+    meta.local_port = bound_port_;
+    meta.received_us = now_us;
+    for (auto* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+      if (c->cmsg_level != SOL_SOCKET)
+        continue;
+      if (c->cmsg_type == SO_RXQ_OVFL) {
+        uint32_t ovfl = 0;
+        std::memcpy(&ovfl, CMSG_DATA(c), sizeof(ovfl));
+        kernel_drops_ += uint32_t(ovfl - last_ovfl_); // the kernel's counter wraps
+        last_ovfl_ = ovfl;
+      } else if (c->cmsg_type == SO_TIMESTAMP) {
+        timeval tv;
+        std::memcpy(&tv, CMSG_DATA(c), sizeof(tv));
+        meta.received_us = int64_t(tv.tv_sec) * 1'000'000 + tv.tv_usec;
+      }
+    }
+    auto& sa = addrs_[i];
+    if (sa.ss_family == AF_INET) {
+      auto* sin = reinterpret_cast<sockaddr_in*>(&sa);
+      meta.exporter = ip_address::from_v4_bytes(reinterpret_cast<uint8_t*>(&sin->sin_addr));
+      meta.exporter_port = ntohs(sin->sin_port);
+    } else {
+      auto* sin6 = reinterpret_cast<sockaddr_in6*>(&sa);
+      meta.exporter = ip_address::from_v6_bytes(reinterpret_cast<uint8_t*>(&sin6->sin6_addr));
+      meta.exporter_port = ntohs(sin6->sin6_port);
+    }
+    if (h.msg_flags & MSG_TRUNC) {
+      ++truncated_;
+      continue;
+    }
+    if (!opts_.allowed_exporters.empty()) {
+      bool allowed = false;
+      for (auto& p : opts_.allowed_exporters)
+        allowed = allowed || p.contains(meta.exporter);
+      if (!allowed) {
+        ++denied_;
+        continue;
+      }
+    }
+    auto len = msgs_[i].msg_len;
+    ++datagrams_;
+    bytes_ += len;
+    out.add(static_cast<const uint8_t*>(iovs_[i].iov_base), len, meta);
+    ++appended;
+  }
+  return appended;
+}
+
+} // namespace tidewatch

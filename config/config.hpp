@@ -1,0 +1,109 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tidewatch {
+
+// -- the configuration of one node, as read from YAML ----------------------------
+// Every field has its default here; config/schema.cpp names each field once for
+// reading, validating and printing, so the three cannot drift apart.
+
+struct node_section {
+  std::string name = "tidewatch";
+  std::string state_dir = "/var/lib/tidewatch"; ///< template cache and other state
+  uint32_t scheduler_threads = 0;               ///< 0: one per core
+  std::chrono::milliseconds shutdown_timeout{10'000};
+};
+
+struct logging_config {
+  std::string level = "info";
+  bool syslog = false;
+  std::string syslog_ident; ///< empty: the program name
+  std::string syslog_facility = "daemon";
+};
+
+struct supervision_config {
+  uint32_t max_restarts = 5; ///< within `window`; one more and the process exits non-zero
+  std::chrono::milliseconds window{60'000};
+  std::chrono::milliseconds backoff_initial{100};
+  std::chrono::milliseconds backoff_max{10'000};
+};
+
+struct listener_config {
+  std::string address = "::"; ///< "::" listens on IPv4 and IPv6
+  uint16_t port = 0;
+};
+
+struct decoder_config {
+  /// Data whose template has not arrived yet waits this long, at most this
+  /// many datagrams per exporter, before it is counted as lost.
+  uint32_t pending_max_datagrams = 256;
+  std::chrono::milliseconds pending_max_age{5'000};
+  /// Templates are saved here (empty: <state_dir>/<pipeline>-templates.bin).
+  std::string template_file;
+  std::chrono::milliseconds template_save_interval{5'000};
+};
+
+struct sink_config {
+  std::string type = "file"; ///< file | stdout
+  std::string path;          ///< file: the current output file
+  uint64_t rotate_bytes = 256ull << 20;
+  std::chrono::milliseconds rotate_interval{3'600'000};
+};
+
+struct pipeline_config {
+  bool enabled = true;
+  std::vector<listener_config> listeners;
+  uint32_t receive_threads = 1;
+  uint64_t receive_buffer_bytes = 32ull << 20;
+  uint32_t receive_batch = 64; ///< datagrams per recvmmsg call and per batch
+  std::vector<std::string> allowed_exporters; ///< addresses or prefixes; empty: all
+  decoder_config decoder;
+  std::vector<sink_config> sinks;
+};
+
+struct pipelines_config {
+  pipeline_config netflow;
+};
+
+struct tidewatch_config {
+  node_section node;
+  logging_config logging;
+  supervision_config supervision;
+  pipelines_config pipelines;
+};
+
+/// One problem found in a configuration file.
+struct config_error {
+  std::string file;
+  int line = 0;         ///< 1-based; 0 when unknown
+  std::string key_path; ///< e.g. pipelines.netflow.listeners[1].port
+  std::string message;
+
+  /// `file:line: key.path: message`
+  std::string to_string() const;
+};
+
+/// The defaults an empty file yields.
+tidewatch_config default_config();
+
+/// Reads and validates YAML text; `file` names it in errors. All problems are
+/// reported, not only the first. `out` holds the effective config when no
+/// error was found.
+std::vector<config_error> parse_config(const std::string& yaml_text, const std::string& file,
+                                       tidewatch_config& out);
+
+/// Reads a file (a missing or unreadable file is one error).
+std::vector<config_error> load_config_file(const std::string& path, tidewatch_config& out);
+
+/// The effective configuration as YAML, defaults filled in; parsing the
+/// result yields the same configuration.
+std::string render_config(const tidewatch_config& cfg);
+
+/// syslog(3) facility code for a name such as "daemon" or "local3".
+int syslog_facility_code(const std::string& name);
+
+} // namespace tidewatch

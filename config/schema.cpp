@@ -1,0 +1,656 @@
+// The YAML schema of a node's configuration. Each section is described once,
+// in a `describe` function that both the reader (validation) and the writer
+// (`config check` output) walk, so the accepted keys, the defaults and the
+// printed effective config always agree.
+
+#include <syslog.h>
+
+#include <charconv>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "config/config.hpp"
+#include "messages/address.hpp"
+
+namespace tidewatch {
+
+namespace {
+
+// -- constraints on scalar values -----------------------------------------------
+
+struct no_check {};
+template <class T>
+struct in_range {
+  T min;
+  T max;
+};
+struct one_of {
+  std::vector<std::string> choices;
+};
+/// An address or prefix such as 192.0.2.0/24 or 2001:db8::/32.
+struct address_or_prefix {};
+struct ip_literal {};
+
+const std::map<std::string, int>& facilities() {
+  static const std::map<std::string, int> names = {
+    {"kern", LOG_KERN},     {"user", LOG_USER},     {"mail", LOG_MAIL},     {"daemon", LOG_DAEMON},
+    {"auth", LOG_AUTH},     {"syslog", LOG_SYSLOG}, {"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1},
+    {"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},
+    {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7}};
+  return names;
+}
+
+std::vector<std::string> facility_names() {
+  std::vector<std::string> xs;
+  for (auto& [name, code] : facilities())
+    xs.push_back(name);
+  return xs;
+}
+
+std::string join(const std::vector<std::string>& xs) {
+  std::string out;
+  for (auto& x : xs)
+    out += (out.empty() ? "" : ", ") + x;
+  return out;
+}
+
+bool valid_address_or_prefix(const std::string& text) {
+  auto slash = text.find('/');
+  ip_address addr;
+  if (!ip_address::parse(text.substr(0, slash), addr))
+    return false;
+  if (slash == std::string::npos)
+    return true;
+  auto len_text = text.substr(slash + 1);
+  unsigned len = 0;
+  auto [ptr, ec] = std::from_chars(len_text.data(), len_text.data() + len_text.size(), len);
+  if (ec != std::errc{} || ptr != len_text.data() + len_text.size() || len_text.empty())
+    return false;
+  return len <= (text.find(':') == std::string::npos ? 32u : 128u);
+}
+
+// -- duration and size text --------------------------------------------------------
+
+bool parse_duration(const std::string& text, std::chrono::milliseconds& out) {
+  static const std::pair<const char*, int64_t> units[] = {
+    {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
+  for (auto& [suffix, factor] : units) {
+    auto n = std::strlen(suffix);
+    if (text.size() <= n || text.compare(text.size() - n, n, suffix) != 0)
+      continue;
+    auto digits = text.substr(0, text.size() - n);
+    int64_t value = 0;
+    auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    if (ec != std::errc{} || ptr != digits.data() + digits.size() || value < 0)
+      continue;
+    if (value > std::numeric_limits<int64_t>::max() / factor)
+      return false;
+    out = std::chrono::milliseconds(value * factor);
+    return true;
+  }
+  return false;
+}
+
+std::string format_duration(std::chrono::milliseconds d) {
+  auto ms = d.count();
+  if (ms == 0)
+    return "0s";
+  if (ms % 3'600'000 == 0)
+    return std::to_string(ms / 3'600'000) + "h";
+  if (ms % 60'000 == 0)
+    return std::to_string(ms / 60'000) + "m";
+  if (ms % 1000 == 0)
+    return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+bool parse_size(const std::string& text, uint64_t& out) {
+  static const std::pair<const char*, uint64_t> units[] = {
+    {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30}, {"KB", 1000},
+    {"MB", 1000'000},    {"GB", 1000'000'000}, {"B", 1},          {"", 1}};
+  for (auto& [suffix, factor] : units) {
+    auto n = std::strlen(suffix);
+    if (text.size() <= n || text.compare(text.size() - n, n, suffix) != 0)
+      continue;
+    auto digits = text.substr(0, text.size() - n);
+    uint64_t value = 0;
+    auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    if (ec != std::errc{} || ptr != digits.data() + digits.size())
+      continue;
+    if (value > std::numeric_limits<uint64_t>::max() / factor)
+      return false;
+    out = value * factor;
+    return true;
+  }
+  return false;
+}
+
+std::string format_size(uint64_t bytes) {
+  if (bytes != 0 && bytes % (1ull << 30) == 0)
+    return std::to_string(bytes >> 30) + "GiB";
+  if (bytes != 0 && bytes % (1ull << 20) == 0)
+    return std::to_string(bytes >> 20) + "MiB";
+  if (bytes != 0 && bytes % (1ull << 10) == 0)
+    return std::to_string(bytes >> 10) + "KiB";
+  return std::to_string(bytes);
+}
+
+/// A byte count: `uint64_t` fields described as sizes accept "32MiB".
+struct size_value {
+  uint64_t& ref;
+};
+
+// -- reader ----------------------------------------------------------------------------
+
+class reader {
+public:
+  reader(std::string file, std::vector<config_error>& errors) : file_(std::move(file)), errors_(errors) {}
+
+  /// Reads the mapping `node` (at `path`) into `value` via describe().
+  template <class T>
+  void read_section(const YAML::Node& node, const std::string& path, T& value) {
+    if (!node || node.IsNull())
+      return;
+    if (!node.IsMap()) {
+      error(node, path, "expected a mapping of keys");
+      return;
+    }
+    std::set<std::string> known;
+    frame f{node, path, &known};
+    auto* saved = current_;
+    current_ = &f;
+    describe(*this, value);
+    current_ = saved;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      auto key = it->first.Scalar();
+      if (!known.contains(key))
+        error(it->first, join_path(path, key), "unknown key" + suggestion(key, known));
+    }
+  }
+
+  template <class T>
+  void section(const char* key, T& value) {
+    auto child = lookup(key);
+    read_section(child, join_path(current_->path, key), value);
+  }
+
+  template <class T>
+  void list(const char* key, std::vector<T>& values) {
+    auto child = lookup(key);
+    if (!child || child.IsNull())
+      return;
+    auto path = join_path(current_->path, key);
+    if (!child.IsSequence()) {
+      error(child, path, "expected a list");
+      return;
+    }
+    values.clear();
+    for (size_t i = 0; i < child.size(); ++i) {
+      auto item_path = path + "[" + std::to_string(i) + "]";
+      lines_[item_path] = child[i].Mark().line + 1;
+      if constexpr (std::is_same_v<T, std::string>) {
+        auto item = child[i];
+        if (!item.IsScalar())
+          error(item, item_path, "expected a string");
+        else
+          values.push_back(item.Scalar());
+      } else {
+        T item{};
+        if (!child[i].IsMap()) {
+          error(child[i], item_path, "expected a mapping of keys");
+          continue;
+        }
+        read_section(child[i], item_path, item);
+        values.push_back(std::move(item));
+      }
+    }
+  }
+
+  /// A list of strings, each checked by `check`.
+  template <class Check>
+  void list(const char* key, std::vector<std::string>& values, Check check) {
+    list(key, values);
+    auto child = lookup(key);
+    auto path = join_path(current_->path, key);
+    for (size_t i = 0; i < values.size() && child && child.IsSequence(); ++i)
+      validate(child[i], path + "[" + std::to_string(i) + "]", values[i], check);
+  }
+
+  template <class T, class Check = no_check>
+  void field(const char* key, T& value, Check check = {}) {
+    auto node = lookup(key);
+    if (!node)
+      return;
+    auto path = join_path(current_->path, key);
+    if (!node.IsScalar()) {
+      error(node, path, std::string("expected ") + type_name<T>());
+      return;
+    }
+    if (!convert(node, path, value))
+      return;
+    validate(node, path, value, check);
+  }
+
+  void field(const char* key, size_value value) {
+    auto node = lookup(key);
+    if (!node)
+      return;
+    auto path = join_path(current_->path, key);
+    if (!node.IsScalar() || !parse_size(node.Scalar(), value.ref))
+      error(node, path, "expected a size such as 4096, 64KiB or 32MiB, got '" + scalar(node) + "'");
+  }
+
+  /// The line where `path` was written, or that of its nearest written parent.
+  int line_of(std::string path) const {
+    for (;;) {
+      if (auto it = lines_.find(path); it != lines_.end())
+        return it->second;
+      auto cut = path.find_last_of(".[");
+      if (cut == std::string::npos)
+        return 0;
+      path.resize(cut);
+    }
+  }
+
+  void error(const YAML::Node& node, const std::string& path, const std::string& message) {
+    auto mark = node.Mark();
+    errors_.push_back({file_, mark.is_null() ? 0 : mark.line + 1, path, message});
+  }
+
+private:
+  struct frame {
+    YAML::Node node;
+    std::string path;
+    std::set<std::string>* known;
+  };
+
+  YAML::Node lookup(const char* key) {
+    current_->known->insert(key);
+    for (auto it = current_->node.begin(); it != current_->node.end(); ++it)
+      if (it->first.Scalar() == key) {
+        lines_[join_path(current_->path, key)] = it->first.Mark().line + 1;
+        return it->second;
+      }
+    return YAML::Node(YAML::NodeType::Undefined);
+  }
+
+  static std::string scalar(const YAML::Node& node) { return node.IsScalar() ? node.Scalar() : "?"; }
+
+  static std::string join_path(const std::string& parent, const std::string& key) {
+    return parent.empty() ? key : parent + "." + key;
+  }
+
+  /// "did you mean" for a key one edit away from a known one.
+  static std::string suggestion(const std::string& key, const std::set<std::string>& known) {
+    for (auto& k : known) {
+      if (k.size() + 1 < key.size() || key.size() + 1 < k.size())
+        continue;
+      size_t i = 0;
+      while (i < k.size() && i < key.size() && k[i] == key[i])
+        ++i;
+      size_t j = 0;
+      while (j < k.size() - i && j < key.size() - i && k[k.size() - 1 - j] == key[key.size() - 1 - j])
+        ++j;
+      if (i + j + 1 >= std::max(k.size(), key.size()))
+        return " (did you mean '" + k + "'?)";
+    }
+    return known.empty() ? "" : " (known keys: " + join({known.begin(), known.end()}) + ")";
+  }
+
+  template <class T>
+  static const char* type_name() {
+    if constexpr (std::is_same_v<T, bool>)
+      return "true or false";
+    else if constexpr (std::is_integral_v<T>)
+      return "a whole number";
+    else if constexpr (std::is_same_v<T, std::chrono::milliseconds>)
+      return "a duration such as 500ms, 5s, 2m";
+    else
+      return "a string";
+  }
+
+  bool convert(const YAML::Node& node, const std::string& path, bool& out) {
+    auto& s = node.Scalar();
+    if (s == "true" || s == "yes" || s == "on")
+      out = true;
+    else if (s == "false" || s == "no" || s == "off")
+      out = false;
+    else
+      return error(node, path, "expected true or false, got '" + s + "'"), false;
+    return true;
+  }
+
+  template <class T>
+    requires std::is_integral_v<T>
+  bool convert(const YAML::Node& node, const std::string& path, T& out) {
+    auto& s = node.Scalar();
+    T value{};
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+    bool negative_unsigned = std::is_unsigned_v<T> && s.size() > 1 && s[0] == '-' &&
+                             s.find_first_not_of("0123456789", 1) == std::string::npos;
+    if (ec == std::errc::result_out_of_range || negative_unsigned) {
+      error(node, path,
+            "'" + s + "' is out of range (" + std::to_string(std::numeric_limits<T>::min()) +
+              " to " + std::to_string(std::numeric_limits<T>::max()) + ")");
+      return false;
+    }
+    if (ec != std::errc{} || ptr != s.data() + s.size() || s.empty()) {
+      error(node, path, "expected a whole number, got '" + s + "'");
+      return false;
+    }
+    out = value;
+    return true;
+  }
+
+  bool convert(const YAML::Node& node, const std::string& path, std::string& out) {
+    out = node.Scalar();
+    (void)path;
+    return true;
+  }
+
+  bool convert(const YAML::Node& node, const std::string& path, std::chrono::milliseconds& out) {
+    if (parse_duration(node.Scalar(), out))
+      return true;
+    error(node, path,
+          "expected a duration with a unit (ms, s, m, h, d) such as 500ms or 5s, got '" +
+            node.Scalar() + "'");
+    return false;
+  }
+
+  template <class T>
+  void validate(const YAML::Node&, const std::string&, const T&, no_check) {}
+
+  template <class T, class U>
+  void validate(const YAML::Node& node, const std::string& path, const T& value, in_range<U> r) {
+    if (value < r.min || value > r.max)
+      error(node, path,
+            "'" + node.Scalar() + "' is out of range (" + render(r.min) + " to " + render(r.max) + ")");
+  }
+
+  void validate(const YAML::Node& node, const std::string& path, const std::string& value,
+                const one_of& c) {
+    for (auto& x : c.choices)
+      if (x == value)
+        return;
+    error(node, path, "'" + value + "' is not one of: " + join(c.choices));
+  }
+
+  void validate(const YAML::Node& node, const std::string& path, const std::string& value,
+                address_or_prefix) {
+    if (!valid_address_or_prefix(value))
+      error(node, path, "'" + value + "' is not an IP address or prefix");
+  }
+
+  void validate(const YAML::Node& node, const std::string& path, const std::string& value,
+                ip_literal) {
+    ip_address a;
+    if (!ip_address::parse(value, a))
+      error(node, path, "'" + value + "' is not an IP address");
+  }
+
+  template <class T>
+  static std::string render(const T& x) {
+    if constexpr (std::is_same_v<T, std::chrono::milliseconds>)
+      return format_duration(x);
+    else
+      return std::to_string(x);
+  }
+
+  std::string file_;
+  std::vector<config_error>& errors_;
+  frame* current_ = nullptr;
+  std::map<std::string, int> lines_;
+};
+
+// -- writer ------------------------------------------------------------------------
+
+class writer {
+public:
+  explicit writer(YAML::Emitter& out) : out_(out) {}
+
+  template <class T>
+  void section(const char* key, T& value) {
+    out_ << YAML::Key << key << YAML::Value << YAML::BeginMap;
+    describe(*this, value);
+    out_ << YAML::EndMap;
+  }
+
+  template <class T, class... Check>
+  void list(const char* key, std::vector<T>& values, Check...) {
+    out_ << YAML::Key << key << YAML::Value;
+    if (values.empty()) {
+      out_ << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
+      return;
+    }
+    out_ << YAML::BeginSeq;
+    for (auto& v : values) {
+      if constexpr (std::is_same_v<T, std::string>) {
+        out_ << v;
+      } else {
+        out_ << YAML::BeginMap;
+        describe(*this, v);
+        out_ << YAML::EndMap;
+      }
+    }
+    out_ << YAML::EndSeq;
+  }
+
+  template <class T, class Check = no_check>
+  void field(const char* key, T& value, Check = {}) {
+    out_ << YAML::Key << key << YAML::Value;
+    if constexpr (std::is_same_v<T, bool>)
+      out_ << (value ? "true" : "false");
+    else if constexpr (std::is_same_v<T, std::chrono::milliseconds>)
+      out_ << format_duration(value);
+    else if constexpr (std::is_same_v<T, uint8_t>)
+      out_ << unsigned(value);
+    else if constexpr (std::is_same_v<T, std::string>)
+      out_ << YAML::DoubleQuoted << value;
+    else
+      out_ << value;
+  }
+
+  void field(const char* key, size_value value) {
+    out_ << YAML::Key << key << YAML::Value << format_size(value.ref);
+  }
+
+private:
+  YAML::Emitter& out_;
+};
+
+} // namespace
+
+// -- the schema ----------------------------------------------------------------------
+
+template <class V>
+void describe(V& v, node_section& x) {
+  v.field("name", x.name);
+  v.field("state_dir", x.state_dir);
+  v.field("scheduler_threads", x.scheduler_threads, in_range<uint32_t>{0, 256});
+  v.field("shutdown_timeout", x.shutdown_timeout,
+          in_range<std::chrono::milliseconds>{std::chrono::milliseconds(100),
+                                              std::chrono::milliseconds(600'000)});
+}
+
+template <class V>
+void describe(V& v, logging_config& x) {
+  v.field("level", x.level, one_of{{"trace", "debug", "info", "warn", "error", "critical", "off"}});
+  v.field("syslog", x.syslog);
+  v.field("syslog_ident", x.syslog_ident);
+  v.field("syslog_facility", x.syslog_facility, one_of{facility_names()});
+}
+
+template <class V>
+void describe(V& v, supervision_config& x) {
+  using ms = std::chrono::milliseconds;
+  v.field("max_restarts", x.max_restarts, in_range<uint32_t>{0, 1000});
+  v.field("window", x.window, in_range<ms>{ms(1000), ms(86'400'000)});
+  v.field("backoff_initial", x.backoff_initial, in_range<ms>{ms(1), ms(600'000)});
+  v.field("backoff_max", x.backoff_max, in_range<ms>{ms(1), ms(3'600'000)});
+}
+
+template <class V>
+void describe(V& v, listener_config& x) {
+  v.field("address", x.address, ip_literal{});
+  v.field("port", x.port, in_range<uint16_t>{1, 65535});
+}
+
+template <class V>
+void describe(V& v, decoder_config& x) {
+  using ms = std::chrono::milliseconds;
+  v.field("pending_max_datagrams", x.pending_max_datagrams, in_range<uint32_t>{0, 1'000'000});
+  v.field("pending_max_age", x.pending_max_age, in_range<ms>{ms(0), ms(600'000)});
+  v.field("template_file", x.template_file);
+  v.field("template_save_interval", x.template_save_interval, in_range<ms>{ms(100), ms(3'600'000)});
+}
+
+template <class V>
+void describe(V& v, sink_config& x) {
+  v.field("type", x.type, one_of{{"file", "stdout"}});
+  v.field("path", x.path);
+  v.field("rotate_bytes", size_value{x.rotate_bytes});
+  v.field("rotate_interval", x.rotate_interval);
+}
+
+template <class V>
+void describe(V& v, pipeline_config& x) {
+  v.field("enabled", x.enabled);
+  v.list("listeners", x.listeners);
+  v.field("receive_threads", x.receive_threads, in_range<uint32_t>{1, 64});
+  v.field("receive_buffer_bytes", size_value{x.receive_buffer_bytes});
+  v.field("receive_batch", x.receive_batch, in_range<uint32_t>{1, 1024});
+  v.list("allowed_exporters", x.allowed_exporters, address_or_prefix{});
+  v.section("decoder", x.decoder);
+  v.list("sinks", x.sinks);
+}
+
+template <class V>
+void describe(V& v, pipelines_config& x) {
+  v.section("netflow", x.netflow);
+}
+
+template <class V>
+void describe(V& v, tidewatch_config& x) {
+  v.section("node", x.node);
+  v.section("logging", x.logging);
+  v.section("supervision", x.supervision);
+  v.section("pipelines", x.pipelines);
+}
+
+// -- checks that span fields -----------------------------------------------------------
+
+namespace {
+
+void check_pipeline(const reader& r, const std::string& file, const std::string& path,
+                    const pipeline_config& p, std::vector<config_error>& errors) {
+  if (!p.enabled)
+    return;
+  if (p.listeners.empty())
+    errors.push_back({file, r.line_of(path + ".listeners"), path + ".listeners",
+                      "an enabled pipeline needs a listener"});
+  for (size_t i = 0; i < p.sinks.size(); ++i) {
+    auto& s = p.sinks[i];
+    auto spath = path + ".sinks[" + std::to_string(i) + "]";
+    if (s.type == "file" && s.path.empty())
+      errors.push_back({file, r.line_of(spath + ".path"), spath + ".path",
+                        "a file sink needs a path"});
+    if (s.type == "file" && s.rotate_bytes < 4096)
+      errors.push_back({file, r.line_of(spath + ".rotate_bytes"), spath + ".rotate_bytes",
+                        "must be at least 4KiB"});
+  }
+}
+
+/// Fills what depends on other fields (default sinks and listeners) when the
+/// file left them out.
+void complete(tidewatch_config& cfg) {
+  auto& nf = cfg.pipelines.netflow;
+  if (nf.decoder.template_file.empty())
+    nf.decoder.template_file = cfg.node.state_dir + "/netflow-templates.bin";
+  for (auto& s : nf.sinks)
+    if (s.type == "stdout")
+      s.path.clear();
+}
+
+} // namespace
+
+tidewatch_config default_config() {
+  tidewatch_config cfg;
+  auto& nf = cfg.pipelines.netflow;
+  nf.listeners = {{"::", 2055}, {"::", 4739}};
+  nf.sinks = {{"file", cfg.node.state_dir + "/flows/netflow.json"}};
+  complete(cfg);
+  return cfg;
+}
+
+std::string config_error::to_string() const {
+  return file + ":" + std::to_string(line) + ": " + key_path + ": " + message;
+}
+
+std::vector<config_error> parse_config(const std::string& yaml_text, const std::string& file,
+                                       tidewatch_config& out) {
+  std::vector<config_error> errors;
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::ParserException& e) {
+    errors.push_back({file, e.mark.is_null() ? 0 : e.mark.line + 1, "(document)",
+                      "YAML syntax error: " + e.msg});
+    return errors;
+  }
+  tidewatch_config cfg;
+  // Defaults that depend on state_dir are filled after reading, so that a
+  // changed state_dir moves them too; lists left out keep their defaults.
+  auto defaults = default_config();
+  cfg.pipelines.netflow.listeners = defaults.pipelines.netflow.listeners;
+  cfg.pipelines.netflow.sinks.clear();
+  reader r{file, errors};
+  if (root && !root.IsNull() && !root.IsMap())
+    r.error(root, "(document)", "expected a mapping of sections at the top level");
+  else
+    r.read_section(root, "", cfg);
+  bool sinks_given = root && root.IsMap() && root["pipelines"] && root["pipelines"].IsMap() &&
+                     root["pipelines"]["netflow"] && root["pipelines"]["netflow"].IsMap() &&
+                     root["pipelines"]["netflow"]["sinks"];
+  if (!sinks_given)
+    cfg.pipelines.netflow.sinks = {{"file", cfg.node.state_dir + "/flows/netflow.json"}};
+  complete(cfg);
+  check_pipeline(r, file, "pipelines.netflow", cfg.pipelines.netflow, errors);
+  if (cfg.supervision.backoff_initial > cfg.supervision.backoff_max)
+    errors.push_back({file, r.line_of("supervision.backoff_initial"), "supervision.backoff_initial",
+                      "must not exceed backoff_max (" + format_duration(cfg.supervision.backoff_max) +
+                        ")"});
+  if (errors.empty())
+    out = std::move(cfg);
+  return errors;
+}
+
+std::vector<config_error> load_config_file(const std::string& path, tidewatch_config& out) {
+  std::ifstream in(path);
+  if (!in)
+    return {{path, 0, "(file)", std::string("cannot read: ") + std::strerror(errno)}};
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path, out);
+}
+
+std::string render_config(const tidewatch_config& cfg) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  writer w{out};
+  describe(w, const_cast<tidewatch_config&>(cfg));
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+int syslog_facility_code(const std::string& name) {
+  auto& names = facilities();
+  auto it = names.find(name);
+  return it == names.end() ? LOG_DAEMON : it->second;
+}
+
+} // namespace tidewatch

@@ -1,0 +1,27 @@
+#pragma once
+
+#include <caf/atom.hpp>
+
+namespace tidewatch {
+
+// Atoms name the control messages; each text is at most 10 characters.
+
+/// Ask an actor for its stats_snapshot.
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+/// Travels down a pipeline behind the last data message: each stage finishes
+/// its in-flight work, flushes, and passes it on; the last stage acknowledges.
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
+/// A stage has drained and flushed.
+using drained_atom = caf::atom_constant<caf::atom("drained")>;
+/// SIGHUP: re-read what can change without a restart.
+using reload_atom = caf::atom_constant<caf::atom("reload")>;
+/// Supervisor: restart a child after its backoff delay.
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+/// Credit returned by a downstream stage: it finished one batch.
+using ack_atom = caf::atom_constant<caf::atom("ack")>;
+/// Test hook: make an actor fail as a bug would.
+using crash_atom = caf::atom_constant<caf::atom("crash")>;
+/// Periodic internal timer.
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+
+} // namespace tidewatch

@@ -1,0 +1,25 @@
+#pragma once
+
+#include <caf/actor_system_config.hpp>
+
+#include "messages/datagram.hpp"
+#include "messages/flow.hpp"
+#include "messages/stats.hpp"
+
+namespace tidewatch {
+
+/// Registers every message type that may cross a node. Every node calls this
+/// on its actor_system_config before the system starts; a type missing here
+/// fails only at run time, so it is the one place to add new ones.
+inline void register_message_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<ip_address>("tidewatch::ip_address");
+  cfg.add_message_type<flow_record>("tidewatch::flow_record");
+  cfg.add_message_type<flow_batch>("tidewatch::flow_batch");
+  cfg.add_message_type<datagram_info>("tidewatch::datagram_info");
+  cfg.add_message_type<datagram_batch>("tidewatch::datagram_batch");
+  cfg.add_message_type<counter_value>("tidewatch::counter_value");
+  cfg.add_message_type<stats_snapshot>("tidewatch::stats_snapshot");
+  cfg.add_message_type<std::vector<stats_snapshot>>("std::vector<tidewatch::stats_snapshot>");
+}
+
+} // namespace tidewatch

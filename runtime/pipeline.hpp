@@ -1,0 +1,19 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "runtime/supervisor.hpp"
+
+namespace tidewatch {
+
+/// The supervised children of the netflow pipeline, downstream first: sinks,
+/// decoder, then one listener per address and receive thread. Only runtime/
+/// knows this topology.
+std::vector<child_spec> netflow_pipeline(const tidewatch_config& cfg);
+
+/// The supervisor's restart policy from the config.
+restart_policy make_restart_policy(const tidewatch_config& cfg);
+
+} // namespace tidewatch

@@ -1,0 +1,47 @@
+// tidewatch: the operator's command line.
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+
+namespace {
+
+void usage(std::ostream& out) {
+  out << "usage: tidewatch <command> ...\n"
+         "  config check FILE   validate FILE, print the effective config (defaults filled in)\n"
+         "  config defaults     print the built-in default config\n";
+}
+
+int config_check(const std::string& path) {
+  tidewatch::tidewatch_config cfg;
+  auto errors = tidewatch::load_config_file(path, cfg);
+  if (!errors.empty()) {
+    for (auto& e : errors)
+      std::cerr << e.to_string() << "\n";
+    std::cerr << errors.size() << " error(s) in " << path << "\n";
+    return 1;
+  }
+  std::cout << "# " << path << ": OK; effective configuration:\n"
+            << tidewatch::render_config(cfg);
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.size() == 3 && args[0] == "config" && args[1] == "check")
+    return config_check(args[2]);
+  if (args.size() == 2 && args[0] == "config" && args[1] == "defaults") {
+    std::cout << tidewatch::render_config(tidewatch::default_config());
+    return 0;
+  }
+  if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h" || args[0] == "help")) {
+    usage(std::cout);
+    return 0;
+  }
+  usage(std::cerr);
+  return 2;
+}

@@ -1,0 +1,222 @@
+#define BOOST_TEST_MODULE config_validation
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "config/config.hpp"
+
+using namespace tidewatch;
+
+namespace {
+
+/// The errors for `yaml`, each rendered as `file:line: key.path: message`.
+std::vector<std::string> errors_of(const std::string& yaml) {
+  tidewatch_config cfg;
+  std::vector<std::string> out;
+  for (auto& e : parse_config(yaml, "node.yaml", cfg))
+    out.push_back(e.to_string());
+  return out;
+}
+
+void expect_single_error(const std::string& yaml, const std::string& expected) {
+  auto errors = errors_of(yaml);
+  BOOST_TEST_INFO("config:\n" << yaml);
+  BOOST_REQUIRE_EQUAL(errors.size(), 1u);
+  BOOST_TEST(errors[0] == expected);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(an_empty_config_is_the_default_single_node_setup) {
+  tidewatch_config cfg;
+  BOOST_TEST(parse_config("", "empty.yaml", cfg).empty());
+  BOOST_TEST(render_config(cfg) == render_config(default_config()));
+  auto& nf = cfg.pipelines.netflow;
+  BOOST_TEST(nf.enabled);
+  BOOST_REQUIRE_EQUAL(nf.listeners.size(), 2u);
+  BOOST_TEST(nf.listeners[0].port == 2055);
+  BOOST_TEST(nf.listeners[1].port == 4739);
+  BOOST_REQUIRE_EQUAL(nf.sinks.size(), 1u);
+  BOOST_TEST(nf.sinks[0].path == "/var/lib/tidewatch/flows/netflow.json");
+  BOOST_TEST(nf.decoder.template_file == "/var/lib/tidewatch/netflow-templates.bin");
+}
+
+BOOST_AUTO_TEST_CASE(state_dir_moves_the_default_paths_with_it) {
+  tidewatch_config cfg;
+  BOOST_TEST(parse_config("node:\n  state_dir: /srv/tw\n", "x.yaml", cfg).empty());
+  BOOST_TEST(cfg.pipelines.netflow.sinks[0].path == "/srv/tw/flows/netflow.json");
+  BOOST_TEST(cfg.pipelines.netflow.decoder.template_file == "/srv/tw/netflow-templates.bin");
+}
+
+BOOST_AUTO_TEST_CASE(values_with_units_are_read) {
+  tidewatch_config cfg;
+  auto errors = parse_config("supervision:\n  window: 2m\n  backoff_initial: 250ms\n"
+                             "pipelines:\n  netflow:\n    receive_buffer_bytes: 64MiB\n"
+                             "    sinks:\n      - type: stdout\n",
+                             "x.yaml", cfg);
+  BOOST_TEST(errors.empty());
+  BOOST_TEST(cfg.supervision.window.count() == 120'000);
+  BOOST_TEST(cfg.supervision.backoff_initial.count() == 250);
+  BOOST_TEST(cfg.pipelines.netflow.receive_buffer_bytes == 64ull << 20);
+  BOOST_TEST(cfg.pipelines.netflow.sinks[0].type == "stdout");
+}
+
+BOOST_AUTO_TEST_CASE(the_rendered_config_parses_back_to_itself) {
+  tidewatch_config cfg;
+  BOOST_REQUIRE(parse_config("node:\n  name: edge-1\npipelines:\n  netflow:\n"
+                             "    allowed_exporters: [192.0.2.0/24, 2001:db8::1]\n",
+                             "x.yaml", cfg)
+                  .empty());
+  tidewatch_config again;
+  auto text = render_config(cfg);
+  BOOST_TEST(parse_config(text, "rendered.yaml", again).empty());
+  BOOST_TEST(render_config(again) == text);
+  BOOST_TEST(again.pipelines.netflow.allowed_exporters.size() == 2u);
+}
+
+// -- bad input: each kind with its exact message ------------------------------------
+
+BOOST_AUTO_TEST_CASE(an_unknown_key_is_reported_with_a_suggestion) {
+  expect_single_error("node:\n  nmae: x\n",
+                      "node.yaml:2: node.nmae: unknown key (did you mean 'name'?)");
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_top_level_section_is_reported) {
+  expect_single_error("logging:\n  level: info\nclustre: {}\n",
+                      "node.yaml:3: clustre: unknown key (known keys: logging, node, pipelines, "
+                      "supervision)");
+}
+
+BOOST_AUTO_TEST_CASE(a_string_where_a_number_belongs_is_reported) {
+  expect_single_error("pipelines:\n  netflow:\n    receive_threads: many\n",
+                      "node.yaml:3: pipelines.netflow.receive_threads: expected a whole number, "
+                      "got 'many'");
+}
+
+BOOST_AUTO_TEST_CASE(a_port_out_of_range_is_reported) {
+  expect_single_error("pipelines:\n  netflow:\n    listeners:\n      - port: 70000\n",
+                      "node.yaml:4: pipelines.netflow.listeners[0].port: '70000' is out of range "
+                      "(0 to 65535)");
+}
+
+BOOST_AUTO_TEST_CASE(port_zero_is_rejected) {
+  expect_single_error("pipelines:\n  netflow:\n    listeners:\n      - {address: 127.0.0.1, port: 0}\n",
+                      "node.yaml:4: pipelines.netflow.listeners[0].port: '0' is out of range "
+                      "(1 to 65535)");
+}
+
+BOOST_AUTO_TEST_CASE(a_negative_count_is_reported) {
+  expect_single_error("supervision:\n  max_restarts: -3\n",
+                      "node.yaml:2: supervision.max_restarts: '-3' is out of range (0 to "
+                      "4294967295)");
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_boolean_is_reported) {
+  expect_single_error("logging:\n  syslog: maybe\n",
+                      "node.yaml:2: logging.syslog: expected true or false, got 'maybe'");
+}
+
+BOOST_AUTO_TEST_CASE(a_value_outside_its_choices_is_reported) {
+  expect_single_error("logging:\n  level: loud\n",
+                      "node.yaml:2: logging.level: 'loud' is not one of: trace, debug, info, "
+                      "warn, error, critical, off");
+}
+
+BOOST_AUTO_TEST_CASE(a_duration_without_unit_is_reported) {
+  expect_single_error("supervision:\n  window: 60\n",
+                      "node.yaml:2: supervision.window: expected a duration with a unit (ms, s, "
+                      "m, h, d) such as 500ms or 5s, got '60'");
+}
+
+BOOST_AUTO_TEST_CASE(a_duration_out_of_range_is_reported) {
+  expect_single_error("supervision:\n  window: 10ms\n",
+                      "node.yaml:2: supervision.window: '10ms' is out of range (1s to 24h)");
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_size_is_reported) {
+  expect_single_error("pipelines:\n  netflow:\n    receive_buffer_bytes: 12 parsecs\n",
+                      "node.yaml:3: pipelines.netflow.receive_buffer_bytes: expected a size such "
+                      "as 4096, 64KiB or 32MiB, got '12 parsecs'");
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_exporter_prefix_is_reported) {
+  expect_single_error("pipelines:\n  netflow:\n    allowed_exporters:\n      - 192.0.2.0/33\n",
+                      "node.yaml:4: pipelines.netflow.allowed_exporters[0]: '192.0.2.0/33' is not "
+                      "an IP address or prefix");
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_listen_address_is_reported) {
+  expect_single_error("pipelines:\n  netflow:\n    listeners:\n      - {address: localhost, port: 2055}\n",
+                      "node.yaml:4: pipelines.netflow.listeners[0].address: 'localhost' is not an "
+                      "IP address");
+}
+
+BOOST_AUTO_TEST_CASE(a_list_where_a_mapping_belongs_is_reported) {
+  expect_single_error("node:\n  - name\n", "node.yaml:2: node: expected a mapping of keys");
+}
+
+BOOST_AUTO_TEST_CASE(a_mapping_where_a_list_belongs_is_reported) {
+  expect_single_error("pipelines:\n  netflow:\n    listeners:\n      port: 2055\n",
+                      "node.yaml:4: pipelines.netflow.listeners: expected a list");
+}
+
+BOOST_AUTO_TEST_CASE(a_file_sink_without_path_is_reported) {
+  expect_single_error("pipelines:\n  netflow:\n    sinks:\n      - type: file\n",
+                      "node.yaml:4: pipelines.netflow.sinks[0].path: a file sink needs a path");
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_sink_type_is_reported) {
+  expect_single_error("pipelines:\n  netflow:\n    sinks:\n      - type: carrier-pigeon\n",
+                      "node.yaml:4: pipelines.netflow.sinks[0].type: 'carrier-pigeon' is not one "
+                      "of: file, stdout");
+}
+
+BOOST_AUTO_TEST_CASE(an_enabled_pipeline_without_listeners_is_reported) {
+  expect_single_error("pipelines:\n  netflow:\n    listeners: []\n",
+                      "node.yaml:3: pipelines.netflow.listeners: an enabled pipeline needs a "
+                      "listener");
+}
+
+BOOST_AUTO_TEST_CASE(backoff_initial_above_backoff_max_is_reported) {
+  expect_single_error("supervision:\n  backoff_initial: 20s\n  backoff_max: 5s\n",
+                      "node.yaml:2: supervision.backoff_initial: must not exceed backoff_max (5s)");
+}
+
+BOOST_AUTO_TEST_CASE(a_yaml_syntax_error_is_reported_with_its_line) {
+  expect_single_error("node:\n  name: [unclosed\n",
+                      "node.yaml:3: (document): YAML syntax error: end of sequence flow not found");
+}
+
+BOOST_AUTO_TEST_CASE(a_top_level_scalar_is_reported) {
+  expect_single_error("just text\n",
+                      "node.yaml:1: (document): expected a mapping of sections at the top level");
+}
+
+BOOST_AUTO_TEST_CASE(every_problem_in_a_file_is_reported_not_only_the_first) {
+  auto errors = errors_of("node:\n  nmae: x\nlogging:\n  level: loud\n  syslog: maybe\n");
+  BOOST_TEST(errors.size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_missing_file_is_reported) {
+  tidewatch_config cfg;
+  auto errors = load_config_file("/nonexistent/tidewatch.yaml", cfg);
+  BOOST_REQUIRE_EQUAL(errors.size(), 1u);
+  BOOST_TEST(errors[0].to_string() ==
+             "/nonexistent/tidewatch.yaml:0: (file): cannot read: No such file or directory");
+}
+
+BOOST_AUTO_TEST_CASE(every_example_config_is_valid) {
+  auto dir = std::filesystem::path(std::getenv("TIDEWATCH_SOURCE_DIR")) / "config" / "examples";
+  size_t checked = 0;
+  for (auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".yaml")
+      continue;
+    tidewatch_config cfg;
+    auto errors = load_config_file(entry.path().string(), cfg);
+    for (auto& e : errors)
+      BOOST_ERROR(e.to_string());
+    ++checked;
+  }
+  BOOST_TEST(checked >= 3u);
+}
