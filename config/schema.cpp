@@ -5,7 +5,9 @@
 
 #include <syslog.h>
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -285,20 +287,28 @@ private:
     return parent.empty() ? key : parent + "." + key;
   }
 
-  /// "did you mean" for a key one edit away from a known one.
+  /// Edits (insert, delete, substitute, swap neighbours) between two keys.
+  static size_t edit_distance(const std::string& a, const std::string& b) {
+    std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+    for (size_t i = 0; i <= a.size(); ++i)
+      d[i][0] = i;
+    for (size_t j = 0; j <= b.size(); ++j)
+      d[0][j] = j;
+    for (size_t i = 1; i <= a.size(); ++i)
+      for (size_t j = 1; j <= b.size(); ++j) {
+        d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1,
+                            d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+        if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+          d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    return d[a.size()][b.size()];
+  }
+
+  /// "did you mean" for a key close to a known one, else the known keys.
   static std::string suggestion(const std::string& key, const std::set<std::string>& known) {
-    for (auto& k : known) {
-      if (k.size() + 1 < key.size() || key.size() + 1 < k.size())
-        continue;
-      size_t i = 0;
-      while (i < k.size() && i < key.size() && k[i] == key[i])
-        ++i;
-      size_t j = 0;
-      while (j < k.size() - i && j < key.size() - i && k[k.size() - 1 - j] == key[key.size() - 1 - j])
-        ++j;
-      if (i + j + 1 >= std::max(k.size(), key.size()))
+    for (auto& k : known)
+      if (edit_distance(key, k) <= 2)
         return " (did you mean '" + k + "'?)";
-    }
     return known.empty() ? "" : " (known keys: " + join({known.begin(), known.end()}) + ")";
   }
 

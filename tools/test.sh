@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what is needed, builds tidewatch with -Werror and AddressSanitizer +
+# UndefinedBehaviorSanitizer, and runs every test (unit, integration, short
+# fuzz runs). This is what .ci/run calls.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/install-deps.sh --test
+build=${TIDEWATCH_TEST_BUILD:-build-test}
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DTIDEWATCH_WERROR=ON -DTIDEWATCH_SANITIZE=ON -DTIDEWATCH_FUZZ=ON \
+  $(command -v ccache >/dev/null && echo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+cmake --build "$build" -j "$(nproc)"
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+ctest --test-dir "$build" --output-on-failure -j 2 --timeout 900
