@@ -75,6 +75,11 @@ listener_actor::behavior_type listener(listener_actor::stateful_pointer<listener
       st.stop->store(true);
       if (st.thread.joinable())
         st.thread.join();
+      auto& c = *st.counters;
+      spdlog::info("{}: listener :{} received {} datagrams ({} bytes); kernel drops {}, denied "
+                   "{}, truncated {}",
+                   st.opts.pipeline, st.bound_port, c.datagrams.load(), c.bytes.load(),
+                   c.kernel_drops.load(), c.denied.load(), c.truncated.load());
       // The thread sent its last batch as this actor, so the drain arrives
       // behind it at the decoder.
       self->send(downstream, drain_atom::value, coordinator);

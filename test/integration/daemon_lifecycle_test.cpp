@@ -1,0 +1,151 @@
+#define BOOST_TEST_MODULE daemon_lifecycle
+#include <boost/test/unit_test.hpp>
+
+#include <arpa/inet.h>
+
+#include "integration/harness.hpp"
+
+using namespace tidewatch::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string tidewatchd = env_or("TIDEWATCHD", "tidewatchd");
+const std::string tidewatch_cli = env_or("TIDEWATCH_CLI", "tidewatch");
+const std::string flowgen = env_or("FLOWGEN", "flowgen");
+
+/// A loopback-only node config writing JSON lines into `dir`.
+std::string node_config(const scratch_dir& dir, uint16_t port, const std::string& extra = "") {
+  return "node:\n  name: test\n  state_dir: " + dir.path.string() +
+         "\n  shutdown_timeout: 5s\nlogging:\n  level: info\n" + extra +
+         "pipelines:\n  netflow:\n    listeners:\n      - {address: 127.0.0.1, port: " +
+         std::to_string(port) + "}\n    sinks:\n      - type: file\n        path: " +
+         (dir / "flows.json").string() + "\n";
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(the_daemon_reports_its_listener_and_stops_cleanly_on_sigterm) {
+  scratch_dir dir("lifecycle");
+  auto port = free_port();
+  write_file(dir / "node.yaml", node_config(dir, port));
+  process d({tidewatchd, "--config", (dir / "node.yaml").string()}, dir.path, "tidewatchd");
+  BOOST_REQUIRE(d.wait_for("listening on udp [127.0.0.1]:" + std::to_string(port), 10s));
+  d.signal(SIGTERM);
+  auto code = d.wait_exit(10s);
+  BOOST_REQUIRE(code.has_value());
+  BOOST_TEST(*code == 0);
+  BOOST_TEST(d.err().find("pipeline netflow drained") != std::string::npos);
+  BOOST_TEST(d.err().find("tidewatchd stopped (exit 0)") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(records_in_flight_at_sigterm_are_flushed_to_the_sink_before_exit) {
+  scratch_dir dir("flush");
+  auto port = free_port();
+  write_file(dir / "node.yaml", node_config(dir, port));
+  process d({tidewatchd, "--config", (dir / "node.yaml").string()}, dir.path, "tidewatchd");
+  BOOST_REQUIRE(d.wait_for("listening on udp", 10s));
+  std::string out;
+  BOOST_REQUIRE_EQUAL(run(flowgen + " --target 127.0.0.1:" + std::to_string(port) +
+                            " --protocol ipfix --records 20000 --rate 200000 --seed 7",
+                          &out),
+                      0);
+  // No pause: whatever is still in the listener, decoder or sink buffers
+  // must be drained and written by the shutdown path.
+  d.signal(SIGTERM);
+  auto code = d.wait_exit(15s);
+  BOOST_REQUIRE(code.has_value());
+  BOOST_TEST(*code == 0);
+  BOOST_TEST(count_lines(dir / "flows.json") == 20000u);
+}
+
+BOOST_AUTO_TEST_CASE(a_port_held_by_another_socket_makes_the_daemon_give_up_with_exit_1) {
+  scratch_dir dir("giveup");
+  // Hold the port without SO_REUSEPORT so that the listener cannot share it.
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  BOOST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0);
+  socklen_t len = sizeof(sa);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  auto port = ntohs(sa.sin_port);
+  write_file(dir / "node.yaml",
+             node_config(dir, port,
+                         "supervision:\n  max_restarts: 2\n  backoff_initial: 10ms\n"
+                         "  backoff_max: 40ms\n"));
+  process d({tidewatchd, "--config", (dir / "node.yaml").string()}, dir.path, "tidewatchd");
+  auto code = d.wait_exit(20s);
+  ::close(fd);
+  BOOST_REQUIRE(code.has_value());
+  BOOST_TEST(*code == 1);
+  auto err = d.err();
+  BOOST_TEST(err.find("Address already in use") != std::string::npos);
+  BOOST_TEST(err.find("netflow: 3 failures within 60000ms (max_restarts 2); giving up") !=
+             std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(sighup_applies_a_new_log_level_and_keeps_running_on_a_broken_file) {
+  scratch_dir dir("reload");
+  auto port = free_port();
+  write_file(dir / "node.yaml", node_config(dir, port));
+  process d({tidewatchd, "--config", (dir / "node.yaml").string()}, dir.path, "tidewatchd");
+  BOOST_REQUIRE(d.wait_for("listening on udp", 10s));
+  auto text = node_config(dir, port);
+  text.replace(text.find("level: info"), 11, "level: debug");
+  write_file(dir / "node.yaml", text);
+  d.signal(SIGHUP);
+  BOOST_REQUIRE(d.wait_for("SIGHUP: reloaded configuration from " + (dir / "node.yaml").string() +
+                             " (logging level debug)",
+                           10s));
+  write_file(dir / "node.yaml", text + "bogus_section: 1\n");
+  d.signal(SIGHUP);
+  BOOST_REQUIRE(d.wait_for("reload rejected: " + (dir / "node.yaml").string() +
+                             ":14: bogus_section: unknown key",
+                           10s));
+  BOOST_TEST(d.running());
+  d.signal(SIGTERM);
+  auto code = d.wait_exit(10s);
+  BOOST_REQUIRE(code.has_value());
+  BOOST_TEST(*code == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_broken_config_stops_the_daemon_at_start_with_file_line_and_key) {
+  scratch_dir dir("badcfg");
+  write_file(dir / "node.yaml", "node:\n  name: x\npipelines:\n  netflow:\n    receive_threads: 0\n");
+  process d({tidewatchd, "--config", (dir / "node.yaml").string()}, dir.path, "tidewatchd");
+  auto code = d.wait_exit(10s);
+  BOOST_REQUIRE(code.has_value());
+  BOOST_TEST(*code == 2);
+  BOOST_TEST(d.err().find((dir / "node.yaml").string() +
+                          ":5: pipelines.netflow.receive_threads: '0' is out of range (1 to 64)") !=
+             std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(config_check_prints_the_effective_config_or_each_error) {
+  scratch_dir dir("check");
+  write_file(dir / "good.yaml", "node:\n  name: edge\n");
+  std::string out;
+  BOOST_REQUIRE_EQUAL(run(tidewatch_cli + " config check " + (dir / "good.yaml").string(), &out), 0);
+  BOOST_TEST(out.find("name: \"edge\"") != std::string::npos);
+  BOOST_TEST(out.find("port: 4739") != std::string::npos); // defaults filled in
+  write_file(dir / "bad.yaml", "logging:\n  level: loud\n");
+  BOOST_REQUIRE_EQUAL(run(tidewatch_cli + " config check " + (dir / "bad.yaml").string(), &out), 1);
+  BOOST_TEST(out.find((dir / "bad.yaml").string() +
+                      ":2: logging.level: 'loud' is not one of: trace, debug, info, warn, error, "
+                      "critical, off") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(config_check_accepts_every_example_config) {
+  auto dir = std::filesystem::path(env_or("TIDEWATCH_SOURCE_DIR", ".")) / "config" / "examples";
+  size_t checked = 0;
+  for (auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().extension() != ".yaml")
+      continue;
+    std::string out;
+    BOOST_TEST_INFO(e.path());
+    BOOST_TEST(run(tidewatch_cli + " config check " + e.path().string(), &out) == 0);
+    ++checked;
+  }
+  BOOST_TEST(checked >= 4u);
+}

@@ -1,0 +1,190 @@
+#pragma once
+
+// Helpers for integration tests that run real binaries: start a process with
+// its output in files, wait for a line to appear, signal it, collect its exit
+// status; pick free loopback ports; make a scratch directory. Every process a
+// test starts is stopped by the test (RAII), never left behind.
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace tidewatch::test {
+
+inline std::string env_or(const char* name, const std::string& fallback) {
+  auto* v = std::getenv(name);
+  return v ? v : fallback;
+}
+
+inline std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+inline void write_file(const std::filesystem::path& p, const std::string& text) {
+  std::filesystem::create_directories(p.parent_path());
+  std::ofstream out(p, std::ios::binary);
+  out << text;
+}
+
+/// A fresh directory under /tmp, removed at scope exit unless the test failed
+/// and TIDEWATCH_KEEP_TMP is set.
+struct scratch_dir {
+  std::filesystem::path path;
+  explicit scratch_dir(const std::string& tag) {
+    std::string tmpl = "/tmp/tidewatch-" + tag + "-XXXXXX";
+    std::vector<char> buf(tmpl.begin(), tmpl.end());
+    buf.push_back('\0');
+    if (!::mkdtemp(buf.data()))
+      throw std::runtime_error("mkdtemp failed");
+    path = buf.data();
+  }
+  ~scratch_dir() {
+    if (!std::getenv("TIDEWATCH_KEEP_TMP")) {
+      std::error_code ec;
+      std::filesystem::remove_all(path, ec);
+    }
+  }
+  std::filesystem::path operator/(const std::string& name) const { return path / name; }
+};
+
+/// A free port on 127.0.0.1 for `type` (SOCK_DGRAM or SOCK_STREAM), as the
+/// kernel hands it out; another process could take it before we bind, which
+/// the loopback-only, short-lived tests accept.
+inline uint16_t free_port(int type = SOCK_DGRAM) {
+  int fd = ::socket(AF_INET, type, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
+  socklen_t len = sizeof(sa);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  ::close(fd);
+  return ntohs(sa.sin_port);
+}
+
+/// A child process with stdout and stderr in files.
+class process {
+public:
+  process(std::vector<std::string> argv, const std::filesystem::path& out_dir,
+          const std::string& tag)
+    : argv_(std::move(argv)), stdout_(out_dir / (tag + ".out")), stderr_(out_dir / (tag + ".err")) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      int out = ::open(stdout_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      int err = ::open(stderr_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(out, 1);
+      ::dup2(err, 2);
+      int devnull = ::open("/dev/null", O_RDONLY);
+      ::dup2(devnull, 0);
+      sigset_t none;
+      sigemptyset(&none);
+      ::sigprocmask(SIG_SETMASK, &none, nullptr);
+      std::vector<char*> args;
+      for (auto& a : argv_)
+        args.push_back(a.data());
+      args.push_back(nullptr);
+      ::execvp(args[0], args.data());
+      ::_exit(127);
+    }
+  }
+  process(const process&) = delete;
+  ~process() {
+    if (running()) {
+      ::kill(pid_, SIGKILL);
+      wait_exit(std::chrono::seconds(5));
+    }
+  }
+
+  pid_t pid() const { return pid_; }
+  std::string out() const { return read_file(stdout_); }
+  std::string err() const { return read_file(stderr_); }
+
+  bool running() {
+    if (status_)
+      return false;
+    int st = 0;
+    if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+      status_ = st;
+      return false;
+    }
+    return true;
+  }
+
+  void signal(int sig) { ::kill(pid_, sig); }
+
+  /// The exit code (128 + signal when killed), or nullopt on timeout.
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (running()) {
+      if (std::chrono::steady_clock::now() > deadline)
+        return std::nullopt;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return WIFEXITED(*status_) ? WEXITSTATUS(*status_) : 128 + WTERMSIG(*status_);
+  }
+
+  /// Waits until stderr (or stdout) contains `text`; false on timeout or exit.
+  bool wait_for(const std::string& text, std::chrono::milliseconds timeout,
+                bool in_stdout = false) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      if ((in_stdout ? out() : err()).find(text) != std::string::npos)
+        return true;
+      if (!running() || std::chrono::steady_clock::now() > deadline)
+        return (in_stdout ? out() : err()).find(text) != std::string::npos;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+
+private:
+  std::vector<std::string> argv_;
+  std::filesystem::path stdout_;
+  std::filesystem::path stderr_;
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+};
+
+/// Runs a command to completion; returns its exit code, output in `out`.
+inline int run(const std::string& command, std::string* out = nullptr) {
+  std::string cmd = command + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p)
+    return -1;
+  char buf[4096];
+  std::string text;
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
+    text.append(buf, n);
+  int st = ::pclose(p);
+  if (out)
+    *out = text;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/// Counts lines in a file.
+inline size_t count_lines(const std::filesystem::path& p) {
+  auto text = read_file(p);
+  size_t n = 0;
+  for (char c : text)
+    n += c == '\n';
+  return n;
+}
+
+} // namespace tidewatch::test
