@@ -3,6 +3,7 @@
 #include "actors/decoder/netflow_session.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <tuple>
 #include <utility>
 
@@ -433,6 +434,9 @@ size_t netflow_decoder::decode_data_set(session& s, const compiled_template& t, 
         r.sampling_rate = rate;
     }
     if (t.has_reverse && (x.reverse_bytes != 0 || x.reverse_packets != 0)) {
+      // A biflow whose forward half saw nothing (softflowd -b exports these)
+      // becomes just its reverse record, not an empty flow plus the reverse one.
+      bool forward_empty = r.bytes == 0 && r.packets == 0;
       flow_record rev = r;
       std::swap(rev.src_addr, rev.dst_addr);
       std::swap(rev.src_port, rev.dst_port);
@@ -446,7 +450,10 @@ size_t netflow_decoder::decode_data_set(session& s, const compiled_template& t, 
       rev.bytes = x.reverse_bytes;
       rev.packets = x.reverse_packets;
       rev.tcp_flags = x.reverse_tcp_flags;
-      out.push_back(rev);
+      if (forward_empty)
+        r = rev;
+      else
+        out.push_back(rev);
       ++reverse;
     }
   };
@@ -518,10 +525,23 @@ void netflow_decoder::apply_options(session& s, const compiled_template& t, cons
   }
 }
 
-void netflow_decoder::check_sequence(session& s, uint32_t sequence, uint32_t units, bool packets,
-                                     bool next_known) {
-  if (s.has_sequence) {
-    int64_t d = int32_t(sequence - s.expected_sequence);
+void netflow_decoder::check_sequence(session& s, uint32_t sequence, uint32_t units,
+                                     bool packets, bool units_known) {
+  bool ipfix = s.key.version == 10;
+  std::optional<int64_t> rfc;
+  std::optional<int64_t> inclusive;
+  if (s.has_sequence && s.expected_known)
+    rfc = int32_t(sequence - s.expected_sequence);
+  if (ipfix && s.has_sequence && units_known)
+    inclusive = int32_t(sequence - (s.last_sequence + units));
+  auto& primary = s.inclusive_sequence ? inclusive : rfc;
+  auto& other = s.inclusive_sequence ? rfc : inclusive;
+  if (primary && other && *primary != 0 && *other == 0) {
+    s.inclusive_sequence = !s.inclusive_sequence;
+    primary = 0;
+  }
+  if (primary) {
+    int64_t d = *primary;
     int64_t max_gap = packets ? max_gap_packets : max_gap_records;
     int64_t window = packets ? reorder_window_packets : reorder_window_records;
     if (d > 0 && d <= max_gap) {
@@ -536,8 +556,10 @@ void netflow_decoder::check_sequence(session& s, uint32_t sequence, uint32_t uni
       ++resets_;
     }
   }
+  s.has_sequence = true;
+  s.last_sequence = sequence;
   s.expected_sequence = sequence + units;
-  s.has_sequence = next_known;
+  s.expected_known = units_known;
 }
 
 // -- data waiting for its template -------------------------------------------------

@@ -71,15 +71,19 @@ struct netflow_exporter_stats {
 /// (exporter address, observation domain, protocol), never per UDP source port.
 ///
 /// Sequence numbers: with `expected` the number following the previous
-/// datagram (v5: + flows, v9: + 1 packet, IPFIX: + data records) and
-/// d = (received - expected) as a signed 32-bit difference (so wraparound is
-/// seamless): d == 0 is in order; 0 < d <= max gap (65,536 packets for v9,
-/// 1,966,080 records for v5/IPFIX) counts d as lost; -reorder window
-/// <= d < 0 (64 packets / 1,920 records) is a late datagram, counted as reordered
-/// and leaving `expected` alone; anything else is an exporter restart or a
-/// jump, counted as a reset and resynchronised without counting loss. An IPFIX
-/// message with data sets held for a missing template leaves the next check out,
-/// since its record count is unknown.
+/// datagram (v5: + its flows, v9: + 1 packet, IPFIX: + its data records, options
+/// records included) and d = (received - expected) as a signed 32-bit
+/// difference (so wraparound is seamless): d == 0 is in order; 0 < d <= max gap
+/// (65,536 packets for v9, 1,966,080 records for v5/IPFIX) counts d as lost;
+/// -reorder window <= d < 0 (64 packets / 1,920 records) is a late datagram,
+/// counted as reordered and leaving `expected` alone; anything else is an
+/// exporter restart or a jump, counted as a reset and resynchronised without
+/// counting loss. Some IPFIX exporters (softflowd) count the current message's
+/// records too (received = previous + this message's records): when only that
+/// reading makes a datagram in order, the session switches to it (and back the
+/// same way). An IPFIX message with data held for a missing template has an
+/// unknown record count, so the next datagram is checked only if the exporter
+/// counts inclusively.
 class netflow_decoder {
 public:
   explicit netflow_decoder(netflow_decoder_options opts = {});
@@ -170,7 +174,7 @@ private:
   void hold(session& s, const export_header& h, const datagram_info& meta,
             std::vector<uint8_t>&& sets);
   size_t release(session& s, std::vector<flow_record>& out);
-  void check_sequence(session& s, uint32_t sequence, uint32_t units, bool packets, bool next_known);
+  void check_sequence(session& s, uint32_t sequence, uint32_t units, bool packets, bool units_known);
   void mark_dirty() { ++state_generation_; }
 
   netflow_decoder_options opts_;

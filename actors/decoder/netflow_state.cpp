@@ -9,11 +9,13 @@
 //     per sampler: u32 id, u32 rate
 //   u64 FNV-1a of every preceding byte.
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
 #include <string>
 #include <sys/stat.h>
+#include <tuple>
 #include <unistd.h>
 
 #include "actors/decoder/netflow_decoder.hpp"
@@ -92,26 +94,34 @@ std::vector<uint8_t> netflow_decoder::save_state() const {
   writer w;
   w.raw(state_magic, sizeof(state_magic));
   w.u16(state_format_version);
-  uint32_t count = 0;
+  // Sorted, so that the same state always gives the same bytes.
+  std::vector<const session*> saved;
   for (const auto& [key, s] : sessions_)
     if (!s->templates.empty() || !s->samplers.empty() || s->system_init_ms >= 0)
-      ++count;
-  w.u32(count);
-  for (const auto& [key, s] : sessions_) {
-    if (s->templates.empty() && s->samplers.empty() && s->system_init_ms < 0)
-      continue;
-    w.raw(key.exporter.bytes.data(), 16);
-    w.u32(key.domain);
-    w.u8(key.version);
+      saved.push_back(s.get());
+  std::sort(saved.begin(), saved.end(), [](const session* a, const session* b) {
+    return std::tie(a->key.exporter, a->key.domain, a->key.version) <
+           std::tie(b->key.exporter, b->key.domain, b->key.version);
+  });
+  w.u32(uint32_t(saved.size()));
+  for (const session* s : saved) {
+    w.raw(s->key.exporter.bytes.data(), 16);
+    w.u32(s->key.domain);
+    w.u8(s->key.version);
     w.u64(uint64_t(s->system_init_ms));
     w.u16(uint16_t(s->templates.size()));
     w.u16(uint16_t(s->samplers.size()));
-    for (const auto& [id, t] : s->templates) {
-      w.u16(id);
-      w.u8(uint8_t(t.def.kind));
-      w.u16(t.def.scope_count);
-      w.u16(uint16_t(t.def.fields.size()));
-      for (const auto& f : t.def.fields) {
+    std::vector<const detail::compiled_template*> templates;
+    for (const auto& [id, t] : s->templates)
+      templates.push_back(&t);
+    std::sort(templates.begin(), templates.end(),
+              [](const auto* a, const auto* b) { return a->def.id < b->def.id; });
+    for (const auto* t : templates) {
+      w.u16(t->def.id);
+      w.u8(uint8_t(t->def.kind));
+      w.u16(t->def.scope_count);
+      w.u16(uint16_t(t->def.fields.size()));
+      for (const auto& f : t->def.fields) {
         w.u16(f.type);
         w.u16(f.length);
         w.u32(f.enterprise);

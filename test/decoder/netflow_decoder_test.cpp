@@ -489,11 +489,13 @@ BOOST_AUTO_TEST_CASE(ipfix_biflow_reverse_counters_become_a_second_record) {
   p.u64(5000).u64(8).u8(0x12);
   p.v4("10.0.0.3").v4("10.0.0.4").u16(53).u16(53).u8(17).u64(60).u64(1).u8(0);
   p.u64(0).u64(0).u8(0);
+  // Only the reverse direction saw packets: one record, the reverse one.
+  p.v4("10.0.0.5").v4("10.0.0.6").u16(123).u16(5000).u8(17).u64(0).u64(0).u8(0);
+  p.u64(76).u64(1).u8(0);
   p.end_set().done();
   netflow_decoder d;
   std::vector<flow_record> out;
-  BOOST_TEST(decode(d, p, from("127.0.0.1"), out) == 3u);
-  BOOST_TEST_REQUIRE(out.size() == 3u);
+  BOOST_TEST(decode(d, p, from("127.0.0.1"), out) == 4u);
   BOOST_TEST(out[0].src_addr == addr("10.0.0.1"));
   BOOST_TEST(out[0].bytes == 1000u);
   BOOST_TEST(out[0].tcp_flags == 0x02);
@@ -506,7 +508,14 @@ BOOST_AUTO_TEST_CASE(ipfix_biflow_reverse_counters_become_a_second_record) {
   BOOST_TEST(out[1].packets == 8u);
   BOOST_TEST(out[1].tcp_flags == 0x12);
   BOOST_TEST(out[2].src_addr == addr("10.0.0.3"));
-  BOOST_TEST(counter(d, "netflow_reverse_records_total") == 1u);
+  BOOST_TEST_REQUIRE(out.size() == 4u);
+  BOOST_TEST(out[3].src_addr == addr("10.0.0.6"));
+  BOOST_TEST(out[3].src_port == 5000);
+  BOOST_TEST(out[3].dst_addr == addr("10.0.0.5"));
+  BOOST_TEST(out[3].dst_port == 123);
+  BOOST_TEST(out[3].bytes == 76u);
+  BOOST_TEST(out[3].packets == 1u);
+  BOOST_TEST(counter(d, "netflow_reverse_records_total") == 2u);
 }
 
 // -- template scope ------------------------------------------------------------------------
@@ -665,6 +674,28 @@ BOOST_AUTO_TEST_CASE(ipfix_sequence_counts_data_records_per_domain) {
   BOOST_TEST(stats_of(all, "127.0.0.1", 1).sequence_lost == 7u);
   BOOST_TEST(stats_of(all, "127.0.0.1", 2).sequence_lost == 0u);
   BOOST_TEST(stats_of(all, "127.0.0.1", 1).records == 6u);
+}
+
+BOOST_AUTO_TEST_CASE(an_ipfix_exporter_counting_the_current_message_too_shows_no_false_loss) {
+  // softflowd: sequence = records sent including this message's.
+  auto msg = [](uint32_t seq, int records) {
+    auto p = packet::ipfix(seq, 0);
+    p.template_set(2, 256, {{8, 4}});
+    p.begin_set(256);
+    for (int i = 0; i < records; ++i)
+      p.v4("10.0.0.1");
+    return p.end_set().done();
+  };
+  netflow_decoder d;
+  std::vector<flow_record> out;
+  decode(d, msg(20, 20), from("127.0.0.1"), out);
+  decode(d, msg(46, 26), from("127.0.0.1"), out);
+  decode(d, msg(71, 25), from("127.0.0.1"), out);
+  decode(d, msg(90, 4), from("127.0.0.1"), out); // 15 records lost before this one
+  auto s = d.exporters()[0];
+  BOOST_TEST(s.sequence_lost == 15u);
+  BOOST_TEST(s.sequence_reordered == 0u);
+  BOOST_TEST(s.sequence_resets == 0u);
 }
 
 // -- malformed input ---------------------------------------------------------------------------
