@@ -185,8 +185,9 @@ compile_result compile_template(template_definition def, compiled_template& out)
 uint32_t sampling_rate_of(const record_extras& x);
 
 /// Applies one field of `len` bytes at `p` to the record or extras.
-inline void apply_field(field_action a, const uint8_t* p, size_t len, flow_record& r,
-                        record_extras& x, const time_context& tc) {
+[[gnu::always_inline]] inline void apply_field(field_action a, const uint8_t* p, size_t len,
+                                               flow_record& r, record_extras& x,
+                                               const time_context& tc) {
   constexpr int64_t ntp_unix_offset = 2'208'988'800;
   switch (a) {
   case field_action::skip:
@@ -347,8 +348,8 @@ inline void apply_field(field_action a, const uint8_t* p, size_t len, flow_recor
 /// Decodes one record of a fixed-length plan at `p` (record_length bytes).
 inline void apply_fixed(const compiled_template& t, const uint8_t* p, flow_record& r,
                         record_extras& x, const time_context& tc) {
-  for (const auto& s : t.steps)
-    apply_field(s.action, p + s.offset, s.length, r, x, tc);
+  for (const auto& st : t.steps)
+    apply_field(st.action, p + st.offset, st.length, r, x, tc);
 }
 
 /// Decodes one record of a variable-length plan starting at `p` with `avail`
