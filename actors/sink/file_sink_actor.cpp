@@ -72,7 +72,7 @@ flow_sink_actor::behavior_type file_sink(self_ptr self, file_sink_options opts) 
       flush(self, true);
       spdlog::info("{}: wrote {} records to {}; write errors {}", st.opts.pipeline, st.records,
                    st.opts.to_stdout ? "stdout" : st.opts.file.path, st.write_errors);
-      self->send(coordinator, drained_atom::value, std::string{"file_sink"});
+      caf::anon_send(coordinator, drained_atom::value, std::string{"file_sink"});
     },
     [self](tick_atom) {
       flush(self, false);

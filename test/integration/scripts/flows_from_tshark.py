@@ -1,0 +1,58 @@
+#!/usr/bin/python3
+"""Prints one line per flow record that tshark decodes from a NetFlow/IPFIX
+capture: `src dst sport dport proto packets bytes tcpflags`, sorted, so it can
+be compared with tidewatch's output. Usage: flows_from_tshark.py CAPTURE PORT"""
+import json
+import subprocess
+import sys
+
+capture, port = sys.argv[1], sys.argv[2]
+raw = subprocess.run(["tshark", "-r", capture, "-d", f"udp.port=={port},cflow", "-T", "json",
+                      "--no-duplicate-keys"], check=True, capture_output=True, text=True).stdout
+lines = []
+
+
+def first(d, *names):
+    for n in names:
+        if n in d:
+            return d[n]
+    return None
+
+
+def walk(node):
+    if isinstance(node, dict):
+        if "cflow.octets" in node or "cflow.packets" in node:
+            yield node
+        for v in node.values():
+            yield from walk(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from walk(v)
+
+
+def as_list(x):
+    return x if isinstance(x, list) else [x]
+
+
+for packet in json.loads(raw):
+    cflow = packet["_source"]["layers"].get("cflow")
+    if not cflow:
+        continue
+    for rec in walk(cflow):
+        src = first(rec, "cflow.srcaddr", "cflow.srcaddrv6")
+        dst = first(rec, "cflow.dstaddr", "cflow.dstaddrv6")
+        fields = [as_list(src), as_list(dst), as_list(rec.get("cflow.srcport", "0")),
+                  as_list(rec.get("cflow.dstport", "0")), as_list(rec.get("cflow.protocol", "0")),
+                  as_list(rec.get("cflow.packets", "0")), as_list(rec.get("cflow.octets", "0")),
+                  as_list(rec.get("cflow.tcpflags", "0x00"))]
+        # RFC 5103 biflows: tshark lists [forward, reverse] for the counters.
+        directions = max(len(f) for f in fields)
+        for d in range(directions):
+            v = [f[d] if d < len(f) else f[0] for f in fields]
+            if d == 1:  # the reverse direction swaps the endpoints
+                v[0], v[1], v[2], v[3] = fields[1][0], fields[0][0], fields[3][0], fields[2][0]
+                if int(v[5]) == 0 and int(v[6]) == 0:
+                    continue
+            v[7] = str(int(v[7], 16) if str(v[7]).startswith("0x") else int(v[7]))
+            lines.append(" ".join(str(x) for x in v))
+print("\n".join(sorted(lines)))

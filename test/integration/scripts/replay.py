@@ -1,0 +1,28 @@
+#!/usr/bin/python3
+"""Sends the UDP payloads of a capture to 127.0.0.1:PORT in order, each from
+the same source port as in the capture (bound on SRC_IP, default 127.0.0.1),
+with a short pause every BURST datagrams so the receiver is never flooded.
+Usage: replay.py CAPTURE PORT [SRC_IP]"""
+import socket
+import sys
+import time
+
+from scapy.all import PcapReader, UDP
+
+capture, port = sys.argv[1], int(sys.argv[2])
+src_ip = sys.argv[3] if len(sys.argv) > 3 else "127.0.0.1"
+sockets = {}
+sent = 0
+for p in PcapReader(capture):
+    if UDP not in p:
+        continue
+    s = sockets.get(p[UDP].sport)
+    if s is None:
+        s = sockets[p[UDP].sport] = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((src_ip, 0))
+    s.sendto(bytes(p[UDP].payload), ("127.0.0.1", port))
+    sent += 1
+    if sent % 50 == 0:
+        time.sleep(0.002)
+print(sent)

@@ -1,0 +1,201 @@
+#!/usr/bin/python3
+"""End-to-end benchmark: flowgen -> collector -> JSON file, for tidewatchd and,
+in the same run, pmacct's nfacctd (print plugin, JSON, every primitive).
+
+For each collector it sends the same flowgen load at increasing rates and
+measures what arrives in the output (sum of `packets`, so that nfacctd's
+aggregation does not hide records), the kernel's drops on the collector's
+socket (/proc/net/udp), the collector's CPU time and peak RSS. It prints one
+table row per run and, per collector, the highest rate with < 0.1 % loss and
+zero kernel drops, and the ratio between the two.
+
+Usage: e2e_bench.py --build DIR [--protocol ipfix|v9|v5] [--seconds 4]
+                    [--rates 100000,200000,...] [--collectors tidewatchd,nfacctd]
+Loopback only. The machine is shared and noisy: compare ratios within one run.
+"""
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+PMACCT_PRIMITIVES = ("src_host,dst_host,src_port,dst_port,proto,tos,tcpflags,src_as,dst_as,"
+                     "peer_src_ip,peer_dst_ip,in_iface,out_iface,src_mask,dst_mask,"
+                     "sampling_rate,export_proto_version,timestamp_start,timestamp_end")
+
+
+def free_udp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def proc_cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+def proc_peak_rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def udp_drops(port):
+    """Kernel drops summed over every socket bound to 127.0.0.1:port."""
+    drops = 0
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        with open(table) as f:
+            next(f)
+            for line in f:
+                cols = line.split()
+                if int(cols[1].split(":")[1], 16) == port:
+                    drops += int(cols[-1])
+    return drops
+
+
+def wait_bound(port, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            udp_drops(port)
+            with open("/proc/net/udp") as f:
+                if f":{port:04X} " in f.read():
+                    return True
+            with open("/proc/net/udp6") as f:
+                if f":{port:04X} " in f.read():
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
+def sum_packets(paths):
+    records = packets = 0
+    for path in paths:
+        with open(path) as f:
+            for line in f:
+                if line.strip():
+                    r = json.loads(line)
+                    records += 1
+                    packets += int(r.get("packets", 0))
+    return records, packets
+
+
+class tidewatchd:
+    name = "tidewatchd"
+
+    def __init__(self, build, workdir, port):
+        self.out = os.path.join(workdir, "flows.json")
+        cfg = os.path.join(workdir, "node.yaml")
+        with open(cfg, "w") as f:
+            f.write(f"node:\n  state_dir: {workdir}\nlogging:\n  level: warn\n"
+                    f"pipelines:\n  netflow:\n    listeners:\n"
+                    f"      - {{address: 127.0.0.1, port: {port}}}\n"
+                    f"    receive_buffer_bytes: 64MiB\n"
+                    f"    sinks:\n      - {{type: file, path: {self.out}, rotate_bytes: 64GiB}}\n")
+        self.proc = subprocess.Popen([os.path.join(build, "tidewatchd"), "--config", cfg],
+                                     stderr=open(os.path.join(workdir, "tidewatchd.err"), "w"))
+
+    def finish(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=60)
+        return [self.out]
+
+
+class nfacctd:
+    name = "nfacctd"
+
+    def __init__(self, build, workdir, port):
+        self.dir = workdir
+        cfg = os.path.join(workdir, "nfacctd.conf")
+        with open(cfg, "w") as f:
+            f.write(f"daemonize: false\nnfacctd_ip: 127.0.0.1\nnfacctd_port: {port}\n"
+                    f"nfacctd_pipe_size: 67108864\nplugins: print\nprint_output: json\n"
+                    f"print_output_file: {workdir}/nf-%s.json\nprint_refresh_time: 1\n"
+                    f"print_cache_entries: 1000003\naggregate: {PMACCT_PRIMITIVES}\n")
+        self.proc = subprocess.Popen(["nfacctd", "-f", cfg],
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=open(os.path.join(workdir, "nfacctd.err"), "w"))
+
+    def finish(self):
+        time.sleep(3)  # two refresh intervals: everything received is printed
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        return [os.path.join(self.dir, f) for f in os.listdir(self.dir) if f.startswith("nf-")]
+
+
+def run_once(kind, build, protocol, rate, seconds):
+    with tempfile.TemporaryDirectory(prefix=f"bench-{kind.name}-") as workdir:
+        port = free_udp_port()
+        collector = kind(build, workdir, port)
+        if not wait_bound(port):
+            collector.proc.kill()
+            raise RuntimeError(f"{kind.name} did not bind port {port}")
+        time.sleep(0.3)
+        cpu0 = proc_cpu_seconds(collector.proc.pid)
+        t0 = time.time()
+        gen = subprocess.run([os.path.join(build, "flowgen"), "--target", f"127.0.0.1:{port}",
+                              "--protocol", protocol, "--rate", str(rate), "--duration",
+                              str(seconds), "--hosts", "50000", "--json"],
+                             capture_output=True, text=True, check=True)
+        sent = json.loads(gen.stdout)
+        time.sleep(0.5)
+        drops = udp_drops(port)
+        cpu = proc_cpu_seconds(collector.proc.pid) - cpu0
+        wall = time.time() - t0
+        rss = proc_peak_rss_mb(collector.proc.pid)
+        outputs = collector.finish()
+        records, packets = sum_packets(outputs)
+        sent_packets = sent["packets"]
+        loss = 1 - packets / sent_packets if sent_packets else 1.0
+        return {"collector": kind.name, "rate": rate, "sent_records": sent["records"],
+                "achieved_rate": sent["records_per_second"], "out_records": records,
+                "loss": loss, "kernel_drops": drops, "cpu": cpu / wall, "rss_mb": rss}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--protocol", default="ipfix")
+    ap.add_argument("--seconds", type=int, default=4)
+    ap.add_argument("--rates", default="100000,200000,400000,800000,1200000,1600000,2000000,2400000")
+    ap.add_argument("--collectors", default="tidewatchd,nfacctd")
+    args = ap.parse_args()
+    kinds = {"tidewatchd": tidewatchd, "nfacctd": nfacctd}
+    best = {}
+    print(f"{'collector':<11} {'asked/s':>9} {'sent/s':>9} {'sent':>9} {'out recs':>9} "
+          f"{'loss %':>7} {'k.drops':>8} {'CPU %':>6} {'RSS MB':>7}")
+    for name in args.collectors.split(","):
+        for rate in [int(r) for r in args.rates.split(",")]:
+            r = run_once(kinds[name], args.build, args.protocol, rate, args.seconds)
+            print(f"{r['collector']:<11} {rate:>9} {r['achieved_rate']:>9.0f} "
+                  f"{r['sent_records']:>9} {r['out_records']:>9} {100 * r['loss']:>7.3f} "
+                  f"{r['kernel_drops']:>8} {100 * r['cpu']:>6.0f} {r['rss_mb']:>7.1f}", flush=True)
+            if r["loss"] < 0.001 and r["kernel_drops"] == 0:
+                best[name] = max(best.get(name, 0), r["achieved_rate"])
+            elif r["loss"] > 0.05:
+                break  # far past its limit; higher rates only take longer
+    print()
+    for name, rate in best.items():
+        print(f"highest loss-free rate, {name}: {rate:,.0f} records/s")
+    if "tidewatchd" in best and "nfacctd" in best and best["nfacctd"] > 0:
+        print(f"ratio tidewatchd / nfacctd: {best['tidewatchd'] / best['nfacctd']:.1f}x")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
