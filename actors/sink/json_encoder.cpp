@@ -1,0 +1,370 @@
+#include "actors/sink/json_encoder.hpp"
+
+#include <bit>
+#include <charconv>
+#include <cstring>
+#include <string_view>
+#include <utility>
+
+namespace tidewatch {
+
+namespace detail {
+namespace {
+
+/// The protocol names nfacctd 1.7.7 prints in "ip_proto"; every other number
+/// is printed as decimal text (test/fixtures/pmacct/nfacctd-ip-proto-names.txt).
+constexpr std::array<std::string_view, 256> make_ip_proto_names() {
+  constexpr std::pair<uint8_t, std::string_view> named[] = {
+      {1, "icmp"},        {2, "igmp"},    {3, "ggp"},         {4, "ipencap"},
+      {6, "tcp"},         {8, "egp"},     {9, "igp"},         {17, "udp"},
+      {18, "mux"},        {41, "ipv6"},   {43, "ipv6-route"}, {44, "ipv6-frag"},
+      {46, "rsvp"},       {47, "gre"},    {50, "esp"},        {51, "ah"},
+      {55, "mobile"},     {56, "tlsp"},   {58, "ipv6-icmp"},  {59, "ipv6-nonxt"},
+      {60, "ipv6-opts"},  {80, "iso-ip"}, {83, "vines"},      {88, "eigrp"},
+      {89, "ospf"},       {91, "larp"},   {93, "ax.25"},      {94, "ipip"},
+      {98, "encap"},      {102, "pnni"},  {103, "pim"},       {108, "IPcomp"},
+      {111, "ipx-in-ip"}, {112, "vrrp"},  {115, "l2tp"},      {124, "isis"},
+      {132, "sctp"},      {133, "fc"},
+  };
+  std::array<std::string_view, 256> names{};
+  for (const auto& [number, name] : named)
+    names[number] = name;
+  return names;
+}
+
+constexpr auto ip_proto_names = make_ip_proto_names();
+
+template <size_t N> char* put(char* p, const char (&literal)[N]) {
+  std::memcpy(p, literal, N - 1);
+  return p + N - 1;
+}
+
+char* put(char* p, std::string_view text) {
+  std::memcpy(p, text.data(), text.size());
+  return p + text.size();
+}
+
+/// "00".."99", for writing two digits at a time.
+constexpr std::array<char, 200> make_digit_pairs() {
+  std::array<char, 200> pairs{};
+  for (int i = 0; i < 100; ++i) {
+    pairs[size_t(2 * i)] = char('0' + i / 10);
+    pairs[size_t(2 * i + 1)] = char('0' + i % 10);
+  }
+  return pairs;
+}
+
+constexpr auto digit_pairs = make_digit_pairs();
+
+/// Most counters and keys are small: write those inline, defer the rest.
+inline char* put_uint(char* p, uint64_t value) {
+  if (value < 10) {
+    *p = char('0' + value);
+    return p + 1;
+  }
+  if (value < 100) {
+    std::memcpy(p, &digit_pairs[value * 2], 2);
+    return p + 2;
+  }
+  return std::to_chars(p, p + 20, value).ptr;
+}
+
+char* put_int(char* p, int64_t value) {
+  return std::to_chars(p, p + 20, value).ptr;
+}
+
+/// Writes value as exactly 2 * pairs decimal digits (value < 100^pairs).
+char* put_fixed_pairs(char* p, uint32_t value, int pairs) {
+  for (int i = pairs - 1; i >= 0; --i) {
+    std::memcpy(p + 2 * i, &digit_pairs[(value % 100) * 2], 2);
+    value /= 100;
+  }
+  return p + 2 * pairs;
+}
+
+/// Each byte value as text plus a trailing dot, and the text's length.
+struct octet_text {
+  char text[4];
+  uint8_t length;
+};
+
+constexpr std::array<octet_text, 256> make_octet_texts() {
+  std::array<octet_text, 256> texts{};
+  for (unsigned v = 0; v < 256; ++v) {
+    auto& t = texts[v];
+    uint8_t n = 0;
+    if (v >= 100)
+      t.text[n++] = char('0' + v / 100);
+    if (v >= 10)
+      t.text[n++] = char('0' + v / 10 % 10);
+    t.text[n++] = char('0' + v % 10);
+    t.text[n] = '.';
+    t.length = n;
+  }
+  return texts;
+}
+
+constexpr auto octet_texts = make_octet_texts();
+
+/// Dotted quad of a host-order IPv4 address; four fixed-size copies.
+char* put_v4(char* p, uint32_t v4) {
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    const auto& t = octet_texts[(v4 >> shift) & 0xff];
+    std::memcpy(p, t.text, 4);
+    p += t.length + (shift != 0 ? 1 : 0);
+  }
+  return p;
+}
+
+/// ip_address::is_v4 as two word compares (it sits on the per-field path).
+bool is_v4(const ip_address& a) {
+  uint64_t head;
+  uint32_t middle;
+  std::memcpy(&head, a.bytes.data(), 8);
+  std::memcpy(&middle, a.bytes.data() + 8, 4);
+  return head == 0 && middle == uint32_t(0xffff)
+                                    << (std::endian::native == std::endian::little ? 16 : 0);
+}
+
+char* put_address(char* p, const ip_address& a) {
+  return is_v4(a) ? put_v4(p, a.v4_host_order()) : p + a.format(p);
+}
+
+/// An address, or nothing when it is unset (pmacct prints "" then).
+char* put_optional_address(char* p, const ip_address& a) {
+  if (is_v4(a))
+    return a.v4_host_order() == 0 ? p : put_v4(p, a.v4_host_order());
+  return a == ip_address{} ? p : p + a.format(p);
+}
+
+/// The network of a under a prefix of `bits` (pmacct's net_src/net_dst).
+char* put_network(char* p, const ip_address& a, uint8_t bits) {
+  if (is_v4(a))
+    return put_v4(p, bits == 0    ? 0
+                     : bits >= 32 ? a.v4_host_order()
+                                  : a.v4_host_order() & ~(~0u >> bits));
+  ip_address net = a;
+  for (size_t i = 0; i < 16; ++i) {
+    size_t bit = i * 8;
+    if (bits <= bit)
+      net.bytes[i] = 0;
+    else if (bits < bit + 8)
+      net.bytes[i] &= uint8_t(0xff << (bit + 8 - bits));
+  }
+  return p + net.format(p);
+}
+
+char* put_mac(char* p, uint64_t mac) {
+  constexpr char hex[] = "0123456789abcdef";
+  for (int shift = 40; shift >= 0; shift -= 8) {
+    unsigned b = unsigned(mac >> shift) & 0xff;
+    *p++ = hex[b >> 4];
+    *p++ = hex[b & 0xf];
+    if (shift != 0)
+      *p++ = ':';
+  }
+  return p;
+}
+
+/// Floor division of a µs timestamp into whole seconds and the µs remainder.
+std::pair<int64_t, uint32_t> split_us(int64_t us) {
+  int64_t s = us / 1'000'000;
+  int64_t rest = us % 1'000'000;
+  if (rest < 0) {
+    s -= 1;
+    rest += 1'000'000;
+  }
+  return {s, uint32_t(rest)};
+}
+
+std::string_view direction_name(flow_direction d) {
+  switch (d) {
+  case flow_direction::ingress:
+    return "ingress";
+  case flow_direction::egress:
+    return "egress";
+  default:
+    return "unknown";
+  }
+}
+
+std::string_view protocol_name(export_protocol p) {
+  switch (p) {
+  case export_protocol::netflow_v5:
+    return "netflow_v5";
+  case export_protocol::netflow_v9:
+    return "netflow_v9";
+  case export_protocol::ipfix:
+    return "ipfix";
+  case export_protocol::sflow_v5:
+    return "sflow_v5";
+  default:
+    return "unknown";
+  }
+}
+
+/// The export_proto_version number pmacct prints (sFlow v5 is 5 there too).
+unsigned proto_version_number(export_protocol p) {
+  return p == export_protocol::sflow_v5 ? 5u : unsigned(p);
+}
+
+} // namespace
+} // namespace detail
+
+char* json_encoder::put_date(char* p, int64_t s) const {
+  auto& slot = dates_[uint64_t(s) % dates_.size()];
+  if (slot.second != s) {
+    // Days since the epoch to a proleptic Gregorian civil date (H. Hinnant's
+    // days_from_civil inverse, valid over the whole int64 second range used).
+    int64_t days = s / 86400;
+    int64_t secs = s % 86400;
+    if (secs < 0) {
+      secs += 86400;
+      days -= 1;
+    }
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t day = doy - (153 * mp + 2) / 5 + 1;
+    int64_t month = mp < 10 ? mp + 3 : mp - 9;
+    int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+
+    char* q = slot.text.data();
+    if (year >= 0 && year <= 9999)
+      q = detail::put_fixed_pairs(q, uint32_t(year), 2);
+    else
+      q = detail::put_int(q, year);
+    *q++ = '-';
+    q = detail::put_fixed_pairs(q, uint32_t(month), 1);
+    *q++ = '-';
+    q = detail::put_fixed_pairs(q, uint32_t(day), 1);
+    *q++ = ' ';
+    q = detail::put_fixed_pairs(q, uint32_t(secs / 3600), 1);
+    *q++ = ':';
+    q = detail::put_fixed_pairs(q, uint32_t(secs / 60 % 60), 1);
+    *q++ = ':';
+    q = detail::put_fixed_pairs(q, uint32_t(secs % 60), 1);
+    slot.length = uint8_t(q - slot.text.data());
+    slot.second = s;
+  }
+  // A fixed-size copy (the line buffer has room) beats a variable one.
+  std::memcpy(p, slot.text.data(), slot.text.size());
+  return p + slot.length;
+}
+
+char* json_encoder::put_timestamp(char* p, int64_t us) const {
+  if (us == 0)
+    return detail::put(p, "0000-00-00 00:00:00.000000");
+  auto [s, fraction] = detail::split_us(us);
+  p = put_date(p, s);
+  *p++ = '.';
+  return detail::put_fixed_pairs(p, fraction, 3);
+}
+
+void json_encoder::encode(const flow_record& r, std::string& out) const {
+  using namespace detail;
+  // Every field has a fixed upper size (addresses 45, numbers 20, dates 26),
+  // so the whole line is built on the stack and appended in one go.
+  char line[max_line_size];
+  char* p = line;
+  const bool has_addresses = r.ip_version != 0;
+
+  p = put(p, "{\"event_type\": \"purge\", \"mac_src\": \"");
+  p = put_mac(p, r.src_mac);
+  p = put(p, "\", \"mac_dst\": \"");
+  p = put_mac(p, r.dst_mac);
+  p = put(p, "\", \"vlan\": ");
+  // nfacctd reports the post-VLAN (IE 59) for egress flows, the VLAN (IE 58) otherwise.
+  p = put_uint(p, r.direction == flow_direction::egress ? r.dst_vlan : r.src_vlan);
+  p = put(p, ", \"as_src\": ");
+  p = put_uint(p, r.src_as);
+  p = put(p, ", \"as_dst\": ");
+  p = put_uint(p, r.dst_as);
+  p = put(p, ", \"peer_ip_src\": \"");
+  p = put_optional_address(p, r.exporter);
+  p = put(p, "\", \"peer_ip_dst\": \"");
+  p = put_optional_address(p, r.bgp_next_hop);
+  p = put(p, "\", \"iface_in\": ");
+  p = put_uint(p, r.input_interface);
+  p = put(p, ", \"iface_out\": ");
+  p = put_uint(p, r.output_interface);
+  p = put(p, ", \"ip_src\": \"");
+  if (has_addresses)
+    p = put_address(p, r.src_addr);
+  p = put(p, "\", \"net_src\": \"");
+  if (has_addresses)
+    p = put_network(p, r.src_addr, r.src_mask);
+  p = put(p, "\", \"ip_dst\": \"");
+  if (has_addresses)
+    p = put_address(p, r.dst_addr);
+  p = put(p, "\", \"net_dst\": \"");
+  if (has_addresses)
+    p = put_network(p, r.dst_addr, r.dst_mask);
+  p = put(p, "\", \"mask_src\": ");
+  p = put_uint(p, r.src_mask);
+  p = put(p, ", \"mask_dst\": ");
+  p = put_uint(p, r.dst_mask);
+  p = put(p, ", \"port_src\": ");
+  p = put_uint(p, r.src_port);
+  p = put(p, ", \"port_dst\": ");
+  p = put_uint(p, r.dst_port);
+  p = put(p, ", \"tcp_flags\": \"");
+  p = put_uint(p, r.tcp_flags);
+  p = put(p, "\", \"ip_proto\": \"");
+  if (auto name = ip_proto_names[r.ip_protocol]; !name.empty())
+    p = put(p, name);
+  else
+    p = put_uint(p, r.ip_protocol);
+  p = put(p, "\", \"tos\": ");
+  p = put_uint(p, r.tos);
+  p = put(p, ", \"sampling_rate\": ");
+  p = put_uint(p, r.sampling_rate);
+  p = put(p, ", \"timestamp_start\": \"");
+  p = put_timestamp(p, r.flow_start_us);
+  p = put(p, "\", \"timestamp_end\": \"");
+  p = put_timestamp(p, r.flow_end_us);
+  p = put(p, "\", \"timestamp_arrival\": \"");
+  p = put_timestamp(p, r.received_us);
+  p = put(p, "\", \"export_proto_version\": ");
+  p = put_uint(p, proto_version_number(r.protocol_version));
+  p = put(p, ", \"stamp_inserted\": \"");
+  char* stamp = p;
+  if (r.received_us == 0)
+    p = put(p, "0000-00-00 00:00:00");
+  else
+    p = put_date(p, split_us(r.received_us).first);
+  size_t stamp_length = size_t(p - stamp);
+  p = put(p, "\", \"stamp_updated\": \"");
+  std::memmove(p, stamp, stamp_length);
+  p += stamp_length;
+  p = put(p, "\", \"flows\": 1, \"packets\": ");
+  p = put_uint(p, r.packets);
+  p = put(p, ", \"bytes\": ");
+  p = put_uint(p, r.bytes);
+
+  // -- tidewatch's own fields --
+  p = put(p, ", \"export_protocol\": \"");
+  p = put(p, protocol_name(r.protocol_version));
+  p = put(p, "\", \"observation_domain\": ");
+  p = put_uint(p, r.observation_domain);
+  p = put(p, ", \"ip_version\": ");
+  p = put_uint(p, r.ip_version);
+  p = put(p, ", \"flow_direction\": \"");
+  p = put(p, direction_name(r.direction));
+  p = put(p, "\", \"forwarding_status\": ");
+  p = put_uint(p, r.forwarding_status);
+  p = put(p, ", \"next_hop\": \"");
+  p = put_optional_address(p, r.next_hop);
+  p = put(p, "\", \"sampler_id\": ");
+  p = put_uint(p, r.sampler_id);
+  p = put(p, ", \"sample_pool\": ");
+  p = put_uint(p, r.sample_pool);
+  p = put(p, "}\n");
+
+  out.append(line, size_t(p - line));
+}
+
+} // namespace tidewatch

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "messages/flow.hpp"
+
+namespace tidewatch {
+
+/// Turns flow records into JSON lines that match pmacct nfacctd's print/kafka
+/// JSON (keys, key order and value formats as nfacctd 1.7.7 prints them; see
+/// test/fixtures/pmacct), followed by the fields only tidewatch has.
+///
+/// Keys, in order: event_type, mac_src, mac_dst, vlan, as_src, as_dst,
+/// peer_ip_src, peer_ip_dst, iface_in, iface_out, ip_src, net_src, ip_dst,
+/// net_dst, mask_src, mask_dst, port_src, port_dst, tcp_flags, ip_proto, tos,
+/// sampling_rate, timestamp_start, timestamp_end, timestamp_arrival,
+/// export_proto_version, stamp_inserted, stamp_updated, flows, packets, bytes;
+/// then tidewatch's: export_protocol, observation_domain, ip_version,
+/// flow_direction, forwarding_status, next_hop, sampler_id, sample_pool.
+///
+/// Times are UTC. An instance caches formatted dates, so it belongs to one
+/// thread (one sink); encode() is const only towards the record.
+class json_encoder {
+public:
+  /// Upper bound of one encoded line, newline included.
+  static constexpr size_t max_line_size = 2048;
+
+  /// Appends one JSON object for r plus '\n' to out. No allocation per record
+  /// or field beyond out's own growth (reuse out across calls).
+  void encode(const flow_record& r, std::string& out) const;
+
+private:
+  /// "YYYY-MM-DD HH:MM:SS" of one second since the epoch, remembered so that
+  /// the many records of one second share the calendar arithmetic.
+  struct date_slot {
+    int64_t second = INT64_MIN;
+    std::array<char, 24> text{};
+    uint8_t length = 0;
+  };
+
+  /// Writes the date and time of second s (UTC) at p; returns the end.
+  char* put_date(char* p, int64_t s) const;
+  /// Writes a pmacct timestamp "YYYY-MM-DD HH:MM:SS.ffffff" of us (µs since the
+  /// epoch), or pmacct's zero form when us is 0 (absent); returns the end.
+  char* put_timestamp(char* p, int64_t us) const;
+
+  mutable std::array<date_slot, 8> dates_{};
+};
+
+} // namespace tidewatch
