@@ -40,6 +40,26 @@ void decoder_state::save() {
 
 namespace {
 
+/// One line an operator reads at shutdown: what this decoder saw.
+void log_summary(decoder_state& st) {
+  std::vector<counter_value> counters;
+  st.decoder.collect(counters);
+  uint64_t datagrams = 0, records = 0, errors = 0, lost = 0;
+  for (auto& c : counters) {
+    if (c.name == "netflow_datagrams_total")
+      datagrams = c.value;
+    else if (c.name == "netflow_records_total")
+      records = c.value;
+    else if (c.name.starts_with("netflow_decode_errors_total{"))
+      errors += c.value;
+    else if (c.name.starts_with("netflow_sequence_lost_total{"))
+      lost += c.value;
+  }
+  spdlog::info("{}: decoded {} records from {} datagrams; decode errors {}, sequence losses {}, "
+               "templates {}",
+               st.opts.pipeline, records, datagrams, errors, lost, st.decoder.template_count());
+}
+
 void release_acks(self_ptr self) {
   auto& st = self->state;
   while (!st.held_acks.empty() && !sinks_behind(st)) {
@@ -106,6 +126,7 @@ decoder_actor::behavior_type decoder(self_ptr self, decoder_actor_options opts,
         if (++st.drains_seen < st.opts.upstreams)
           return;
         self->state.save();
+        log_summary(st);
         for (auto& s : st.sinks)
           self->send(s, drain_atom::value, coordinator);
       },

@@ -149,7 +149,7 @@ def run_once(kind, build, protocol, rate, seconds):
         time.sleep(0.3)
         cpu0 = proc_cpu_seconds(collector.proc.pid)
         t0 = time.time()
-        gen = subprocess.run([os.path.join(build, "flowgen"), "--target", f"127.0.0.1:{port}",
+        gen = subprocess.run([os.path.join(build, "tools", "flowgen"), "--target", f"127.0.0.1:{port}",
                               "--protocol", protocol, "--rate", str(rate), "--duration",
                               str(seconds), "--hosts", "50000", "--json"],
                              capture_output=True, text=True, check=True)
@@ -164,7 +164,7 @@ def run_once(kind, build, protocol, rate, seconds):
         sent_packets = sent["packets"]
         loss = 1 - packets / sent_packets if sent_packets else 1.0
         return {"collector": kind.name, "rate": rate, "sent_records": sent["records"],
-                "achieved_rate": sent["records_per_second"], "out_records": records,
+                "achieved_rate": sent["records_per_s"], "out_records": records,
                 "loss": loss, "kernel_drops": drops, "cpu": cpu / wall, "rss_mb": rss}
 
 
