@@ -5,13 +5,17 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "runtime/decode_command.hpp"
 
 namespace {
 
 void usage(std::ostream& out) {
   out << "usage: tidewatch <command> ...\n"
          "  config check FILE   validate FILE, print the effective config (defaults filled in)\n"
-         "  config defaults     print the built-in default config\n";
+         "  config defaults     print the built-in default config\n"
+         "  decode FILE [--port N]\n"
+         "                      decode the NetFlow/IPFIX datagrams of a capture (pcap or\n"
+         "                      pcapng) in order; JSON lines on stdout, summary on stderr\n";
 }
 
 int config_check(const std::string& path) {
@@ -37,6 +41,17 @@ int main(int argc, char** argv) {
   if (args.size() == 2 && args[0] == "config" && args[1] == "defaults") {
     std::cout << tidewatch::render_config(tidewatch::default_config());
     return 0;
+  }
+  if ((args.size() == 2 || args.size() == 4) && args[0] == "decode") {
+    uint16_t port = 0;
+    if (args.size() == 4) {
+      if (args[2] != "--port") {
+        usage(std::cerr);
+        return 2;
+      }
+      port = uint16_t(std::stoul(args[3]));
+    }
+    return tidewatch::decode_capture(args[1], port, std::cout, std::cerr);
   }
   if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h" || args[0] == "help")) {
     usage(std::cout);
