@@ -57,7 +57,7 @@ constexpr std::array<char, 200> make_digit_pairs() {
 constexpr auto digit_pairs = make_digit_pairs();
 
 /// Most counters and keys are small: write those inline, defer the rest.
-inline char* put_uint(char* p, uint64_t value) {
+char* put_uint(char* p, uint64_t value) {
   if (value < 10) {
     *p = char('0' + value);
     return p + 1;
@@ -116,14 +116,17 @@ char* put_v4(char* p, uint32_t v4) {
   return p;
 }
 
+/// Bytes 8..11 of a v4-mapped address (00 00 ff ff) read as a native word.
+constexpr uint32_t v4_mapped_marker =
+    std::endian::native == std::endian::little ? 0xffff0000u : 0x0000ffffu;
+
 /// ip_address::is_v4 as two word compares (it sits on the per-field path).
 bool is_v4(const ip_address& a) {
   uint64_t head;
   uint32_t middle;
   std::memcpy(&head, a.bytes.data(), 8);
   std::memcpy(&middle, a.bytes.data() + 8, 4);
-  return head == 0 && middle == uint32_t(0xffff)
-                                    << (std::endian::native == std::endian::little ? 16 : 0);
+  return head == 0 && middle == v4_mapped_marker;
 }
 
 char* put_address(char* p, const ip_address& a) {
@@ -214,8 +217,8 @@ unsigned proto_version_number(export_protocol p) {
 char* json_encoder::put_date(char* p, int64_t s) const {
   auto& slot = dates_[uint64_t(s) % dates_.size()];
   if (slot.second != s) {
-    // Days since the epoch to a proleptic Gregorian civil date (H. Hinnant's
-    // days_from_civil inverse, valid over the whole int64 second range used).
+    // Days since the epoch to a proleptic Gregorian date: the civil_from_days
+    // algorithm published by H. Hinnant, exact over the whole int64 range.
     int64_t days = s / 86400;
     int64_t secs = s % 86400;
     if (secs < 0) {

@@ -8,9 +8,9 @@
 
 namespace tidewatch {
 
-/// Turns flow records into JSON lines that match pmacct nfacctd's print/kafka
-/// JSON (keys, key order and value formats as nfacctd 1.7.7 prints them; see
-/// test/fixtures/pmacct), followed by the fields only tidewatch has.
+/// Turns flow records into JSON lines that match the JSON of pmacct nfacctd's
+/// print plugin (keys, key order and value formats as nfacctd 1.7.7 prints
+/// them; see test/fixtures/pmacct), followed by the fields only tidewatch has.
 ///
 /// Keys, in order: event_type, mac_src, mac_dst, vlan, as_src, as_dst,
 /// peer_ip_src, peer_ip_dst, iface_in, iface_out, ip_src, net_src, ip_dst,
@@ -20,8 +20,11 @@ namespace tidewatch {
 /// then tidewatch's: export_protocol, observation_domain, ip_version,
 /// flow_direction, forwarding_status, next_hop, sampler_id, sample_pool.
 ///
-/// Times are UTC. An instance caches formatted dates, so it belongs to one
-/// thread (one sink); encode() is const only towards the record.
+/// Times are UTC (nfacctd prints local time unless timestamps_utc is set).
+/// stamp_inserted and stamp_updated are both the arrival second (nfacctd fills
+/// them only with print_history, from its own buckets). An instance caches
+/// formatted dates, so it belongs to one thread (one sink); encode() is const
+/// only towards the record.
 class json_encoder {
 public:
   /// Upper bound of one encoded line, newline included.

@@ -51,29 +51,6 @@ std::string rotated_name(const std::string& path, int64_t us, unsigned n) {
 } // namespace
 } // namespace detail
 
-rotating_file::rotating_file(rotating_file&& other) noexcept
-    : opts_(std::move(other.opts_)), fd_(std::exchange(other.fd_, -1)),
-      buffer_(std::move(other.buffer_)), file_size_(other.file_size_),
-      file_started_us_(other.file_started_us_), bytes_written_(other.bytes_written_),
-      rotations_(other.rotations_), write_errors_(other.write_errors_),
-      last_error_(std::move(other.last_error_)) {}
-
-rotating_file& rotating_file::operator=(rotating_file&& other) noexcept {
-  if (this != &other) {
-    close();
-    opts_ = std::move(other.opts_);
-    fd_ = std::exchange(other.fd_, -1);
-    buffer_ = std::move(other.buffer_);
-    file_size_ = other.file_size_;
-    file_started_us_ = other.file_started_us_;
-    bytes_written_ = other.bytes_written_;
-    rotations_ = other.rotations_;
-    write_errors_ = other.write_errors_;
-    last_error_ = std::move(other.last_error_);
-  }
-  return *this;
-}
-
 rotating_file::~rotating_file() {
   close();
 }

@@ -22,8 +22,6 @@ public:
   rotating_file() = default;
   rotating_file(const rotating_file&) = delete;
   rotating_file& operator=(const rotating_file&) = delete;
-  rotating_file(rotating_file&& other) noexcept;
-  rotating_file& operator=(rotating_file&& other) noexcept;
   ~rotating_file();
 
   /// Opens (creating parent directories) o.path for appending; on failure
@@ -33,7 +31,8 @@ public:
   /// Appends data at time now_us (µs since the epoch). Rotates first when the
   /// file's age has reached rotate_interval_us or when data would push it past
   /// rotate_bytes (a file always takes at least one write, however large).
-  /// False when the data could not be written; it is then dropped and counted.
+  /// False when handing data to the kernel failed; what failed is dropped and
+  /// counted in write_errors().
   bool write(std::string_view data, int64_t now_us);
 
   /// Hands buffered data to the kernel and, when sync is set, waits until it
