@@ -163,7 +163,8 @@ private:
 
 /// Runs a command to completion; returns its exit code, output in `out`.
 inline int run(const std::string& command, std::string* out = nullptr) {
-  std::string cmd = command + " 2>&1";
+  // Redirections inside `command` apply to it; what it leaves on stderr is captured.
+  std::string cmd = "{ " + command + " ; } 2>&1";
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p)
     return -1;

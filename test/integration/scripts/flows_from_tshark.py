@@ -51,8 +51,10 @@ for packet in json.loads(raw):
             v = [f[d] if d < len(f) else f[0] for f in fields]
             if d == 1:  # the reverse direction swaps the endpoints
                 v[0], v[1], v[2], v[3] = fields[1][0], fields[0][0], fields[3][0], fields[2][0]
-                if int(v[5]) == 0 and int(v[6]) == 0:
-                    continue
+            # A biflow direction that saw nothing is no flow (softflowd -b
+            # sends many with an empty forward side).
+            if directions == 2 and int(v[5]) == 0 and int(v[6]) == 0:
+                continue
             v[7] = str(int(v[7], 16) if str(v[7]).startswith("0x") else int(v[7]))
             lines.append(" ".join(str(x) for x in v))
 print("\n".join(sorted(lines)))

@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """Writes a deterministic capture of mixed traffic for exporters to turn into
 flow records: IPv4 and IPv6, TCP (with handshakes and FINs), UDP, ICMP and
-ICMPv6, some 802.1Q-tagged frames. Usage: make_traffic_pcap.py OUT.pcap [FLOWS]"""
+ICMPv6, some 802.1Q-tagged frames; every sixth flow (TCP, IPv4) is answered,
+so bidirectional exporters have reverse counters to report.
+Prints: packets unidirectional_flows ipv4_packets ipv4_flows.
+Usage: make_traffic_pcap.py OUT.pcap [FLOWS]"""
 import random
 import sys
 
@@ -44,5 +47,16 @@ for i in range(flows):
         p = frame(ip() / l4 / Raw(b"x" * size), vlan)
         p.time = t
         packets.append(p)
+        if i % 6 == 0:
+            t += 0.0005
+            reply_flags = "SA" if k == 0 else ("FA" if k == n - 1 else "A")
+            r = frame(IP(src=dst, dst=src, tos=(i % 4) * 8) /
+                      TCP(sport=dport, dport=sport, flags=reply_flags, seq=5000 + k) /
+                      Raw(b"y" * (size // 3)), vlan)
+            r.time = t
+            packets.append(r)
 wrpcap(out, packets)
-print(len(packets))
+answered = len(range(0, flows, 6))
+v4_packets = sum(1 for p in packets if IP in p)
+v4_flows = sum(1 for i in range(flows) if i % 4 != 3) + answered
+print(len(packets), flows + answered, v4_packets, v4_flows)

@@ -1,0 +1,64 @@
+#!/usr/bin/python3
+"""Compares tidewatch's JSON lines with nfacctd's for the same datagrams.
+Records are paired by their flow (addresses, ports, protocol, packets, bytes); every key nfacctd printed must be in tidewatch's record with the
+same value, except the receive-time stamps named by --ignore. Prints each
+difference and a last line `matched N of M nfacctd records, K differences`;
+exits 0 only when everything matched.
+Usage: compare_with_nfacctd.py TIDEWATCH.json NFACCTD.json... [--ignore k1,k2]"""
+import json
+import sys
+from collections import defaultdict
+
+args = sys.argv[1:]
+ignore = {"timestamp_arrival", "stamp_inserted", "stamp_updated"}
+if "--ignore" in args:
+    i = args.index("--ignore")
+    ignore |= set(args[i + 1].split(","))
+    del args[i:i + 2]
+ours_path, theirs_paths = args[0], args[1:]
+
+
+def load(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def key(r):
+    return (r.get("ip_src"), r.get("ip_dst"), r.get("port_src"), r.get("port_dst"),
+            r.get("ip_proto"), r.get("packets"), r.get("bytes"))
+
+
+ours = defaultdict(list)
+for r in load(ours_path):
+    ours[key(r)].append(r)
+theirs = [r for p in theirs_paths for r in load(p)]
+differences = matched = 0
+
+
+def report(text):
+    global differences
+    differences += 1
+    if differences <= 20:
+        print(text)
+
+
+for t in theirs:
+    candidates = ours.get(key(t))
+    if not candidates:
+        report("missing in tidewatch: " + json.dumps(t))
+        continue
+    o = candidates.pop()
+    matched += 1
+    for k, v in t.items():
+        if k in ignore:
+            continue
+        if k not in o:
+            report(f"key {k!r} missing in tidewatch's record for {key(t)}")
+        elif o[k] != v:
+            report(f"{key(t)}: {k}: tidewatch {o[k]!r} nfacctd {v!r}")
+left = sum(len(v) for v in ours.values())
+if left:
+    report(f"{left} tidewatch records have no nfacctd counterpart")
+    differences += left - 1
+print(f"matched {matched} of {len(theirs)} nfacctd records, {differences} differences")
+sys.exit(0 if differences == 0 else 1)
