@@ -1,0 +1,137 @@
+#define BOOST_TEST_MODULE udp_receiver
+#include <boost/test/unit_test.hpp>
+
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include "actors/listener/udp_receiver.hpp"
+
+using namespace tidewatch;
+
+namespace {
+
+/// Sends `payload` to 127.0.0.1:port from a socket bound to `source`.
+uint16_t send_from(const char* source, uint16_t port, const std::string& payload) {
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in src{};
+  src.sin_family = AF_INET;
+  ::inet_pton(AF_INET, source, &src.sin_addr);
+  BOOST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof(src)) == 0);
+  socklen_t len = sizeof(src);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&src), &len);
+  sockaddr_in dst{};
+  dst.sin_family = AF_INET;
+  dst.sin_port = htons(port);
+  ::inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+  BOOST_REQUIRE(::sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&dst),
+                         sizeof(dst)) == ssize_t(payload.size()));
+  ::close(fd);
+  return ntohs(src.sin_port);
+}
+
+/// Receives until `n` datagrams arrived or 50 empty polls passed.
+void receive_all(udp_receiver& r, datagram_batch& out, size_t n) {
+  for (int i = 0; i < 50 && out.size() < n; ++i)
+    r.receive_batch(out);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(prefixes_match_by_their_network_bits_only) {
+  ip_prefix p;
+  BOOST_REQUIRE(ip_prefix::parse("192.0.2.77/24", p));
+  BOOST_TEST(p.contains(ip_address::from_v4(0xC00002FF)));  // 192.0.2.255
+  BOOST_TEST(!p.contains(ip_address::from_v4(0xC0000301))); // 192.0.3.1
+  BOOST_REQUIRE(ip_prefix::parse("2001:db8:8000::/33", p));
+  ip_address a;
+  ip_address::parse("2001:db8:ffff::1", a);
+  BOOST_TEST(p.contains(a));
+  ip_address::parse("2001:db8:7fff::1", a);
+  BOOST_TEST(!p.contains(a));
+  BOOST_REQUIRE(ip_prefix::parse("127.0.0.2", p));
+  BOOST_TEST(p.length == 128);
+  BOOST_TEST(!ip_prefix::parse("192.0.2.0/33", p));
+  BOOST_TEST(!ip_prefix::parse("192.0.2.0/", p));
+  BOOST_TEST(!ip_prefix::parse("example.net", p));
+}
+
+BOOST_AUTO_TEST_CASE(datagrams_arrive_in_one_batch_with_their_exporter_and_ports) {
+  udp_receiver r;
+  udp_receiver::options o;
+  o.address = "127.0.0.1";
+  std::string error;
+  BOOST_REQUIRE_MESSAGE(r.open(o, error), error);
+  auto from1 = send_from("127.0.0.1", r.bound_port(), "first");
+  auto from2 = send_from("127.0.0.2", r.bound_port(), "second!");
+  datagram_batch batch;
+  receive_all(r, batch, 2);
+  BOOST_REQUIRE_EQUAL(batch.size(), 2u);
+  BOOST_TEST(std::string(reinterpret_cast<const char*>(batch.data(batch.datagrams[0])),
+                         batch.datagrams[0].length) == "first");
+  BOOST_TEST(batch.datagrams[1].length == 7u);
+  BOOST_TEST(batch.datagrams[0].exporter.to_string() == "127.0.0.1");
+  BOOST_TEST(batch.datagrams[0].exporter_port == from1);
+  BOOST_TEST(batch.datagrams[1].exporter.to_string() == "127.0.0.2");
+  BOOST_TEST(batch.datagrams[1].exporter_port == from2);
+  BOOST_TEST(batch.datagrams[1].local_port == r.bound_port());
+  BOOST_TEST(batch.datagrams[0].received_us > 1'700'000'000'000'000);
+  BOOST_TEST(r.datagrams() == 2u);
+  BOOST_TEST(r.bytes() == 12u);
+}
+
+BOOST_AUTO_TEST_CASE(datagrams_from_exporters_outside_the_allow_list_are_counted_and_dropped) {
+  udp_receiver r;
+  udp_receiver::options o;
+  o.address = "127.0.0.1";
+  ip_prefix allowed;
+  ip_prefix::parse("127.0.0.2/32", allowed);
+  o.allowed_exporters = {allowed};
+  std::string error;
+  BOOST_REQUIRE(r.open(o, error));
+  send_from("127.0.0.1", r.bound_port(), "denied");
+  send_from("127.0.0.2", r.bound_port(), "allowed");
+  send_from("127.0.0.3", r.bound_port(), "denied");
+  datagram_batch batch;
+  for (int i = 0; i < 50 && r.datagrams() + r.denied() < 3; ++i)
+    r.receive_batch(batch);
+  BOOST_REQUIRE_EQUAL(batch.size(), 1u);
+  BOOST_TEST(batch.datagrams[0].exporter.to_string() == "127.0.0.2");
+  BOOST_TEST(r.denied() == 2u);
+  BOOST_TEST(r.datagrams() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(an_ipv6_any_socket_also_receives_ipv4_exporters) {
+  udp_receiver r;
+  udp_receiver::options o;
+  o.address = "::";
+  std::string error;
+  BOOST_REQUIRE_MESSAGE(r.open(o, error), error);
+  send_from("127.0.0.5", r.bound_port(), "v4");
+  datagram_batch batch;
+  receive_all(r, batch, 1);
+  BOOST_REQUIRE_EQUAL(batch.size(), 1u);
+  // A v4-mapped source is the same ip_address as the plain IPv4 one.
+  BOOST_TEST(batch.datagrams[0].exporter.is_v4());
+  BOOST_TEST(batch.datagrams[0].exporter.to_string() == "127.0.0.5");
+}
+
+BOOST_AUTO_TEST_CASE(two_receivers_share_one_port_with_reuseport) {
+  udp_receiver a;
+  udp_receiver b;
+  udp_receiver::options o;
+  o.address = "127.0.0.1";
+  std::string error;
+  BOOST_REQUIRE(a.open(o, error));
+  o.port = a.bound_port();
+  BOOST_REQUIRE_MESSAGE(b.open(o, error), error);
+  BOOST_TEST(b.bound_port() == a.bound_port());
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_address_is_a_clear_error) {
+  udp_receiver r;
+  udp_receiver::options o;
+  o.address = "not-an-address";
+  std::string error;
+  BOOST_TEST(!r.open(o, error));
+  BOOST_TEST(error == "'not-an-address' is not an IP address");
+}
