@@ -17,25 +17,25 @@ namespace tidewatch {
 
 /// The LISTENER actor interface: receives UDP datagrams on its own thread and
 /// sends them on in batches; takes back credit for each batch it sent.
-using listener_actor = caf::typed_actor<                          //
-  caf::reacts_to<ack_atom>,                                       // one batch done
-  caf::reacts_to<drain_atom, caf::actor>,                         // stop receiving
-  caf::replies_to<stats_atom>::with<stats_snapshot>>;             // counters
+using listener_actor = caf::typed_actor<                //
+    caf::reacts_to<ack_atom>,                           // one batch done
+    caf::reacts_to<drain_atom, caf::actor>,             // stop receiving
+    caf::replies_to<stats_atom>::with<stats_snapshot>>; // counters
 
 /// The DECODER actor interface: raw export datagrams in, flow batches out.
-using decoder_actor = caf::typed_actor<                           //
-  caf::reacts_to<datagram_batch>,                                 // data from a listener
-  caf::reacts_to<ack_atom>,                                       // a sink finished a batch
-  caf::reacts_to<drain_atom, caf::actor>,                         //
-  caf::reacts_to<tick_atom>,                                      // expiry, template saving
-  caf::reacts_to<crash_atom>,                                     // test hook
-  caf::replies_to<stats_atom>::with<stats_snapshot>>;             //
+using decoder_actor = caf::typed_actor<                 //
+    caf::reacts_to<datagram_batch>,                     // data from a listener
+    caf::reacts_to<ack_atom>,                           // a sink finished a batch
+    caf::reacts_to<drain_atom, caf::actor>,             //
+    caf::reacts_to<tick_atom>,                          // expiry, template saving
+    caf::reacts_to<crash_atom>,                         // test hook
+    caf::replies_to<stats_atom>::with<stats_snapshot>>; //
 
 /// The FLOW SINK actor interface: flow batches in, written somewhere.
-using flow_sink_actor = caf::typed_actor<                         //
-  caf::reacts_to<flow_batch>,                                     // records to write
-  caf::reacts_to<drain_atom, caf::actor>,                         // flush and report
-  caf::reacts_to<tick_atom>,                                      // periodic flush
-  caf::replies_to<stats_atom>::with<stats_snapshot>>;             //
+using flow_sink_actor = caf::typed_actor<               //
+    caf::reacts_to<flow_batch>,                         // records to write
+    caf::reacts_to<drain_atom, caf::actor>,             // flush and report
+    caf::reacts_to<tick_atom>,                          // periodic flush
+    caf::replies_to<stats_atom>::with<stats_snapshot>>; //
 
 } // namespace tidewatch

@@ -59,7 +59,7 @@ struct pipeline_config {
   std::vector<listener_config> listeners;
   uint32_t receive_threads = 1;
   uint64_t receive_buffer_bytes = 32ull << 20;
-  uint32_t receive_batch = 64; ///< datagrams per recvmmsg call and per batch
+  uint32_t receive_batch = 64;                ///< datagrams per recvmmsg call and per batch
   std::vector<std::string> allowed_exporters; ///< addresses or prefixes; empty: all
   decoder_config decoder;
   std::vector<sink_config> sinks;

@@ -26,8 +26,7 @@ namespace {
 // -- constraints on scalar values -----------------------------------------------
 
 struct no_check {};
-template <class T>
-struct in_range {
+template <class T> struct in_range {
   T min;
   T max;
 };
@@ -40,10 +39,11 @@ struct ip_literal {};
 
 const std::map<std::string, int>& facilities() {
   static const std::map<std::string, int> names = {
-    {"kern", LOG_KERN},     {"user", LOG_USER},     {"mail", LOG_MAIL},     {"daemon", LOG_DAEMON},
-    {"auth", LOG_AUTH},     {"syslog", LOG_SYSLOG}, {"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1},
-    {"local2", LOG_LOCAL2}, {"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},
-    {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7}};
+      {"kern", LOG_KERN},     {"user", LOG_USER},     {"mail", LOG_MAIL},
+      {"daemon", LOG_DAEMON}, {"auth", LOG_AUTH},     {"syslog", LOG_SYSLOG},
+      {"local0", LOG_LOCAL0}, {"local1", LOG_LOCAL1}, {"local2", LOG_LOCAL2},
+      {"local3", LOG_LOCAL3}, {"local4", LOG_LOCAL4}, {"local5", LOG_LOCAL5},
+      {"local6", LOG_LOCAL6}, {"local7", LOG_LOCAL7}};
   return names;
 }
 
@@ -80,7 +80,7 @@ bool valid_address_or_prefix(const std::string& text) {
 
 bool parse_duration(const std::string& text, std::chrono::milliseconds& out) {
   static const std::pair<const char*, int64_t> units[] = {
-    {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
+      {"ms", 1}, {"s", 1000}, {"m", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}};
   for (auto& [suffix, factor] : units) {
     auto n = std::strlen(suffix);
     if (text.size() <= n || text.compare(text.size() - n, n, suffix) != 0)
@@ -112,9 +112,14 @@ std::string format_duration(std::chrono::milliseconds d) {
 }
 
 bool parse_size(const std::string& text, uint64_t& out) {
-  static const std::pair<const char*, uint64_t> units[] = {
-    {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30}, {"KB", 1000},
-    {"MB", 1000'000},    {"GB", 1000'000'000}, {"B", 1},          {"", 1}};
+  static const std::pair<const char*, uint64_t> units[] = {{"KiB", 1ull << 10},
+                                                           {"MiB", 1ull << 20},
+                                                           {"GiB", 1ull << 30},
+                                                           {"KB", 1000},
+                                                           {"MB", 1000'000},
+                                                           {"GB", 1000'000'000},
+                                                           {"B", 1},
+                                                           {"", 1}};
   for (auto& [suffix, factor] : units) {
     auto n = std::strlen(suffix);
     if (text.size() <= n || text.compare(text.size() - n, n, suffix) != 0)
@@ -151,11 +156,11 @@ struct size_value {
 
 class reader {
 public:
-  reader(std::string file, std::vector<config_error>& errors) : file_(std::move(file)), errors_(errors) {}
+  reader(std::string file, std::vector<config_error>& errors)
+      : file_(std::move(file)), errors_(errors) {}
 
   /// Reads the mapping `node` (at `path`) into `value` via describe().
-  template <class T>
-  void read_section(const YAML::Node& node, const std::string& path, T& value) {
+  template <class T> void read_section(const YAML::Node& node, const std::string& path, T& value) {
     if (!node || node.IsNull())
       return;
     if (!node.IsMap()) {
@@ -175,14 +180,12 @@ public:
     }
   }
 
-  template <class T>
-  void section(const char* key, T& value) {
+  template <class T> void section(const char* key, T& value) {
     auto child = lookup(key);
     read_section(child, join_path(current_->path, key), value);
   }
 
-  template <class T>
-  void list(const char* key, std::vector<T>& values) {
+  template <class T> void list(const char* key, std::vector<T>& values) {
     auto child = lookup(key);
     if (!child || child.IsNull())
       return;
@@ -214,8 +217,7 @@ public:
   }
 
   /// A list of strings, each checked by `check`.
-  template <class Check>
-  void list(const char* key, std::vector<std::string>& values, Check check) {
+  template <class Check> void list(const char* key, std::vector<std::string>& values, Check check) {
     list(key, values);
     auto child = lookup(key);
     auto path = join_path(current_->path, key);
@@ -281,7 +283,9 @@ private:
     return YAML::Node(YAML::NodeType::Undefined);
   }
 
-  static std::string scalar(const YAML::Node& node) { return node.IsScalar() ? node.Scalar() : "?"; }
+  static std::string scalar(const YAML::Node& node) {
+    return node.IsScalar() ? node.Scalar() : "?";
+  }
 
   static std::string join_path(const std::string& parent, const std::string& key) {
     return parent.empty() ? key : parent + "." + key;
@@ -296,8 +300,8 @@ private:
       d[0][j] = j;
     for (size_t i = 1; i <= a.size(); ++i)
       for (size_t j = 1; j <= b.size(); ++j) {
-        d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1,
-                            d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+        d[i][j] = std::min(
+            {d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
         if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
           d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
       }
@@ -312,8 +316,7 @@ private:
     return known.empty() ? "" : " (known keys: " + join({known.begin(), known.end()}) + ")";
   }
 
-  template <class T>
-  static const char* type_name() {
+  template <class T> static const char* type_name() {
     if constexpr (std::is_same_v<T, bool>)
       return "true or false";
     else if constexpr (std::is_integral_v<T>)
@@ -336,7 +339,7 @@ private:
   }
 
   template <class T>
-    requires std::is_integral_v<T>
+  requires std::is_integral_v<T>
   bool convert(const YAML::Node& node, const std::string& path, T& out) {
     auto& s = node.Scalar();
     T value{};
@@ -346,7 +349,7 @@ private:
     if (ec == std::errc::result_out_of_range || negative_unsigned) {
       error(node, path,
             "'" + s + "' is out of range (" + std::to_string(std::numeric_limits<T>::min()) +
-              " to " + std::to_string(std::numeric_limits<T>::max()) + ")");
+                " to " + std::to_string(std::numeric_limits<T>::max()) + ")");
       return false;
     }
     if (ec != std::errc{} || ptr != s.data() + s.size() || s.empty()) {
@@ -368,18 +371,18 @@ private:
       return true;
     error(node, path,
           "expected a duration with a unit (ms, s, m, h, d) such as 500ms or 5s, got '" +
-            node.Scalar() + "'");
+              node.Scalar() + "'");
     return false;
   }
 
-  template <class T>
-  void validate(const YAML::Node&, const std::string&, const T&, no_check) {}
+  template <class T> void validate(const YAML::Node&, const std::string&, const T&, no_check) {}
 
   template <class T, class U>
   void validate(const YAML::Node& node, const std::string& path, const T& value, in_range<U> r) {
     if (value < r.min || value > r.max)
       error(node, path,
-            "'" + node.Scalar() + "' is out of range (" + render(r.min) + " to " + render(r.max) + ")");
+            "'" + node.Scalar() + "' is out of range (" + render(r.min) + " to " + render(r.max) +
+                ")");
   }
 
   void validate(const YAML::Node& node, const std::string& path, const std::string& value,
@@ -403,8 +406,7 @@ private:
       error(node, path, "'" + value + "' is not an IP address");
   }
 
-  template <class T>
-  static std::string render(const T& x) {
+  template <class T> static std::string render(const T& x) {
     if constexpr (std::is_same_v<T, std::chrono::milliseconds>)
       return format_duration(x);
     else
@@ -423,15 +425,13 @@ class writer {
 public:
   explicit writer(YAML::Emitter& out) : out_(out) {}
 
-  template <class T>
-  void section(const char* key, T& value) {
+  template <class T> void section(const char* key, T& value) {
     out_ << YAML::Key << key << YAML::Value << YAML::BeginMap;
     describe(*this, value);
     out_ << YAML::EndMap;
   }
 
-  template <class T, class... Check>
-  void list(const char* key, std::vector<T>& values, Check...) {
+  template <class T, class... Check> void list(const char* key, std::vector<T>& values, Check...) {
     out_ << YAML::Key << key << YAML::Value;
     if (values.empty()) {
       out_ << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
@@ -450,8 +450,7 @@ public:
     out_ << YAML::EndSeq;
   }
 
-  template <class T, class Check = no_check>
-  void field(const char* key, T& value, Check = {}) {
+  template <class T, class Check = no_check> void field(const char* key, T& value, Check = {}) {
     out_ << YAML::Key << key << YAML::Value;
     if constexpr (std::is_same_v<T, bool>)
       out_ << (value ? "true" : "false");
@@ -477,8 +476,7 @@ private:
 
 // -- the schema ----------------------------------------------------------------------
 
-template <class V>
-void describe(V& v, node_section& x) {
+template <class V> void describe(V& v, node_section& x) {
   v.field("name", x.name);
   v.field("state_dir", x.state_dir);
   v.field("scheduler_threads", x.scheduler_threads, in_range<uint32_t>{0, 256});
@@ -487,16 +485,14 @@ void describe(V& v, node_section& x) {
                                               std::chrono::milliseconds(600'000)});
 }
 
-template <class V>
-void describe(V& v, logging_config& x) {
+template <class V> void describe(V& v, logging_config& x) {
   v.field("level", x.level, one_of{{"trace", "debug", "info", "warn", "error", "critical", "off"}});
   v.field("syslog", x.syslog);
   v.field("syslog_ident", x.syslog_ident);
   v.field("syslog_facility", x.syslog_facility, one_of{facility_names()});
 }
 
-template <class V>
-void describe(V& v, supervision_config& x) {
+template <class V> void describe(V& v, supervision_config& x) {
   using ms = std::chrono::milliseconds;
   v.field("max_restarts", x.max_restarts, in_range<uint32_t>{0, 1000});
   v.field("window", x.window, in_range<ms>{ms(1000), ms(86'400'000)});
@@ -504,14 +500,12 @@ void describe(V& v, supervision_config& x) {
   v.field("backoff_max", x.backoff_max, in_range<ms>{ms(1), ms(3'600'000)});
 }
 
-template <class V>
-void describe(V& v, listener_config& x) {
+template <class V> void describe(V& v, listener_config& x) {
   v.field("address", x.address, ip_literal{});
   v.field("port", x.port, in_range<uint16_t>{1, 65535});
 }
 
-template <class V>
-void describe(V& v, decoder_config& x) {
+template <class V> void describe(V& v, decoder_config& x) {
   using ms = std::chrono::milliseconds;
   v.field("pending_max_datagrams", x.pending_max_datagrams, in_range<uint32_t>{0, 1'000'000});
   v.field("pending_max_age", x.pending_max_age, in_range<ms>{ms(0), ms(600'000)});
@@ -519,16 +513,14 @@ void describe(V& v, decoder_config& x) {
   v.field("template_save_interval", x.template_save_interval, in_range<ms>{ms(100), ms(3'600'000)});
 }
 
-template <class V>
-void describe(V& v, sink_config& x) {
+template <class V> void describe(V& v, sink_config& x) {
   v.field("type", x.type, one_of{{"file", "stdout"}});
   v.field("path", x.path);
   v.field("rotate_bytes", size_value{x.rotate_bytes});
   v.field("rotate_interval", x.rotate_interval);
 }
 
-template <class V>
-void describe(V& v, pipeline_config& x) {
+template <class V> void describe(V& v, pipeline_config& x) {
   v.field("enabled", x.enabled);
   v.list("listeners", x.listeners);
   v.field("receive_threads", x.receive_threads, in_range<uint32_t>{1, 64});
@@ -539,13 +531,11 @@ void describe(V& v, pipeline_config& x) {
   v.list("sinks", x.sinks);
 }
 
-template <class V>
-void describe(V& v, pipelines_config& x) {
+template <class V> void describe(V& v, pipelines_config& x) {
   v.section("netflow", x.netflow);
 }
 
-template <class V>
-void describe(V& v, tidewatch_config& x) {
+template <class V> void describe(V& v, tidewatch_config& x) {
   v.section("node", x.node);
   v.section("logging", x.logging);
   v.section("supervision", x.supervision);
@@ -567,8 +557,8 @@ void check_pipeline(const reader& r, const std::string& file, const std::string&
     auto& s = p.sinks[i];
     auto spath = path + ".sinks[" + std::to_string(i) + "]";
     if (s.type == "file" && s.path.empty())
-      errors.push_back({file, r.line_of(spath + ".path"), spath + ".path",
-                        "a file sink needs a path"});
+      errors.push_back(
+          {file, r.line_of(spath + ".path"), spath + ".path", "a file sink needs a path"});
     if (s.type == "file" && s.rotate_bytes < 4096)
       errors.push_back({file, r.line_of(spath + ".rotate_bytes"), spath + ".rotate_bytes",
                         "must be at least 4KiB"});
@@ -631,9 +621,9 @@ std::vector<config_error> parse_config(const std::string& yaml_text, const std::
   complete(cfg);
   check_pipeline(r, file, "pipelines.netflow", cfg.pipelines.netflow, errors);
   if (cfg.supervision.backoff_initial > cfg.supervision.backoff_max)
-    errors.push_back({file, r.line_of("supervision.backoff_initial"), "supervision.backoff_initial",
-                      "must not exceed backoff_max (" + format_duration(cfg.supervision.backoff_max) +
-                        ")"});
+    errors.push_back(
+        {file, r.line_of("supervision.backoff_initial"), "supervision.backoff_initial",
+         "must not exceed backoff_max (" + format_duration(cfg.supervision.backoff_max) + ")"});
   if (errors.empty())
     out = std::move(cfg);
   return errors;

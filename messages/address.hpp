@@ -40,9 +40,7 @@ struct ip_address {
   static bool parse(std::string_view text, ip_address& out);
 
   bool is_v4() const { return std::memcmp(bytes.data(), v4_prefix.data(), 12) == 0; }
-  bool is_unspecified() const {
-    return *this == ip_address{} || (is_v4() && v4_host_order() == 0);
-  }
+  bool is_unspecified() const { return *this == ip_address{} || (is_v4() && v4_host_order() == 0); }
   uint32_t v4_host_order() const {
     return uint32_t(bytes[12]) << 24 | uint32_t(bytes[13]) << 16 | uint32_t(bytes[14]) << 8 |
            bytes[15];
@@ -57,8 +55,7 @@ struct ip_address {
   friend auto operator<=>(const ip_address&, const ip_address&) = default;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, ip_address& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, ip_address& x) {
   return f(caf::meta::type_name("tidewatch::ip_address"), x.bytes);
 }
 

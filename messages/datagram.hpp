@@ -21,8 +21,7 @@ struct datagram_info {
   friend bool operator==(const datagram_info&, const datagram_info&) = default;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, datagram_info& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, datagram_info& x) {
   return f(caf::meta::type_name("tidewatch::datagram_info"), x.offset, x.length, x.exporter,
            x.exporter_port, x.local_port, x.received_us);
 }

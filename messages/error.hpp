@@ -28,16 +28,16 @@ inline constexpr caf::atom_value error_category = caf::atom("tidewatch");
 
 inline const char* to_string(ec x) {
   switch (x) {
-    case ec::restart_limit:
-      return "restart_limit";
-    case ec::cannot_listen:
-      return "cannot_listen";
-    case ec::sink_failed:
-      return "sink_failed";
-    case ec::bad_config:
-      return "bad_config";
-    case ec::internal:
-      return "internal";
+  case ec::restart_limit:
+    return "restart_limit";
+  case ec::cannot_listen:
+    return "cannot_listen";
+  case ec::sink_failed:
+    return "sink_failed";
+  case ec::bad_config:
+    return "bad_config";
+  case ec::internal:
+    return "internal";
   }
   return "unknown";
 }

@@ -27,9 +27,9 @@ enum class flow_direction : uint8_t { ingress = 0, egress = 1, unknown = 0xff };
 /// allocating, and a batch crosses nodes as one contiguous vector.
 struct flow_record {
   // -- where it came from --
-  ip_address exporter;          ///< source address of the export datagram
+  ip_address exporter;             ///< source address of the export datagram
   uint32_t observation_domain = 0; ///< v9 source ID / IPFIX observation domain / sFlow sub-agent
-  int64_t received_us = 0;      ///< when the datagram was received, µs since the Unix epoch
+  int64_t received_us = 0;         ///< when the datagram was received, µs since the Unix epoch
   export_protocol protocol_version = export_protocol::unknown;
 
   // -- the flow key --
@@ -76,15 +76,13 @@ struct flow_record {
   friend bool operator==(const flow_record&, const flow_record&) = default;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, flow_record& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, flow_record& x) {
   return f(caf::meta::type_name("tidewatch::flow_record"), x.exporter, x.observation_domain,
            x.received_us, x.protocol_version, x.src_addr, x.dst_addr, x.src_port, x.dst_port,
-           x.ip_protocol, x.ip_version, x.tcp_flags, x.tos, x.bytes, x.packets,
-           x.input_interface, x.output_interface, x.src_as, x.dst_as, x.src_mask, x.dst_mask,
-           x.direction, x.forwarding_status, x.next_hop, x.bgp_next_hop, x.src_vlan, x.dst_vlan,
-           x.src_mac, x.dst_mac, x.flow_start_us, x.flow_end_us, x.sampler_id, x.sampling_rate,
-           x.sample_pool);
+           x.ip_protocol, x.ip_version, x.tcp_flags, x.tos, x.bytes, x.packets, x.input_interface,
+           x.output_interface, x.src_as, x.dst_as, x.src_mask, x.dst_mask, x.direction,
+           x.forwarding_status, x.next_hop, x.bgp_next_hop, x.src_vlan, x.dst_vlan, x.src_mac,
+           x.dst_mac, x.flow_start_us, x.flow_end_us, x.sampler_id, x.sampling_rate, x.sample_pool);
 }
 
 /// The data-path message between decoder, enricher and sinks: many records,
@@ -96,8 +94,7 @@ struct flow_batch {
   friend bool operator==(const flow_batch&, const flow_batch&) = default;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, flow_batch& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, flow_batch& x) {
   return f(caf::meta::type_name("tidewatch::flow_batch"), x.pipeline, x.records);
 }
 

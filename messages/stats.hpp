@@ -17,8 +17,7 @@ struct counter_value {
   friend bool operator==(const counter_value&, const counter_value&) = default;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, counter_value& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, counter_value& x) {
   return f(caf::meta::type_name("tidewatch::counter_value"), x.name, x.value);
 }
 

@@ -49,15 +49,15 @@ int decode_capture(const std::string& path, uint16_t port, std::ostream& out,
   summary << "capture:    " << path << ": " << reader.packets() << " packets, "
           << reader.datagrams() << " UDP datagrams";
   if (reader.skipped_non_udp() + reader.skipped_fragments() + reader.skipped_truncated() +
-        reader.skipped_filtered() >
+          reader.skipped_filtered() >
       0)
     summary << " (skipped: " << reader.skipped_non_udp() << " not UDP, "
             << reader.skipped_fragments() << " fragments, " << reader.skipped_truncated()
             << " truncated, " << reader.skipped_filtered() << " other ports)";
   summary << "\n";
   summary << "decoded:    " << value("netflow_datagrams_total") << " datagrams, "
-          << value("netflow_records_total") << " records (" << value("netflow_options_records_total")
-          << " options records)\n";
+          << value("netflow_records_total") << " records ("
+          << value("netflow_options_records_total") << " options records)\n";
   summary << "templates:  " << value("netflow_templates_received_total") << " received, "
           << decoder.template_count() << " known at the end\n";
   summary << "held:       " << decoder.pending_count()
@@ -75,8 +75,8 @@ int decode_capture(const std::string& path, uint16_t port, std::ostream& out,
   uint64_t errors = 0;
   for (auto& c : counters)
     if (c.name.starts_with("netflow_decode_errors_total{") && c.value > 0) {
-      summary << c.name.substr(std::string("netflow_decode_errors_total").size()) << " "
-              << c.value << "  ";
+      summary << c.name.substr(std::string("netflow_decode_errors_total").size()) << " " << c.value
+              << "  ";
       errors += c.value;
     }
   summary << (errors == 0 ? "none" : "") << "\n";

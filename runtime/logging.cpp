@@ -15,7 +15,7 @@ void setup_logging(const logging_config& cfg, const std::string& default_ident) 
   if (cfg.syslog) {
     auto ident = cfg.syslog_ident.empty() ? default_ident : cfg.syslog_ident;
     sinks.push_back(std::make_shared<spdlog::sinks::syslog_sink_mt>(
-      ident, LOG_PID, syslog_facility_code(cfg.syslog_facility), false));
+        ident, LOG_PID, syslog_facility_code(cfg.syslog_facility), false));
   }
   auto logger = std::make_shared<spdlog::logger>("tidewatch", sinks.begin(), sinks.end());
   logger->set_level(spdlog::level::from_str(cfg.level));
@@ -25,8 +25,8 @@ void setup_logging(const logging_config& cfg, const std::string& default_ident) 
 
 bool rate_limited_log::admit(uint64_t& suppressed) {
   auto now = std::chrono::duration_cast<std::chrono::microseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-               .count();
+                 std::chrono::steady_clock::now().time_since_epoch())
+                 .count();
   auto start = window_start_us_.load(std::memory_order_relaxed);
   if (now - start >= period_us_ &&
       window_start_us_.compare_exchange_strong(start, now, std::memory_order_relaxed))

@@ -21,10 +21,9 @@ class rate_limited_log {
 public:
   explicit rate_limited_log(uint32_t burst = 10,
                             std::chrono::milliseconds period = std::chrono::seconds(10))
-    : burst_(burst), period_us_(period.count() * 1000) {}
+      : burst_(burst), period_us_(period.count() * 1000) {}
 
-  template <class... Ts>
-  void warn(spdlog::format_string_t<Ts...> fmt, Ts&&... xs) {
+  template <class... Ts> void warn(spdlog::format_string_t<Ts...> fmt, Ts&&... xs) {
     uint64_t suppressed = 0;
     if (admit(suppressed)) {
       auto text = fmt::format(fmt, std::forward<Ts>(xs)...);

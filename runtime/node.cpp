@@ -109,28 +109,28 @@ int run_node(const tidewatch_config& initial, const std::string& config_path) {
     bool stopping = false;
     while (running > 0) {
       self->receive(
-        [&](signal_atom, int sig) {
-          if (sig == SIGHUP)
-            return reload(config_path, cfg);
-          if (stopping)
-            return;
-          stopping = true;
-          spdlog::info("{}: draining pipelines and flushing sinks", strsignal(sig));
-          for (auto& p : pipelines)
-            self->send(p, drain_atom::value);
-        },
-        [&](drained_atom, const std::string& pipeline) {
-          spdlog::info("pipeline {} drained", pipeline);
-        },
-        [&](caf::down_msg& dm) {
-          --running;
-          if (dm.reason && dm.reason != caf::exit_reason::user_shutdown) {
-            spdlog::critical("a pipeline stopped: {}; exiting", sys.render(dm.reason));
-            exit_code = 1;
+          [&](signal_atom, int sig) {
+            if (sig == SIGHUP)
+              return reload(config_path, cfg);
+            if (stopping)
+              return;
+            stopping = true;
+            spdlog::info("{}: draining pipelines and flushing sinks", strsignal(sig));
             for (auto& p : pipelines)
-              self->send_exit(p, caf::exit_reason::user_shutdown);
-          }
-        });
+              self->send(p, drain_atom::value);
+          },
+          [&](drained_atom, const std::string& pipeline) {
+            spdlog::info("pipeline {} drained", pipeline);
+          },
+          [&](caf::down_msg& dm) {
+            --running;
+            if (dm.reason && dm.reason != caf::exit_reason::user_shutdown) {
+              spdlog::critical("a pipeline stopped: {}; exiting", sys.render(dm.reason));
+              exit_code = 1;
+              for (auto& p : pipelines)
+                self->send_exit(p, caf::exit_reason::user_shutdown);
+            }
+          });
     }
     if (!stopping) {
       // Release the signal thread so that the process can end.

@@ -43,15 +43,15 @@ std::vector<child_spec> netflow_pipeline(const tidewatch_config& cfg) {
   d.state_file = p.decoder.template_file;
   d.save_interval = p.decoder.template_save_interval;
   d.upstreams = p.listeners.size() * p.receive_threads;
-  specs.push_back({"decoder",
-                   [d, sink_count](caf::event_based_actor* sup,
-                                   const std::vector<caf::actor>& earlier) {
-                     std::vector<flow_sink_actor> sinks;
-                     for (size_t i = 0; i < sink_count; ++i)
-                       sinks.push_back(caf::actor_cast<flow_sink_actor>(earlier[i]));
-                     return caf::actor_cast<caf::actor>(sup->spawn<caf::linked>(decoder, d, sinks));
-                   },
-                   false, false});
+  specs.push_back(
+      {"decoder",
+       [d, sink_count](caf::event_based_actor* sup, const std::vector<caf::actor>& earlier) {
+         std::vector<flow_sink_actor> sinks;
+         for (size_t i = 0; i < sink_count; ++i)
+           sinks.push_back(caf::actor_cast<flow_sink_actor>(earlier[i]));
+         return caf::actor_cast<caf::actor>(sup->spawn<caf::linked>(decoder, d, sinks));
+       },
+       false, false});
   size_t decoder_index = sink_count;
   std::vector<ip_prefix> allowed;
   for (auto& text : p.allowed_exporters) {
@@ -69,13 +69,13 @@ std::vector<child_spec> netflow_pipeline(const tidewatch_config& cfg) {
       o.socket.batch = p.receive_batch;
       o.socket.allowed_exporters = allowed;
       specs.push_back(
-        {"listener[" + l.address + "]:" + std::to_string(l.port) + "#" + std::to_string(t),
-         [o, decoder_index](caf::event_based_actor* sup, const std::vector<caf::actor>& earlier) {
-           auto dec = caf::actor_cast<decoder_actor>(earlier[decoder_index]);
-           return caf::actor_cast<caf::actor>(
-             sup->spawn<caf::linked + caf::detached>(listener, o, dec));
-         },
-         true, false});
+          {"listener[" + l.address + "]:" + std::to_string(l.port) + "#" + std::to_string(t),
+           [o, decoder_index](caf::event_based_actor* sup, const std::vector<caf::actor>& earlier) {
+             auto dec = caf::actor_cast<decoder_actor>(earlier[decoder_index]);
+             return caf::actor_cast<caf::actor>(
+                 sup->spawn<caf::linked + caf::detached>(listener, o, dec));
+           },
+           true, false});
     }
   }
   return specs;

@@ -107,76 +107,76 @@ caf::behavior supervisor(self_ptr self, std::string pipeline, restart_policy pol
   self->set_exit_handler([self](caf::exit_msg& msg) { on_child_exit(self, msg); });
   start_from(self, 0);
   return {
-    [self](restart_atom, uint64_t index) {
-      auto& st = self->state;
-      if (st.draining || index >= st.children.size())
-        return;
-      start_from(self, index);
-    },
-    [self](stats_atom) -> caf::result<std::vector<stats_snapshot>> {
-      auto& st = self->state;
-      auto rp = self->make_response_promise<std::vector<stats_snapshot>>();
-      auto collected = std::make_shared<std::vector<stats_snapshot>>();
-      collected->push_back(own_stats(self));
-      auto live = std::make_shared<size_t>(0);
-      for (auto& c : st.children)
-        if (c)
-          ++*live;
-      if (*live == 0) {
-        rp.deliver(*collected);
-        return rp;
-      }
-      for (auto& c : st.children) {
-        if (!c)
-          continue;
-        self->request(c, std::chrono::seconds(5), stats_atom::value)
-          .then(
-            [=](stats_snapshot& s) mutable {
-              collected->push_back(std::move(s));
-              if (--*live == 0)
-                rp.deliver(*collected);
-            },
-            [=](caf::error&) mutable {
-              if (--*live == 0)
-                rp.deliver(*collected);
-            });
-      }
-      return rp;
-    },
-    [self](drain_atom) {
-      auto& st = self->state;
-      st.draining = true;
-      st.drain_requester = caf::actor_cast<caf::actor>(self->current_sender());
-      size_t entries = 0;
-      for (size_t i = 0; i < st.specs.size(); ++i)
-        if (st.specs[i].drain_entry && st.children[i]) {
-          self->send(st.children[i], drain_atom::value, caf::actor_cast<caf::actor>(self));
-          ++entries;
-        }
-      auto finish = [self] {
-        stop_from(self, 0);
-        if (self->state.drain_requester)
-          self->send(self->state.drain_requester, drained_atom::value, self->state.pipeline);
-        self->quit();
-      };
-      if (entries == 0)
-        return finish();
-      self->delayed_send(self, st.policy.drain_timeout, drained_atom::value, std::string{});
-      self->become(caf::keep_behavior, [self, finish](drained_atom, const std::string& stage) {
+      [self](restart_atom, uint64_t index) {
         auto& st = self->state;
-        if (stage.empty()) {
-          spdlog::warn("{}: drain timed out after {} ms; stopping anyway", st.pipeline,
-                       st.policy.drain_timeout.count());
-          return finish();
+        if (st.draining || index >= st.children.size())
+          return;
+        start_from(self, index);
+      },
+      [self](stats_atom) -> caf::result<std::vector<stats_snapshot>> {
+        auto& st = self->state;
+        auto rp = self->make_response_promise<std::vector<stats_snapshot>>();
+        auto collected = std::make_shared<std::vector<stats_snapshot>>();
+        collected->push_back(own_stats(self));
+        auto live = std::make_shared<size_t>(0);
+        for (auto& c : st.children)
+          if (c)
+            ++*live;
+        if (*live == 0) {
+          rp.deliver(*collected);
+          return rp;
         }
-        size_t exits = 0;
-        for (auto& s : st.specs)
-          exits += s.drain_exit ? 1 : 0;
-        spdlog::debug("{}: {} drained", st.pipeline, stage);
-        if (++st.drained >= exits)
-          finish();
-      });
-    },
+        for (auto& c : st.children) {
+          if (!c)
+            continue;
+          self->request(c, std::chrono::seconds(5), stats_atom::value)
+              .then(
+                  [=](stats_snapshot& s) mutable {
+                    collected->push_back(std::move(s));
+                    if (--*live == 0)
+                      rp.deliver(*collected);
+                  },
+                  [=](caf::error&) mutable {
+                    if (--*live == 0)
+                      rp.deliver(*collected);
+                  });
+        }
+        return rp;
+      },
+      [self](drain_atom) {
+        auto& st = self->state;
+        st.draining = true;
+        st.drain_requester = caf::actor_cast<caf::actor>(self->current_sender());
+        size_t entries = 0;
+        for (size_t i = 0; i < st.specs.size(); ++i)
+          if (st.specs[i].drain_entry && st.children[i]) {
+            self->send(st.children[i], drain_atom::value, caf::actor_cast<caf::actor>(self));
+            ++entries;
+          }
+        auto finish = [self] {
+          stop_from(self, 0);
+          if (self->state.drain_requester)
+            self->send(self->state.drain_requester, drained_atom::value, self->state.pipeline);
+          self->quit();
+        };
+        if (entries == 0)
+          return finish();
+        self->delayed_send(self, st.policy.drain_timeout, drained_atom::value, std::string{});
+        self->become(caf::keep_behavior, [self, finish](drained_atom, const std::string& stage) {
+          auto& st = self->state;
+          if (stage.empty()) {
+            spdlog::warn("{}: drain timed out after {} ms; stopping anyway", st.pipeline,
+                         st.policy.drain_timeout.count());
+            return finish();
+          }
+          size_t exits = 0;
+          for (auto& s : st.specs)
+            exits += s.drain_exit ? 1 : 0;
+          spdlog::debug("{}: {} drained", st.pipeline, stage);
+          if (++st.drained >= exits)
+            finish();
+        });
+      },
   };
 }
 

@@ -29,7 +29,7 @@ struct child_spec {
   std::string name;
   std::function<caf::actor(caf::event_based_actor* supervisor,
                            const std::vector<caf::actor>& earlier)>
-    start;
+      start;
   bool drain_entry = false; ///< receives `(drain, coordinator)` from the supervisor
   bool drain_exit = false;  ///< reports `(drained, name)` when flushed
 };

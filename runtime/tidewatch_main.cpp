@@ -27,8 +27,7 @@ int config_check(const std::string& path) {
     std::cerr << errors.size() << " error(s) in " << path << "\n";
     return 1;
   }
-  std::cout << "# " << path << ": OK; effective configuration:\n"
-            << tidewatch::render_config(cfg);
+  std::cout << "# " << path << ": OK; effective configuration:\n" << tidewatch::render_config(cfg);
   return 0;
 }
 

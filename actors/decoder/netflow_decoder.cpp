@@ -525,8 +525,8 @@ void netflow_decoder::apply_options(session& s, const compiled_template& t, cons
   }
 }
 
-void netflow_decoder::check_sequence(session& s, uint32_t sequence, uint32_t units,
-                                     bool packets, bool units_known) {
+void netflow_decoder::check_sequence(session& s, uint32_t sequence, uint32_t units, bool packets,
+                                     bool units_known) {
   bool ipfix = s.key.version == 10;
   std::optional<int64_t> rfc;
   std::optional<int64_t> inclusive;

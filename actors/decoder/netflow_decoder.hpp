@@ -174,7 +174,8 @@ private:
   void hold(session& s, const export_header& h, const datagram_info& meta,
             std::vector<uint8_t>&& sets);
   size_t release(session& s, std::vector<flow_record>& out);
-  void check_sequence(session& s, uint32_t sequence, uint32_t units, bool packets, bool units_known);
+  void check_sequence(session& s, uint32_t sequence, uint32_t units, bool packets,
+                      bool units_known);
   void mark_dirty() { ++state_generation_; }
 
   netflow_decoder_options opts_;

@@ -44,8 +44,8 @@ struct netflow_decoder::session {
   int64_t system_init_ms = -1; ///< IPFIX IE 160 from options data; -1 when unknown
   std::deque<held_datagram> pending;
 
-  bool has_sequence = false;      ///< a datagram has been seen
-  bool expected_known = false;    ///< the previous datagram's unit count was known
+  bool has_sequence = false;       ///< a datagram has been seen
+  bool expected_known = false;     ///< the previous datagram's unit count was known
   bool inclusive_sequence = false; ///< IPFIX exporter counts this message's records too
   uint32_t last_sequence = 0;
   uint32_t expected_sequence = 0; ///< last_sequence + the previous datagram's units

@@ -65,46 +65,46 @@ listener_actor::behavior_type listener(listener_actor::stateful_pointer<listener
     spdlog::warn("{}: the kernel granted a {} byte receive buffer of the {} asked; raise "
                  "net.core.rmem_max or run as root",
                  st.opts.pipeline, st.receive_buffer, st.opts.socket.receive_buffer_bytes);
-  st.thread = std::thread(receive_loop, std::move(receiver),
-                          caf::actor_cast<caf::strong_actor_ptr>(self), downstream, st.counters,
-                          st.in_flight, st.stop, st.opts.max_in_flight);
+  st.thread =
+      std::thread(receive_loop, std::move(receiver), caf::actor_cast<caf::strong_actor_ptr>(self),
+                  downstream, st.counters, st.in_flight, st.stop, st.opts.max_in_flight);
   return {
-    [self](ack_atom) { self->state.in_flight->fetch_sub(1, std::memory_order_acq_rel); },
-    [self, downstream](drain_atom, caf::actor coordinator) {
-      auto& st = self->state;
-      st.stop->store(true);
-      if (st.thread.joinable())
-        st.thread.join();
-      auto& c = *st.counters;
-      spdlog::info("{}: listener :{} received {} datagrams ({} bytes); kernel drops {}, denied "
-                   "{}, truncated {}",
-                   st.opts.pipeline, st.bound_port, c.datagrams.load(), c.bytes.load(),
-                   c.kernel_drops.load(), c.denied.load(), c.truncated.load());
-      // The thread sent its last batch as this actor, so the drain arrives
-      // behind it at the decoder.
-      self->send(downstream, drain_atom::value, coordinator);
-    },
-    [self](stats_atom) {
-      auto& st = self->state;
-      auto& c = *st.counters;
-      stats_snapshot s;
-      s.pipeline = st.opts.pipeline;
-      s.stage = "listener:" + std::to_string(st.bound_port);
-      s.counters = {
-        {"listener_datagrams_total", c.datagrams.load()},
-        {"listener_bytes_total", c.bytes.load()},
-        {"listener_batches_total", c.batches.load()},
-        {"listener_denied_datagrams_total", c.denied.load()},
-        {"listener_truncated_datagrams_total", c.truncated.load()},
-        {"listener_kernel_drops_total", c.kernel_drops.load()},
-        {"listener_receive_errors_total", c.receive_errors.load()},
-        {"listener_credit_waits_total", c.credit_waits.load()},
-        {"listener_in_flight_batches", uint64_t(std::max<int64_t>(0, st.in_flight->load()))},
-        {"listener_port", st.bound_port},
-        {"listener_receive_buffer_bytes", st.receive_buffer},
-      };
-      return s;
-    },
+      [self](ack_atom) { self->state.in_flight->fetch_sub(1, std::memory_order_acq_rel); },
+      [self, downstream](drain_atom, caf::actor coordinator) {
+        auto& st = self->state;
+        st.stop->store(true);
+        if (st.thread.joinable())
+          st.thread.join();
+        auto& c = *st.counters;
+        spdlog::info("{}: listener :{} received {} datagrams ({} bytes); kernel drops {}, denied "
+                     "{}, truncated {}",
+                     st.opts.pipeline, st.bound_port, c.datagrams.load(), c.bytes.load(),
+                     c.kernel_drops.load(), c.denied.load(), c.truncated.load());
+        // The thread sent its last batch as this actor, so the drain arrives
+        // behind it at the decoder.
+        self->send(downstream, drain_atom::value, coordinator);
+      },
+      [self](stats_atom) {
+        auto& st = self->state;
+        auto& c = *st.counters;
+        stats_snapshot s;
+        s.pipeline = st.opts.pipeline;
+        s.stage = "listener:" + std::to_string(st.bound_port);
+        s.counters = {
+            {"listener_datagrams_total", c.datagrams.load()},
+            {"listener_bytes_total", c.bytes.load()},
+            {"listener_batches_total", c.batches.load()},
+            {"listener_denied_datagrams_total", c.denied.load()},
+            {"listener_truncated_datagrams_total", c.truncated.load()},
+            {"listener_kernel_drops_total", c.kernel_drops.load()},
+            {"listener_receive_errors_total", c.receive_errors.load()},
+            {"listener_credit_waits_total", c.credit_waits.load()},
+            {"listener_in_flight_batches", uint64_t(std::max<int64_t>(0, st.in_flight->load()))},
+            {"listener_port", st.bound_port},
+            {"listener_receive_buffer_bytes", st.receive_buffer},
+        };
+        return s;
+      },
   };
 }
 

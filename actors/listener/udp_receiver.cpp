@@ -92,8 +92,8 @@ bool udp_receiver::open(const options& opts, std::string& error) {
     ss_len = sizeof(sockaddr_in6);
   }
   if (::bind(fd_, reinterpret_cast<sockaddr*>(&ss), ss_len) != 0) {
-    error = "bind " + opts.address + " port " + std::to_string(opts.port) + ": " +
-            std::strerror(errno);
+    error =
+        "bind " + opts.address + " port " + std::to_string(opts.port) + ": " + std::strerror(errno);
     ::close(fd_);
     fd_ = -1;
     return false;
@@ -134,8 +134,8 @@ size_t udp_receiver::receive_batch(datagram_batch& out) {
     return 0;
   }
   auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                  std::chrono::system_clock::now().time_since_epoch())
-                  .count();
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
   size_t appended = 0;
   for (int i = 0; i < got; ++i) {
     auto& h = msgs_[i].msg_hdr;

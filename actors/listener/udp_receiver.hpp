@@ -33,7 +33,7 @@ public:
     uint64_t receive_buffer_bytes = 32ull << 20;
     uint32_t batch = 64;
     std::vector<ip_prefix> allowed_exporters; ///< empty: everyone
-    int timeout_ms = 100; ///< receive_batch returns at least this often
+    int timeout_ms = 100;                     ///< receive_batch returns at least this often
   };
 
   udp_receiver() = default;
@@ -55,8 +55,8 @@ public:
   // -- counters --
   uint64_t datagrams() const { return datagrams_; }
   uint64_t bytes() const { return bytes_; }
-  uint64_t denied() const { return denied_; }           ///< from exporters not allowed
-  uint64_t truncated() const { return truncated_; }     ///< larger than the receive slot
+  uint64_t denied() const { return denied_; }             ///< from exporters not allowed
+  uint64_t truncated() const { return truncated_; }       ///< larger than the receive slot
   uint64_t kernel_drops() const { return kernel_drops_; } ///< SO_RXQ_OVFL total
   uint64_t receive_errors() const { return errors_; }
 

@@ -15,8 +15,8 @@ using self_ptr = flow_sink_actor::stateful_pointer<file_sink_state>;
 
 int64_t now_us() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
-           std::chrono::system_clock::now().time_since_epoch())
-    .count();
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 bool write_stdout(std::string_view data) {
@@ -51,47 +51,47 @@ flow_sink_actor::behavior_type file_sink(self_ptr self, file_sink_options opts) 
   }
   self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
   return {
-    [self](const flow_batch& batch) {
-      auto& st = self->state;
-      st.buffer.clear();
-      for (auto& r : batch.records)
-        st.encoder.encode(r, st.buffer);
-      bool ok = st.opts.to_stdout ? write_stdout(st.buffer) : st.file.write(st.buffer, now_us());
-      if (ok) {
-        st.records += batch.records.size();
-      } else if (st.write_errors++ % 1000 == 0) {
-        spdlog::error("{}: cannot write {} records to {}", st.opts.pipeline, batch.records.size(),
-                      st.opts.to_stdout ? "stdout" : st.opts.file.path);
-      }
-      ++st.batches;
-      if (auto sender = self->current_sender())
-        self->send(caf::actor_cast<decoder_actor>(sender), ack_atom::value);
-    },
-    [self](drain_atom, caf::actor coordinator) {
-      auto& st = self->state;
-      flush(self, true);
-      spdlog::info("{}: wrote {} records to {}; write errors {}", st.opts.pipeline, st.records,
-                   st.opts.to_stdout ? "stdout" : st.opts.file.path, st.write_errors);
-      caf::anon_send(coordinator, drained_atom::value, std::string{"file_sink"});
-    },
-    [self](tick_atom) {
-      flush(self, false);
-      self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
-    },
-    [self](stats_atom) {
-      auto& st = self->state;
-      stats_snapshot s;
-      s.pipeline = st.opts.pipeline;
-      s.stage = st.opts.to_stdout ? "sink:stdout" : "sink:file";
-      s.counters = {{"sink_records_total", st.records},
-                    {"sink_batches_total", st.batches},
-                    {"sink_write_errors_total", st.write_errors}};
-      if (!st.opts.to_stdout) {
-        s.counters.push_back({"sink_bytes_total", st.file.bytes_written()});
-        s.counters.push_back({"sink_rotations_total", st.file.rotations()});
-      }
-      return s;
-    },
+      [self](const flow_batch& batch) {
+        auto& st = self->state;
+        st.buffer.clear();
+        for (auto& r : batch.records)
+          st.encoder.encode(r, st.buffer);
+        bool ok = st.opts.to_stdout ? write_stdout(st.buffer) : st.file.write(st.buffer, now_us());
+        if (ok) {
+          st.records += batch.records.size();
+        } else if (st.write_errors++ % 1000 == 0) {
+          spdlog::error("{}: cannot write {} records to {}", st.opts.pipeline, batch.records.size(),
+                        st.opts.to_stdout ? "stdout" : st.opts.file.path);
+        }
+        ++st.batches;
+        if (auto sender = self->current_sender())
+          self->send(caf::actor_cast<decoder_actor>(sender), ack_atom::value);
+      },
+      [self](drain_atom, caf::actor coordinator) {
+        auto& st = self->state;
+        flush(self, true);
+        spdlog::info("{}: wrote {} records to {}; write errors {}", st.opts.pipeline, st.records,
+                     st.opts.to_stdout ? "stdout" : st.opts.file.path, st.write_errors);
+        caf::anon_send(coordinator, drained_atom::value, std::string{"file_sink"});
+      },
+      [self](tick_atom) {
+        flush(self, false);
+        self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
+      },
+      [self](stats_atom) {
+        auto& st = self->state;
+        stats_snapshot s;
+        s.pipeline = st.opts.pipeline;
+        s.stage = st.opts.to_stdout ? "sink:stdout" : "sink:file";
+        s.counters = {{"sink_records_total", st.records},
+                      {"sink_batches_total", st.batches},
+                      {"sink_write_errors_total", st.write_errors}};
+        if (!st.opts.to_stdout) {
+          s.counters.push_back({"sink_bytes_total", st.file.bytes_written()});
+          s.counters.push_back({"sink_rotations_total", st.file.rotations()});
+        }
+        return s;
+      },
   };
 }
 

@@ -67,7 +67,7 @@ BOOST_AUTO_TEST_CASE(the_rendered_config_parses_back_to_itself) {
   BOOST_REQUIRE(parse_config("node:\n  name: edge-1\npipelines:\n  netflow:\n"
                              "    allowed_exporters: [192.0.2.0/24, 2001:db8::1]\n",
                              "x.yaml", cfg)
-                  .empty());
+                    .empty());
   tidewatch_config again;
   auto text = render_config(cfg);
   BOOST_TEST(parse_config(text, "rendered.yaml", again).empty());
@@ -101,9 +101,10 @@ BOOST_AUTO_TEST_CASE(a_port_out_of_range_is_reported) {
 }
 
 BOOST_AUTO_TEST_CASE(port_zero_is_rejected) {
-  expect_single_error("pipelines:\n  netflow:\n    listeners:\n      - {address: 127.0.0.1, port: 0}\n",
-                      "node.yaml:4: pipelines.netflow.listeners[0].port: '0' is out of range "
-                      "(1 to 65535)");
+  expect_single_error(
+      "pipelines:\n  netflow:\n    listeners:\n      - {address: 127.0.0.1, port: 0}\n",
+      "node.yaml:4: pipelines.netflow.listeners[0].port: '0' is out of range "
+      "(1 to 65535)");
 }
 
 BOOST_AUTO_TEST_CASE(a_negative_count_is_reported) {
@@ -147,9 +148,10 @@ BOOST_AUTO_TEST_CASE(a_bad_exporter_prefix_is_reported) {
 }
 
 BOOST_AUTO_TEST_CASE(a_bad_listen_address_is_reported) {
-  expect_single_error("pipelines:\n  netflow:\n    listeners:\n      - {address: localhost, port: 2055}\n",
-                      "node.yaml:4: pipelines.netflow.listeners[0].address: 'localhost' is not an "
-                      "IP address");
+  expect_single_error(
+      "pipelines:\n  netflow:\n    listeners:\n      - {address: localhost, port: 2055}\n",
+      "node.yaml:4: pipelines.netflow.listeners[0].address: 'localhost' is not an "
+      "IP address");
 }
 
 BOOST_AUTO_TEST_CASE(a_list_where_a_mapping_belongs_is_reported) {

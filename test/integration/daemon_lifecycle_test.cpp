@@ -19,8 +19,8 @@ std::string node_config(const scratch_dir& dir, uint16_t port, const std::string
   return "node:\n  name: test\n  state_dir: " + dir.path.string() +
          "\n  shutdown_timeout: 5s\nlogging:\n  level: info\n" + extra +
          "pipelines:\n  netflow:\n    listeners:\n      - {address: 127.0.0.1, port: " +
-         std::to_string(port) + "}\n    sinks:\n      - type: file\n        path: " +
-         (dir / "flows.json").string() + "\n";
+         std::to_string(port) +
+         "}\n    sinks:\n      - type: file\n        path: " + (dir / "flows.json").string() + "\n";
 }
 
 } // namespace
@@ -47,7 +47,7 @@ BOOST_AUTO_TEST_CASE(records_in_flight_at_sigterm_are_flushed_to_the_sink_before
   BOOST_REQUIRE(d.wait_for("listening on udp", 10s));
   std::string out;
   BOOST_REQUIRE_EQUAL(run(flowgen + " --target 127.0.0.1:" + std::to_string(port) +
-                            " --protocol ipfix --records 20000 --rate 200000 --seed 7",
+                              " --protocol ipfix --records 20000 --rate 200000 --seed 7",
                           &out),
                       0);
   // No pause: whatever is still in the listener, decoder or sink buffers
@@ -96,13 +96,12 @@ BOOST_AUTO_TEST_CASE(sighup_applies_a_new_log_level_and_keeps_running_on_a_broke
   write_file(dir / "node.yaml", text);
   d.signal(SIGHUP);
   BOOST_REQUIRE(d.wait_for("SIGHUP: reloaded configuration from " + (dir / "node.yaml").string() +
-                             " (logging level debug)",
+                               " (logging level debug)",
                            10s));
   write_file(dir / "node.yaml", text + "bogus_section: 1\n");
   d.signal(SIGHUP);
-  BOOST_REQUIRE(d.wait_for("reload rejected: " + (dir / "node.yaml").string() +
-                             ":14: bogus_section: unknown key",
-                           10s));
+  BOOST_REQUIRE(d.wait_for(
+      "reload rejected: " + (dir / "node.yaml").string() + ":14: bogus_section: unknown key", 10s));
   BOOST_TEST(d.running());
   d.signal(SIGTERM);
   auto code = d.wait_exit(10s);
@@ -112,7 +111,8 @@ BOOST_AUTO_TEST_CASE(sighup_applies_a_new_log_level_and_keeps_running_on_a_broke
 
 BOOST_AUTO_TEST_CASE(a_broken_config_stops_the_daemon_at_start_with_file_line_and_key) {
   scratch_dir dir("badcfg");
-  write_file(dir / "node.yaml", "node:\n  name: x\npipelines:\n  netflow:\n    receive_threads: 0\n");
+  write_file(dir / "node.yaml",
+             "node:\n  name: x\npipelines:\n  netflow:\n    receive_threads: 0\n");
   process d({tidewatchd, "--config", (dir / "node.yaml").string()}, dir.path, "tidewatchd");
   auto code = d.wait_exit(10s);
   BOOST_REQUIRE(code.has_value());
@@ -126,7 +126,8 @@ BOOST_AUTO_TEST_CASE(config_check_prints_the_effective_config_or_each_error) {
   scratch_dir dir("check");
   write_file(dir / "good.yaml", "node:\n  name: edge\n");
   std::string out;
-  BOOST_REQUIRE_EQUAL(run(tidewatch_cli + " config check " + (dir / "good.yaml").string(), &out), 0);
+  BOOST_REQUIRE_EQUAL(run(tidewatch_cli + " config check " + (dir / "good.yaml").string(), &out),
+                      0);
   BOOST_TEST(out.find("name: \"edge\"") != std::string::npos);
   BOOST_TEST(out.find("port: 4739") != std::string::npos); // defaults filled in
   write_file(dir / "bad.yaml", "logging:\n  level: loud\n");

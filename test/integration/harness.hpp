@@ -84,7 +84,8 @@ class process {
 public:
   process(std::vector<std::string> argv, const std::filesystem::path& out_dir,
           const std::string& tag)
-    : argv_(std::move(argv)), stdout_(out_dir / (tag + ".out")), stderr_(out_dir / (tag + ".err")) {
+      : argv_(std::move(argv)), stdout_(out_dir / (tag + ".out")),
+        stderr_(out_dir / (tag + ".err")) {
     pid_ = ::fork();
     if (pid_ == 0) {
       int out = ::open(stdout_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);

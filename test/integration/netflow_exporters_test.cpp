@@ -16,8 +16,7 @@ namespace {
 
 const std::string tidewatchd = env_or("TIDEWATCHD", "tidewatchd");
 const std::string tidewatch_cli = env_or("TIDEWATCH_CLI", "tidewatch");
-const std::string scripts =
-  env_or("TIDEWATCH_SOURCE_DIR", ".") + "/test/integration/scripts";
+const std::string scripts = env_or("TIDEWATCH_SOURCE_DIR", ".") + "/test/integration/scripts";
 const std::string python = "/usr/bin/python3";
 
 /// What make_traffic_pcap.py reports about the traffic it wrote.
@@ -33,8 +32,8 @@ traffic make_traffic(const scratch_dir& dir) {
   traffic t;
   t.pcap = dir / "traffic.pcap";
   std::string out;
-  BOOST_REQUIRE_EQUAL(run(python + " " + scripts + "/make_traffic_pcap.py " + t.pcap.string(), &out),
-                      0);
+  BOOST_REQUIRE_EQUAL(
+      run(python + " " + scripts + "/make_traffic_pcap.py " + t.pcap.string(), &out), 0);
   std::istringstream in(out);
   in >> t.packets >> t.flows >> t.ipv4_packets >> t.ipv4_flows;
   // Fixed by the generator's seed: a change here means the generator changed.
@@ -79,13 +78,13 @@ struct export_run {
   void execute(const std::string& exporter_command) {
     write_file(dir / "node.yaml",
                "node:\n  state_dir: " + dir.path.string() +
-                 "\npipelines:\n  netflow:\n    listeners:\n      - {address: 127.0.0.1, port: " +
-                 std::to_string(port) + "}\n    sinks:\n      - {type: file, path: " +
-                 output.string() + "}\n");
+                   "\npipelines:\n  netflow:\n    listeners:\n      - {address: 127.0.0.1, port: " +
+                   std::to_string(port) +
+                   "}\n    sinks:\n      - {type: file, path: " + output.string() + "}\n");
     process daemon({tidewatchd, "--config", (dir / "node.yaml").string()}, dir.path, "tidewatchd");
     BOOST_REQUIRE(daemon.wait_for("listening on udp", 10s));
-    process dumpcap({"dumpcap", "-q", "-i", "lo", "-f", "udp dst port " + std::to_string(port), "-w",
-                     capture.string()},
+    process dumpcap({"dumpcap", "-q", "-i", "lo", "-f", "udp dst port " + std::to_string(port),
+                     "-w", capture.string()},
                     dir.path, "dumpcap");
     BOOST_REQUIRE(dumpcap.wait_for("Capturing on", 10s));
     // dumpcap says so before its capture filter is in place.
@@ -109,15 +108,15 @@ struct export_run {
 
   std::vector<std::string> tidewatch_flows() {
     std::string out;
-    BOOST_REQUIRE_EQUAL(run(python + " " + scripts + "/flows_from_json.py " + output.string(), &out),
-                        0);
+    BOOST_REQUIRE_EQUAL(
+        run(python + " " + scripts + "/flows_from_json.py " + output.string(), &out), 0);
     return lines_of(out);
   }
 
   std::vector<std::string> tshark_flows() {
     std::string out;
     BOOST_REQUIRE_EQUAL(run(python + " " + scripts + "/flows_from_tshark.py " + capture.string() +
-                              " " + std::to_string(port),
+                                " " + std::to_string(port),
                             &out),
                         0);
     return lines_of(out);
@@ -126,12 +125,10 @@ struct export_run {
   std::vector<std::string> offline_flows() {
     auto offline = dir / "offline.json";
     std::string out;
-    BOOST_REQUIRE_EQUAL(run(tidewatch_cli + " decode " + capture.string() + " > " +
-                              offline.string()),
-                        0);
-    BOOST_REQUIRE_EQUAL(run(python + " " + scripts + "/flows_from_json.py " + offline.string(),
-                            &out),
-                        0);
+    BOOST_REQUIRE_EQUAL(
+        run(tidewatch_cli + " decode " + capture.string() + " > " + offline.string()), 0);
+    BOOST_REQUIRE_EQUAL(
+        run(python + " " + scripts + "/flows_from_json.py " + offline.string(), &out), 0);
     return lines_of(out);
   }
 
@@ -142,14 +139,13 @@ struct export_run {
     auto nf_dir = dir / "nfacctd";
     std::filesystem::create_directories(nf_dir);
     write_file(dir / "nfacctd.conf",
-               "daemonize: false\nnfacctd_ip: 127.0.0.1\nnfacctd_port: " +
-                 std::to_string(nf_port) +
-                 "\nplugins: print\nprint_output: json\nprint_output_file: " + nf_dir.string() +
-                 "/out-%s.json\nprint_output_file_append: true\nprint_refresh_time: 1\n"
-                 "aggregate: src_host, dst_host, src_port, dst_port, proto, tos, tcpflags, "
-                 "src_as, dst_as, peer_src_ip, peer_dst_ip, in_iface, out_iface, src_mask, "
-                 "dst_mask, src_mac, dst_mac, vlan, sampling_rate, export_proto_version, "
-                 "timestamp_start, timestamp_end, timestamp_arrival, src_net, dst_net, flows\n");
+               "daemonize: false\nnfacctd_ip: 127.0.0.1\nnfacctd_port: " + std::to_string(nf_port) +
+                   "\nplugins: print\nprint_output: json\nprint_output_file: " + nf_dir.string() +
+                   "/out-%s.json\nprint_output_file_append: true\nprint_refresh_time: 1\n"
+                   "aggregate: src_host, dst_host, src_port, dst_port, proto, tos, tcpflags, "
+                   "src_as, dst_as, peer_src_ip, peer_dst_ip, in_iface, out_iface, src_mask, "
+                   "dst_mask, src_mac, dst_mac, vlan, sampling_rate, export_proto_version, "
+                   "timestamp_start, timestamp_end, timestamp_arrival, src_net, dst_net, flows\n");
     process nfacctd({"nfacctd", "-f", (dir / "nfacctd.conf").string()}, dir.path, "nfacctd");
     std::this_thread::sleep_for(500ms);
     BOOST_REQUIRE(nfacctd.running());
@@ -161,7 +157,7 @@ struct export_run {
     nfacctd.wait_exit(10s);
     std::string out;
     auto code = run(python + " " + scripts + "/compare_with_nfacctd.py " + output.string() + " " +
-                      nf_dir.string() + "/*.json" + (ignore.empty() ? "" : " --ignore " + ignore),
+                        nf_dir.string() + "/*.json" + (ignore.empty() ? "" : " --ignore " + ignore),
                     &out);
     BOOST_TEST_INFO(out);
     BOOST_TEST(code == 0);
@@ -189,11 +185,11 @@ std::string softflowd(const traffic& t, const std::string& version) {
 std::string pmacctd(const export_run& r, const traffic& t, int version) {
   auto conf = r.dir / ("pmacctd-v" + std::to_string(version) + ".conf");
   write_file(conf, "daemonize: false\npcap_savefile: " + t.pcap.string() +
-                     "\npcap_savefile_wait: false\nplugins: nfprobe[nf]\n"
-                     "aggregate[nf]: src_host,dst_host,src_port,dst_port,proto,tos,tcpflags\n"
-                     "nfprobe_receiver[nf]: 127.0.0.1:" +
-                     std::to_string(r.port) + "\nnfprobe_version[nf]: " + std::to_string(version) +
-                     "\n");
+                       "\npcap_savefile_wait: false\nplugins: nfprobe[nf]\n"
+                       "aggregate[nf]: src_host,dst_host,src_port,dst_port,proto,tos,tcpflags\n"
+                       "nfprobe_receiver[nf]: 127.0.0.1:" +
+                       std::to_string(r.port) +
+                       "\nnfprobe_version[nf]: " + std::to_string(version) + "\n");
   return "pmacctd -f " + conf.string();
 }
 

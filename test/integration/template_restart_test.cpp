@@ -13,8 +13,8 @@ namespace {
 
 const std::string tidewatchd = env_or("TIDEWATCHD", "tidewatchd");
 const std::string flowgen = env_or("FLOWGEN", "flowgen");
-const std::string replay =
-  "/usr/bin/python3 " + env_or("TIDEWATCH_SOURCE_DIR", ".") + "/test/integration/scripts/replay.py";
+const std::string replay = "/usr/bin/python3 " + env_or("TIDEWATCH_SOURCE_DIR", ".") +
+                           "/test/integration/scripts/replay.py";
 
 size_t count(const std::string& text, const std::string& what) {
   size_t n = 0;
@@ -37,9 +37,9 @@ struct restart_fixture {
                         0);
     write_file(dir / "node.yaml",
                "node:\n  state_dir: " + dir.path.string() +
-                 "\npipelines:\n  netflow:\n    listeners:\n      - {address: 127.0.0.1, port: " +
-                 std::to_string(port) + "}\n    sinks:\n      - {type: file, path: " +
-                 output.string() + "}\n");
+                   "\npipelines:\n  netflow:\n    listeners:\n      - {address: 127.0.0.1, port: " +
+                   std::to_string(port) +
+                   "}\n    sinks:\n      - {type: file, path: " + output.string() + "}\n");
   }
 
   /// Runs tidewatchd while datagrams [first, end) of the capture are replayed.

@@ -23,9 +23,9 @@ struct node_config : caf::actor_system_config {
 /// serialize / deserialize round trip in both directions.
 caf::behavior echo(caf::event_based_actor*) {
   return {
-    [](const flow_batch& x) { return x; },
-    [](const datagram_batch& x) { return x; },
-    [](const stats_snapshot& x) { return x; },
+      [](const flow_batch& x) { return x; },
+      [](const datagram_batch& x) { return x; },
+      [](const stats_snapshot& x) { return x; },
   };
 }
 
@@ -45,16 +45,13 @@ struct two_nodes {
     BOOST_REQUIRE(hdl);
     remote_echo = *hdl;
   }
-  ~two_nodes() {
-    caf::anon_send_exit(remote_echo, caf::exit_reason::user_shutdown);
-  }
+  ~two_nodes() { caf::anon_send_exit(remote_echo, caf::exit_reason::user_shutdown); }
 
-  template <class T>
-  T round_trip(const T& value) {
+  template <class T> T round_trip(const T& value) {
     T result;
     self->request(remote_echo, 5s, value)
-      .receive([&](T& x) { result = std::move(x); },
-               [&](caf::error& e) { BOOST_FAIL("round trip failed: " << client.render(e)); });
+        .receive([&](T& x) { result = std::move(x); },
+                 [&](caf::error& e) { BOOST_FAIL("round trip failed: " << client.render(e)); });
     return result;
   }
 };
@@ -127,8 +124,8 @@ BOOST_FIXTURE_TEST_CASE(a_datagram_batch_crosses_two_nodes_unchanged, two_nodes)
 }
 
 BOOST_FIXTURE_TEST_CASE(a_stats_snapshot_crosses_two_nodes_unchanged, two_nodes) {
-  stats_snapshot snap{"node-a", "netflow", "decoder", 99,
-                      {{"records", 1000}, {"errors{reason=\"truncated\"}", 3}}};
+  stats_snapshot snap{
+      "node-a", "netflow", "decoder", 99, {{"records", 1000}, {"errors{reason=\"truncated\"}", 3}}};
   auto back = round_trip(snap);
   BOOST_TEST(back.get("records") == 1000u);
   BOOST_TEST(back.get("errors{reason=\"truncated\"}") == 3u);

@@ -19,16 +19,16 @@ using ping_atom = caf::atom_constant<caf::atom("ping")>;
 /// telling the coordinator it is done.
 caf::behavior worker(caf::event_based_actor* self, std::string name) {
   return {
-    [self](ping_atom) { return self->id(); },
-    [](crash_atom) -> caf::result<void> { throw std::runtime_error("injected bug"); },
-    [self, name](drain_atom, caf::actor coordinator) {
-      self->send(coordinator, drained_atom::value, name);
-    },
-    [name](stats_atom) {
-      stats_snapshot s;
-      s.stage = name;
-      return s;
-    },
+      [self](ping_atom) { return self->id(); },
+      [](crash_atom) -> caf::result<void> { throw std::runtime_error("injected bug"); },
+      [self, name](drain_atom, caf::actor coordinator) {
+        self->send(coordinator, drained_atom::value, name);
+      },
+      [name](stats_atom) {
+        stats_snapshot s;
+        s.stage = name;
+        return s;
+      },
   };
 }
 
@@ -59,8 +59,8 @@ struct fixture {
   std::vector<stats_snapshot> stats(const caf::actor& sup) {
     std::vector<stats_snapshot> out;
     self->request(sup, 5s, stats_atom::value)
-      .receive([&](std::vector<stats_snapshot>& xs) { out = std::move(xs); },
-               [&](caf::error& e) { BOOST_FAIL(sys.render(e)); });
+        .receive([&](std::vector<stats_snapshot>& xs) { out = std::move(xs); },
+                 [&](caf::error& e) { BOOST_FAIL(sys.render(e)); });
     return out;
   }
 
@@ -74,8 +74,7 @@ struct fixture {
   size_t live_children(const caf::actor& sup) { return stats(sup).size() - 1; }
 
   /// Waits until `pred` holds or 5 s pass.
-  template <class Pred>
-  bool eventually(Pred pred) {
+  template <class Pred> bool eventually(Pred pred) {
     for (int i = 0; i < 500; ++i) {
       if (pred())
         return true;
@@ -106,8 +105,7 @@ BOOST_FIXTURE_TEST_CASE(rest_for_one_restarts_the_failed_child_and_those_started
   auto started = std::make_shared<std::vector<std::pair<std::string, caf::actor>>>();
   auto spec = [&, started](std::string name) {
     return child_spec{name,
-                      [name, started](caf::event_based_actor* sup,
-                                      const std::vector<caf::actor>&) {
+                      [name, started](caf::event_based_actor* sup, const std::vector<caf::actor>&) {
                         auto a = caf::actor_cast<caf::actor>(sup->spawn<caf::linked>(worker, name));
                         started->emplace_back(name, a);
                         return a;
@@ -141,14 +139,14 @@ BOOST_FIXTURE_TEST_CASE(a_restart_waits_for_the_backoff_delay, fixture) {
                  return a;
                },
                false, false};
-  auto sup = sys.spawn(supervisor, std::string("test"), policy(5, 300ms),
-                       std::vector<child_spec>{s});
+  auto sup =
+      sys.spawn(supervisor, std::string("test"), policy(5, 300ms), std::vector<child_spec>{s});
   BOOST_REQUIRE(eventually([&] { return handles->size() == 1u; }));
   self->send(handles->back(), crash_atom::value);
   BOOST_REQUIRE(eventually([&] { return handles->size() == 2u; }));
   auto gap_ms = [&](size_t i) {
     return std::chrono::duration_cast<std::chrono::milliseconds>((*started)[i] - (*started)[i - 1])
-      .count();
+        .count();
   };
   BOOST_TEST(gap_ms(1) >= 300);
   self->send(handles->back(), crash_atom::value);
@@ -168,19 +166,18 @@ BOOST_FIXTURE_TEST_CASE(too_many_failures_in_the_window_make_the_supervisor_give
                  return a;
                },
                false, false};
-  auto sup = sys.spawn(supervisor, std::string("test"), policy(2, 1ms),
-                       std::vector<child_spec>{s});
+  auto sup = sys.spawn(supervisor, std::string("test"), policy(2, 1ms), std::vector<child_spec>{s});
   self->monitor(sup);
   for (size_t i = 1; i <= 3; ++i) {
     BOOST_REQUIRE(eventually([&] { return handles->size() == i; }));
     self->send(handles->back(), crash_atom::value);
   }
   self->receive(
-    [&](caf::down_msg& dm) {
-      BOOST_TEST((dm.reason.category() == error_category));
-      BOOST_TEST(dm.reason.code() == static_cast<uint8_t>(ec::restart_limit));
-    },
-    caf::after(5s) >> [] { BOOST_FAIL("the supervisor did not give up"); });
+      [&](caf::down_msg& dm) {
+        BOOST_TEST((dm.reason.category() == error_category));
+        BOOST_TEST(dm.reason.code() == static_cast<uint8_t>(ec::restart_limit));
+      },
+      caf::after(5s) >> [] { BOOST_FAIL("the supervisor did not give up"); });
   BOOST_TEST(handles->size() == 3u);
 }
 
