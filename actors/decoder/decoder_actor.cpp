@@ -40,6 +40,30 @@ void decoder_state::save() {
 
 namespace {
 
+using error_array = std::array<uint64_t, netflow_error_count>;
+
+error_array error_counts(const netflow_decoder& d) {
+  error_array counts;
+  for (size_t i = 0; i < netflow_error_count; ++i)
+    counts[i] = d.error_count(static_cast<netflow_error>(i));
+  return counts;
+}
+
+/// Names what a datagram had wrong, at a limited rate; the counters keep the totals.
+void log_bad_input(decoder_state& st, const datagram_info& info, const error_array& before) {
+  auto after = error_counts(st.decoder);
+  if (after == before)
+    return;
+  std::string reasons;
+  for (size_t i = 0; i < netflow_error_count; ++i)
+    if (after[i] != before[i])
+      reasons +=
+          (reasons.empty() ? "" : ", ") + std::string(to_string(static_cast<netflow_error>(i)));
+  st.bad_input_log.warn("{}: dropped malformed export data from {}:{} ({} bytes): {}",
+                        st.opts.pipeline, info.exporter.to_string(), info.exporter_port,
+                        info.length, reasons);
+}
+
 /// One line an operator reads at shutdown: what this decoder saw.
 void log_summary(decoder_state& st) {
   std::vector<counter_value> counters;
@@ -93,8 +117,11 @@ decoder_actor::behavior_type decoder(self_ptr self, decoder_actor_options opts,
         flow_batch out;
         out.pipeline = st.opts.pipeline;
         out.records.reserve(batch.size() * 32);
-        for (auto& info : batch.datagrams)
+        for (auto& info : batch.datagrams) {
+          auto before = error_counts(st.decoder);
           st.decoder.decode(batch.data(info), info.length, info, out.records);
+          log_bad_input(st, info, before);
+        }
         if (!out.records.empty()) {
           ++st.batches_out;
           for (size_t i = 0; i < st.sinks.size(); ++i) {

@@ -6,6 +6,7 @@
 
 #include "actors/decoder/netflow_decoder.hpp"
 #include "actors/interfaces.hpp"
+#include "runtime/logging.hpp"
 
 namespace tidewatch {
 
@@ -32,6 +33,8 @@ struct decoder_state {
   uint64_t state_saves = 0;
   uint64_t state_save_errors = 0;
   int64_t last_save_us = 0;
+  /// Malformed input is counted always and logged at a limited rate.
+  rate_limited_log bad_input_log;
   static inline const char* name = "decoder";
 
   /// Saves the template cache when it changed since the last save.

@@ -150,3 +150,40 @@ BOOST_AUTO_TEST_CASE(config_check_accepts_every_example_config) {
   }
   BOOST_TEST(checked >= 4u);
 }
+
+BOOST_AUTO_TEST_CASE(malformed_datagrams_are_counted_and_logged_while_good_ones_decode) {
+  scratch_dir dir("malformed");
+  auto port = free_port();
+  write_file(dir / "node.yaml", node_config(dir, port));
+  process d({tidewatchd, "--config", (dir / "node.yaml").string()}, dir.path, "tidewatchd");
+  BOOST_REQUIRE(d.wait_for("listening on udp", 10s));
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in dst{};
+  dst.sin_family = AF_INET;
+  dst.sin_port = htons(port);
+  dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  auto send = [&](std::vector<uint8_t> bytes) {
+    ::sendto(fd, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&dst), sizeof(dst));
+  };
+  send({0x00, 0x09, 0x00});                                           // truncated v9 header
+  send({0x00, 0x07, 0x00, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10});      // no such version
+  send({0x00, 0x0a, 0x00, 0x40, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0}); // IPFIX length 64 > 16
+  ::close(fd);
+  std::string out;
+  BOOST_REQUIRE_EQUAL(run(flowgen + " --target 127.0.0.1:" + std::to_string(port) +
+                              " --protocol v9 --records 5000 --rate 100000",
+                          &out),
+                      0);
+  std::this_thread::sleep_for(300ms);
+  d.signal(SIGTERM);
+  auto code = d.wait_exit(15s);
+  BOOST_REQUIRE(code.has_value());
+  BOOST_TEST(*code == 0);
+  BOOST_TEST(count_lines(dir / "flows.json") == 5000u);
+  auto err = d.err();
+  BOOST_TEST(err.find("dropped malformed export data from 127.0.0.1:") != std::string::npos);
+  BOOST_TEST(err.find("(3 bytes): truncated") != std::string::npos);
+  BOOST_TEST(err.find("): bad_version") != std::string::npos);
+  BOOST_TEST(err.find("): bad_message_length") != std::string::npos);
+  BOOST_TEST(err.find("decode errors 3, sequence losses 0") != std::string::npos);
+}
