@@ -20,14 +20,21 @@ struct node_config : caf::actor_system_config {
 };
 
 /// Replies with whatever it receives, so the test sees each value after a
-/// serialize / deserialize round trip in both directions.
-caf::behavior echo(caf::event_based_actor*) {
-  return {
+/// serialize / deserialize round trip in both directions. A class rather than
+/// a function: CAF 0.17 spawns argument-less function actors through a null
+/// shared_ptr<tuple<>>, which UBSan rightly reports.
+class echo : public caf::event_based_actor {
+public:
+  using caf::event_based_actor::event_based_actor;
+
+  caf::behavior make_behavior() override {
+    return {
       [](const flow_batch& x) { return x; },
       [](const datagram_batch& x) { return x; },
       [](const stats_snapshot& x) { return x; },
-  };
-}
+    };
+  }
+};
 
 struct two_nodes {
   node_config server_cfg;
@@ -38,7 +45,7 @@ struct two_nodes {
   caf::actor remote_echo;
 
   two_nodes() {
-    auto local = server.spawn(echo);
+    auto local = server.spawn<echo>();
     auto port = server.middleman().publish(local, 0, "127.0.0.1");
     BOOST_REQUIRE(port);
     auto hdl = client.middleman().remote_actor("127.0.0.1", *port);
