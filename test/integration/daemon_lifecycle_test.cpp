@@ -187,3 +187,22 @@ BOOST_AUTO_TEST_CASE(malformed_datagrams_are_counted_and_logged_while_good_ones_
   BOOST_TEST(err.find("): bad_message_length") != std::string::npos);
   BOOST_TEST(err.find("decode errors 3, sequence losses 0") != std::string::npos);
 }
+
+BOOST_AUTO_TEST_CASE(logs_go_to_syslog_with_the_configured_ident_and_facility) {
+  scratch_dir dir("syslog");
+  auto port = free_port();
+  write_file(dir / "node.yaml",
+             node_config(dir, port,
+                         "  syslog: true\n  syslog_ident: tw-edge\n  syslog_facility: local3\n"));
+  std::string out;
+  auto capture = "/usr/bin/python3 " + env_or("TIDEWATCH_SOURCE_DIR", ".") +
+                 "/test/integration/scripts/syslog_capture.py " + dir.path.string() + " 1.5 " +
+                 tidewatchd + " --config " + (dir / "node.yaml").string();
+  BOOST_REQUIRE_EQUAL(run(capture + " 2>/dev/null", &out), 0);
+  // <158>: facility local3 (19) * 8 + severity info (6).
+  BOOST_TEST(out.find("<158>") == 0u);
+  BOOST_TEST(out.find(" tw-edge[") != std::string::npos);
+  BOOST_TEST(out.find("netflow: listening on udp [127.0.0.1]:" + std::to_string(port)) !=
+             std::string::npos);
+  BOOST_TEST(out.find("tidewatchd stopped (exit 0)") != std::string::npos);
+}
