@@ -25,6 +25,9 @@ constexpr size_t v5_record_length = 48;
 constexpr size_t v5_max_records = 30;
 constexpr size_t v9_header_length = 20;
 constexpr size_t ipfix_header_length = 16;
+/// Records decoded together by the column-wise plan walk: 64 flow_records
+/// (12.8 KB) stay in the L1 data cache while every step passes over them.
+constexpr size_t column_block = 64;
 
 // Sequence rule thresholds (see the class comment).
 constexpr int64_t max_gap_packets = 65'536;
@@ -416,11 +419,13 @@ size_t netflow_decoder::decode_data_set(session& s, const compiled_template& t, 
                                         size_t n, const export_header& h, const datagram_info& meta,
                                         std::vector<flow_record>& out, size_t& data_records) {
   time_context tc = s.times(h);
-  flow_record proto;
+  flow_record& proto = prototype_;
+  proto = flow_record{};
   proto.exporter = meta.exporter;
   proto.observation_domain = s.key.domain;
   proto.received_us = meta.received_us;
   proto.protocol_version = h.ipfix ? export_protocol::ipfix : export_protocol::netflow_v9;
+  proto.ip_version = t.ip_version;
   uint32_t default_rate = s.default_rate();
   proto.sampling_rate = default_rate;
   size_t first = out.size();
@@ -436,8 +441,11 @@ size_t netflow_decoder::decode_data_set(session& s, const compiled_template& t, 
     if (t.has_reverse && (x.reverse_bytes != 0 || x.reverse_packets != 0)) {
       // A biflow whose forward half saw nothing (softflowd -b exports these)
       // becomes just its reverse record, not an empty flow plus the reverse one.
+      // The reverse record is built in place in the vector (room was reserved).
       bool forward_empty = r.bytes == 0 && r.packets == 0;
-      flow_record rev = r;
+      if (!forward_empty)
+        out.push_back(r);
+      flow_record& rev = forward_empty ? r : out.back();
       std::swap(rev.src_addr, rev.dst_addr);
       std::swap(rev.src_port, rev.dst_port);
       std::swap(rev.src_mask, rev.dst_mask);
@@ -450,15 +458,29 @@ size_t netflow_decoder::decode_data_set(session& s, const compiled_template& t, 
       rev.bytes = x.reverse_bytes;
       rev.packets = x.reverse_packets;
       rev.tcp_flags = x.reverse_tcp_flags;
-      if (forward_empty)
-        r = rev;
-      else
-        out.push_back(rev);
       ++reverse;
     }
   };
   size_t factor = t.has_reverse ? 2 : 1;
-  if (!t.variable) {
+  if (!t.variable && !t.has_reverse && !t.has_record_sampling) {
+    // The common case: records start as the prototype and the plan runs one
+    // step at a time over a block of them (small enough to stay in L1 cache).
+    size_t length = t.record_length;
+    size_t count = n / length; // the remainder is set padding
+    data_records += count;
+    reserve_more(out, count);
+    for (size_t done = 0; done < count; done += column_block) {
+      size_t block = std::min(column_block, count - done);
+      for (size_t i = 0; i < block; ++i)
+        out.push_back(proto);
+      flow_record* records = out.data() + first + done;
+      detail::apply_fixed_columns(t, p + done * length, block, records, tc);
+      if (t.has_sampler_id)
+        for (size_t i = 0; i < block; ++i)
+          if (records[i].sampler_id != 0)
+            records[i].sampling_rate = s.rate_for(records[i].sampler_id, 0);
+    }
+  } else if (!t.variable) {
     size_t length = t.record_length;
     size_t count = n / length; // the remainder is set padding
     data_records += count;

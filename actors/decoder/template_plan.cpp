@@ -1,6 +1,7 @@
 #include "actors/decoder/template_plan.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <limits>
 
 namespace tidewatch::detail {
@@ -9,6 +10,56 @@ namespace {
 
 /// Longest record a set can hold: a 65535-byte set minus its 4-byte header.
 constexpr uint32_t max_record_length = 65531;
+
+/// What one template field means for a record, before its length picks the op.
+enum class field_action : uint8_t {
+  skip,
+  src_v4,
+  dst_v4,
+  src_v6,
+  dst_v6,
+  src_port,
+  dst_port,
+  ip_protocol,
+  tcp_flags,
+  tos,
+  bytes,
+  packets,
+  input_interface,
+  output_interface,
+  src_as,
+  dst_as,
+  src_mask,
+  dst_mask,
+  next_hop_v4,
+  next_hop_v6,
+  bgp_next_hop_v4,
+  bgp_next_hop_v6,
+  src_vlan,
+  dst_vlan,
+  src_mac,
+  dst_mac,
+  direction,
+  forwarding_status,
+  sampler_id,
+  sampling_interval,
+  sampling_packet_interval,
+  sampling_packet_space,
+  start_uptime_ms,
+  end_uptime_ms,
+  start_seconds,
+  end_seconds,
+  start_milliseconds,
+  end_milliseconds,
+  start_ntp,
+  end_ntp,
+  start_delta_us,
+  end_delta_us,
+  system_init_ms,
+  reverse_bytes,
+  reverse_packets,
+  reverse_tcp_flags,
+};
 
 /// Which standard elements a template carries, to pick fallbacks (85 octetTotalCount
 /// only without 1 octetDeltaCount, and so on).
@@ -181,6 +232,134 @@ mapping map_reverse(uint16_t ie, const presence& has) {
   }
 }
 
+/// A flow_record member's byte offset as field_step::target.
+constexpr uint8_t target(size_t member_offset) {
+  return static_cast<uint8_t>(member_offset);
+}
+
+/// A big-endian number of `length` bytes into an unsigned member of `width` bytes.
+field_step number_step(uint8_t member, size_t width, uint16_t length) {
+  using fo = field_op;
+  fo op = fo::skip;
+  switch (width) {
+  case 1:
+    op = length == 1 ? fo::u8_from_1 : fo::u8_from_n;
+    break;
+  case 2:
+    op = length == 2 ? fo::u16_from_2 : fo::u16_from_n;
+    break;
+  case 4:
+    op = length == 4 ? fo::u32_from_4 : length == 2 ? fo::u32_from_2 : fo::u32_from_n;
+    break;
+  default:
+    op = length == 8 ? fo::u64_from_8 : length == 4 ? fo::u64_from_4 : fo::u64_from_n;
+    break;
+  }
+  return {0, length, op, member};
+}
+
+/// The step that carries out `a` on a field of `length` bytes (already known to fit).
+field_step lower(field_action a, uint16_t length) {
+  using fa = field_action;
+  using fo = field_op;
+  auto at = [&](fo op, uint8_t member) { return field_step{0, length, op, member}; };
+  switch (a) {
+  case fa::skip:
+    return at(fo::skip, 0);
+  case fa::src_v4:
+    return at(fo::v4_address, target(offsetof(flow_record, src_addr)));
+  case fa::dst_v4:
+    return at(fo::v4_address, target(offsetof(flow_record, dst_addr)));
+  case fa::src_v6:
+    return at(fo::v6_address, target(offsetof(flow_record, src_addr)));
+  case fa::dst_v6:
+    return at(fo::v6_address, target(offsetof(flow_record, dst_addr)));
+  case fa::next_hop_v4:
+    return at(fo::v4_address, target(offsetof(flow_record, next_hop)));
+  case fa::next_hop_v6:
+    return at(fo::v6_address, target(offsetof(flow_record, next_hop)));
+  case fa::bgp_next_hop_v4:
+    return at(fo::v4_address, target(offsetof(flow_record, bgp_next_hop)));
+  case fa::bgp_next_hop_v6:
+    return at(fo::v6_address, target(offsetof(flow_record, bgp_next_hop)));
+  case fa::src_port:
+    return number_step(target(offsetof(flow_record, src_port)), 2, length);
+  case fa::dst_port:
+    return number_step(target(offsetof(flow_record, dst_port)), 2, length);
+  case fa::ip_protocol:
+    return number_step(target(offsetof(flow_record, ip_protocol)), 1, length);
+  case fa::tcp_flags:
+    return number_step(target(offsetof(flow_record, tcp_flags)), 1, length);
+  case fa::tos:
+    return number_step(target(offsetof(flow_record, tos)), 1, length);
+  case fa::bytes:
+    return number_step(target(offsetof(flow_record, bytes)), 8, length);
+  case fa::packets:
+    return number_step(target(offsetof(flow_record, packets)), 8, length);
+  case fa::input_interface:
+    return number_step(target(offsetof(flow_record, input_interface)), 4, length);
+  case fa::output_interface:
+    return number_step(target(offsetof(flow_record, output_interface)), 4, length);
+  case fa::src_as:
+    return number_step(target(offsetof(flow_record, src_as)), 4, length);
+  case fa::dst_as:
+    return number_step(target(offsetof(flow_record, dst_as)), 4, length);
+  case fa::src_mask:
+    return number_step(target(offsetof(flow_record, src_mask)), 1, length);
+  case fa::dst_mask:
+    return number_step(target(offsetof(flow_record, dst_mask)), 1, length);
+  case fa::forwarding_status:
+    return number_step(target(offsetof(flow_record, forwarding_status)), 1, length);
+  case fa::src_vlan:
+    return at(fo::vlan, target(offsetof(flow_record, src_vlan)));
+  case fa::dst_vlan:
+    return at(fo::vlan, target(offsetof(flow_record, dst_vlan)));
+  case fa::src_mac:
+    return at(fo::mac, target(offsetof(flow_record, src_mac)));
+  case fa::dst_mac:
+    return at(fo::mac, target(offsetof(flow_record, dst_mac)));
+  case fa::start_uptime_ms:
+    return at(fo::uptime_ms, target(offsetof(flow_record, flow_start_us)));
+  case fa::end_uptime_ms:
+    return at(fo::uptime_ms, target(offsetof(flow_record, flow_end_us)));
+  case fa::start_seconds:
+    return at(fo::seconds, target(offsetof(flow_record, flow_start_us)));
+  case fa::end_seconds:
+    return at(fo::seconds, target(offsetof(flow_record, flow_end_us)));
+  case fa::start_milliseconds:
+    return at(fo::milliseconds, target(offsetof(flow_record, flow_start_us)));
+  case fa::end_milliseconds:
+    return at(fo::milliseconds, target(offsetof(flow_record, flow_end_us)));
+  case fa::start_ntp:
+    return at(fo::ntp, target(offsetof(flow_record, flow_start_us)));
+  case fa::end_ntp:
+    return at(fo::ntp, target(offsetof(flow_record, flow_end_us)));
+  case fa::start_delta_us:
+    return at(fo::delta_us, target(offsetof(flow_record, flow_start_us)));
+  case fa::end_delta_us:
+    return at(fo::delta_us, target(offsetof(flow_record, flow_end_us)));
+  case fa::direction:
+    return at(fo::direction, 0);
+  case fa::sampler_id:
+    return at(fo::sampler_id, 0);
+  case fa::sampling_interval:
+    return at(fo::sampling_interval, 0);
+  case fa::sampling_packet_interval:
+    return at(fo::sampling_packet_interval, 0);
+  case fa::sampling_packet_space:
+    return at(fo::sampling_packet_space, 0);
+  case fa::system_init_ms:
+    return at(fo::system_init_ms, 0);
+  case fa::reverse_bytes:
+    return at(fo::reverse_bytes, 0);
+  case fa::reverse_packets:
+    return at(fo::reverse_packets, 0);
+  case fa::reverse_tcp_flags:
+    return at(fo::reverse_tcp_flags, 0);
+  }
+  return at(fo::skip, 0);
+}
+
 } // namespace
 
 compile_result compile_template(template_definition def, compiled_template& out) {
@@ -219,10 +398,8 @@ compile_result compile_template(template_definition def, compiled_template& out)
     }
     if (m.action != field_action::skip && !fits(m.form, f.length))
       m.action = field_action::skip;
-    field_step s;
+    field_step s = lower(m.action, f.length);
     s.offset = static_cast<uint16_t>(std::min<uint32_t>(offset, 0xffff));
-    s.length = f.length;
-    s.action = m.action;
     if (is_variable) {
       variable = true;
       offset += 1;
@@ -232,6 +409,17 @@ compile_result compile_template(template_definition def, compiled_template& out)
     if (offset > max_record_length)
       return compile_result::too_long;
     switch (m.action) {
+    case field_action::src_v4:
+    case field_action::dst_v4:
+      t.ip_version = 4;
+      break;
+    case field_action::src_v6:
+    case field_action::dst_v6:
+      t.ip_version = 6;
+      break;
+    case field_action::sampler_id:
+      t.has_sampler_id = true;
+      break;
     case field_action::reverse_bytes:
     case field_action::reverse_packets:
     case field_action::reverse_tcp_flags:
@@ -251,12 +439,12 @@ compile_result compile_template(template_definition def, compiled_template& out)
   t.variable = variable;
   if (!variable) {
     for (const auto& s : all)
-      if (s.action != field_action::skip)
+      if (s.op != field_op::skip)
         t.steps.push_back(s);
   } else {
     for (const auto& s : all) {
-      bool mergeable = s.action == field_action::skip && s.length != variable_length;
-      if (mergeable && !t.steps.empty() && t.steps.back().action == field_action::skip &&
+      bool mergeable = s.op == field_op::skip && s.length != variable_length;
+      if (mergeable && !t.steps.empty() && t.steps.back().op == field_op::skip &&
           t.steps.back().length != variable_length) {
         t.steps.back().length = static_cast<uint16_t>(t.steps.back().length + s.length);
         continue;

@@ -432,6 +432,60 @@ BOOST_AUTO_TEST_CASE(ipfix_variable_length_fields_in_both_length_forms_keep_alig
   BOOST_TEST(out[1].bytes == 78u);
 }
 
+BOOST_AUTO_TEST_CASE(reduced_size_fields_decode_alike_in_fixed_and_variable_length_templates) {
+  // 70 records: more than one block of the column-wise walk. Template 256 is
+  // fixed-length, 257 the same fields behind a variable-length one.
+  constexpr size_t count = 70;
+  std::initializer_list<std::pair<uint16_t, uint16_t>> fields = {
+      {1, 3},  {2, 5}, {10, 2}, {14, 1},  {16, 2},  {17, 3}, {7, 1},
+      {11, 4}, {4, 2}, {6, 2},  {27, 16}, {28, 16}, {48, 2}};
+  auto record = [](packet& p, uint64_t i) {
+    p.u8(0x01).u16(0x0203 + i).u8(0x01).u32(0x02030405 + i).u16(1000 + i).u8(i).u16(64500);
+    p.u8(0x01).u16(0x00ff).u8(53).u32(0x10000 + 443 + i).u16(17).u16(0x0112);
+    p.v6("2001:db8::1").v6("2001:db8::2").u16(7);
+  };
+  auto p = packet::ipfix(0, 0);
+  p.template_set(2, 256, fields);
+  p.begin_set(2).u16(257).u16(uint16_t(fields.size() + 1)).u16(82).u16(0xffff);
+  for (auto [type, length] : fields)
+    p.u16(type).u16(length);
+  p.end_set();
+  p.begin_set(256);
+  for (size_t i = 0; i < count; ++i)
+    record(p, i);
+  p.end_set().begin_set(257);
+  for (size_t i = 0; i < count; ++i)
+    record(p.u8(2).u8('e').u8('0'), i);
+  p.end_set().done();
+  netflow_decoder d;
+  std::vector<flow_record> out;
+  BOOST_TEST(decode(d, p, from("127.0.0.1"), out) == 2 * count);
+  BOOST_TEST_REQUIRE(out.size() == 2 * count);
+  for (size_t i = 0; i < count; ++i)
+    BOOST_TEST((out[i] == out[count + i]), "record " << i);
+  BOOST_TEST(out[0].bytes == 0x010203u);
+  BOOST_TEST(out[0].packets == 0x0102030405u);
+  BOOST_TEST(out[0].input_interface == 1000u);
+  BOOST_TEST(out[0].output_interface == 0u);
+  BOOST_TEST(out[0].src_as == 64500u);
+  BOOST_TEST(out[0].dst_as == 0x0100ffu);
+  BOOST_TEST(out[0].src_port == 53);
+  BOOST_TEST(out[0].dst_port == 443);
+  BOOST_TEST(out[0].ip_protocol == 17);
+  BOOST_TEST(out[0].tcp_flags == 0x12);
+  BOOST_TEST(out[0].ip_version == 6);
+  BOOST_TEST(out[0].src_addr == addr("2001:db8::1"));
+  BOOST_TEST(out[0].dst_addr == addr("2001:db8::2"));
+  BOOST_TEST(out[0].sampler_id == 7u);
+  BOOST_TEST(out[0].protocol_version == export_protocol::ipfix);
+  BOOST_TEST(out[69].bytes == 0x010203u + 69);
+  BOOST_TEST(out[69].packets == 0x0102030405u + 69);
+  BOOST_TEST(out[69].input_interface == 1069u);
+  BOOST_TEST(out[69].output_interface == 69u);
+  BOOST_TEST(out[69].dst_port == 512);
+  BOOST_TEST(out[69].exporter == addr("127.0.0.1"));
+}
+
 BOOST_AUTO_TEST_CASE(enterprise_specific_fields_are_skipped_without_misalignment) {
   auto p = packet::ipfix(0, 0);
   p.begin_set(2).u16(256).u16(5).u16(8).u16(4).u16(0x8000 | 100).u16(6).u32(9);
