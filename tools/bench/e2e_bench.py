@@ -36,19 +36,51 @@ def free_udp_port():
     return port
 
 
+def process_tree(pid):
+    """pid and its descendants (nfacctd forks its plugins)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry))
+            except OSError:
+                pass
+    tree, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        tree.append(p)
+        todo.extend(children.get(p, []))
+    return tree
+
+
 def proc_cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
+    """CPU time of the process tree, including reaped children."""
+    total = 0
     ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks
+    for p in process_tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += sum(int(x) for x in fields[11:15]) / ticks
+        except OSError:
+            pass
+    return total
 
 
 def proc_peak_rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    """Peak RSS summed over the process tree."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        total += int(line.split()[1]) / 1024
+        except OSError:
+            pass
+    return total
 
 
 def udp_drops(port):
@@ -124,7 +156,7 @@ class nfacctd:
             f.write(f"daemonize: false\nnfacctd_ip: 127.0.0.1\nnfacctd_port: {port}\n"
                     f"nfacctd_pipe_size: 67108864\nplugins: print\nprint_output: json\n"
                     f"print_output_file: {workdir}/nf-%s.json\nprint_refresh_time: 1\n"
-                    f"print_cache_entries: 1000003\naggregate: {PMACCT_PRIMITIVES}\n")
+                    f"print_cache_entries: 262147\nprint_output_file_append: true\naggregate: {PMACCT_PRIMITIVES}\n")
         self.proc = subprocess.Popen(["nfacctd", "-f", cfg],
                                      stdout=subprocess.DEVNULL,
                                      stderr=open(os.path.join(workdir, "nfacctd.err"), "w"))
