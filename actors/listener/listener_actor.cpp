@@ -40,6 +40,15 @@ void receive_loop(std::unique_ptr<udp_receiver> receiver, caf::strong_actor_ptr 
     caf::send_as(caf::actor_cast<caf::actor>(self), downstream, std::exchange(batch, {}));
     publish(*counters, *receiver, batches, waits);
   }
+  // Draining: what the kernel already queued was received and belongs to the
+  // pipeline. Take it all, without waiting for credit (the actor that returns
+  // credit is waiting for this thread); the socket buffer bounds it.
+  for (;;) {
+    if (receiver->receive_batch(batch, 0) == 0 && batch.empty())
+      break;
+    ++batches;
+    caf::send_as(caf::actor_cast<caf::actor>(self), downstream, std::exchange(batch, {}));
+  }
   publish(*counters, *receiver, batches, waits);
 }
 

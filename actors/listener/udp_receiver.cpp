@@ -111,9 +111,9 @@ bool udp_receiver::open(const options& opts, std::string& error) {
   return true;
 }
 
-size_t udp_receiver::receive_batch(datagram_batch& out) {
+size_t udp_receiver::receive_batch(datagram_batch& out, int timeout_ms) {
   pollfd pfd{fd_, POLLIN, 0};
-  if (::poll(&pfd, 1, opts_.timeout_ms) <= 0)
+  if (::poll(&pfd, 1, timeout_ms) <= 0)
     return 0;
   auto n = unsigned(msgs_.size());
   for (unsigned i = 0; i < n; ++i) {

@@ -46,7 +46,9 @@ public:
 
   /// Waits up to timeout_ms for datagrams and appends what one recvmmsg call
   /// returns (at most `batch`) to `out`. Returns the number appended.
-  size_t receive_batch(datagram_batch& out);
+  size_t receive_batch(datagram_batch& out) { return receive_batch(out, opts_.timeout_ms); }
+  /// The same with another wait; 0 only takes what is already queued.
+  size_t receive_batch(datagram_batch& out, int timeout_ms);
 
   uint16_t bound_port() const { return bound_port_; }
   /// Effective kernel receive buffer (the kernel doubles what was asked).
