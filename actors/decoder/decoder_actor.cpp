@@ -3,17 +3,13 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/common/clock.hpp"
+
 namespace tidewatch {
 
 namespace {
 
 using self_ptr = decoder_actor::stateful_pointer<decoder_state>;
-
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 bool sinks_behind(const decoder_state& st) {
   for (auto n : st.sink_in_flight)
@@ -159,7 +155,7 @@ decoder_actor::behavior_type decoder(self_ptr self, decoder_actor_options opts,
       },
       [self](tick_atom) {
         auto& st = self->state;
-        auto now = now_us();
+        auto now = unix_now_us();
         st.decoder.expire(now);
         if (now - st.last_save_us >= st.opts.save_interval.count() * 1000) {
           st.last_save_us = now;

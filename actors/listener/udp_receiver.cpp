@@ -1,5 +1,7 @@
 #include "actors/listener/udp_receiver.hpp"
 
+#include "actors/common/clock.hpp"
+
 #include <arpa/inet.h>
 #include <poll.h>
 #include <unistd.h>

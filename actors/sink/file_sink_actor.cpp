@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/common/clock.hpp"
 #include "messages/error.hpp"
 
 namespace tidewatch {
@@ -12,12 +13,6 @@ namespace tidewatch {
 namespace {
 
 using self_ptr = flow_sink_actor::stateful_pointer<file_sink_state>;
-
-int64_t now_us() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 bool write_stdout(std::string_view data) {
   while (!data.empty()) {
@@ -56,7 +51,8 @@ flow_sink_actor::behavior_type file_sink(self_ptr self, file_sink_options opts) 
         st.buffer.clear();
         for (auto& r : batch.records)
           st.encoder.encode(r, st.buffer);
-        bool ok = st.opts.to_stdout ? write_stdout(st.buffer) : st.file.write(st.buffer, now_us());
+        bool ok =
+            st.opts.to_stdout ? write_stdout(st.buffer) : st.file.write(st.buffer, unix_now_us());
         if (ok) {
           st.records += batch.records.size();
         } else if (st.write_errors++ % 1000 == 0) {
