@@ -135,9 +135,7 @@ size_t udp_receiver::receive_batch(datagram_batch& out, int timeout_ms) {
       ++errors_;
     return 0;
   }
-  auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
+  auto now_us = unix_now_us();
   size_t appended = 0;
   for (int i = 0; i < got; ++i) {
     auto& h = msgs_[i].msg_hdr;
