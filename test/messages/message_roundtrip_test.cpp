@@ -29,9 +29,9 @@ public:
 
   caf::behavior make_behavior() override {
     return {
-      [](const flow_batch& x) { return x; },
-      [](const datagram_batch& x) { return x; },
-      [](const stats_snapshot& x) { return x; },
+        [](const flow_batch& x) { return x; },
+        [](const datagram_batch& x) { return x; },
+        [](const stats_snapshot& x) { return x; },
     };
   }
 };
