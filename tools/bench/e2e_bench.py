@@ -128,6 +128,7 @@ def sum_packets(paths):
 
 class tidewatchd:
     name = "tidewatchd"
+    settle_seconds = 0.3
 
     def __init__(self, build, workdir, port):
         self.out = os.path.join(workdir, "flows.json")
@@ -149,6 +150,8 @@ class tidewatchd:
 
 class nfacctd:
     name = "nfacctd"
+    # Its print plugin starts after the socket is bound; give it time.
+    settle_seconds = 2.0
 
     def __init__(self, build, workdir, port):
         self.dir = workdir
@@ -163,7 +166,7 @@ class nfacctd:
                                      stderr=open(os.path.join(workdir, "nfacctd.err"), "w"))
 
     def finish(self):
-        time.sleep(3)  # two refresh intervals: everything received is printed
+        time.sleep(5)  # several refresh intervals: everything received is printed
         self.proc.send_signal(signal.SIGINT)
         try:
             self.proc.wait(timeout=20)
@@ -179,7 +182,7 @@ def run_once(kind, build, protocol, rate, seconds, output_root):
         if not wait_bound(port):
             collector.proc.kill()
             raise RuntimeError(f"{kind.name} did not bind port {port}")
-        time.sleep(0.3)
+        time.sleep(kind.settle_seconds)
         cpu0 = proc_cpu_seconds(collector.proc.pid)
         t0 = time.time()
         gen = subprocess.run([os.path.join(build, "tools", "flowgen"), "--target", f"127.0.0.1:{port}",
