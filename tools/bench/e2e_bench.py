@@ -48,11 +48,11 @@ def process_tree(pid):
                 children.setdefault(ppid, []).append(int(entry))
             except OSError:
                 pass
-    tree, todo = [], [pid]
-    while todo:
-        p = todo.pop()
+    tree, pending = [], [pid]
+    while pending:
+        p = pending.pop()
         tree.append(p)
-        todo.extend(children.get(p, []))
+        pending.extend(children.get(p, []))
     return tree
 
 
