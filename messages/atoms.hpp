@@ -13,8 +13,6 @@ using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 /// A stage has drained and flushed.
 using drained_atom = caf::atom_constant<caf::atom("drained")>;
-/// SIGHUP: re-read what can change without a restart.
-using reload_atom = caf::atom_constant<caf::atom("reload")>;
 /// Supervisor: restart a child after its backoff delay.
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 /// Credit returned by a downstream stage: it finished one batch.

@@ -18,10 +18,6 @@ enum class ec : uint8_t {
   cannot_listen = 2,
   /// A sink could not open or write its output.
   sink_failed = 3,
-  /// A configuration value was rejected at run time (e.g. on reload).
-  bad_config = 4,
-  /// A stage saw an impossible state (a bug); the supervisor restarts it.
-  internal = 5,
 };
 
 inline constexpr caf::atom_value error_category = caf::atom("tidewatch");
