@@ -30,10 +30,6 @@ inline const char* to_string(ec x) {
     return "cannot_listen";
   case ec::sink_failed:
     return "sink_failed";
-  case ec::bad_config:
-    return "bad_config";
-  case ec::internal:
-    return "internal";
   }
   return "unknown";
 }
