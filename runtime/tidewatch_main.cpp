@@ -1,5 +1,6 @@
 // tidewatch: the operator's command line.
 
+#include <charconv>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -44,11 +45,13 @@ int main(int argc, char** argv) {
   if ((args.size() == 2 || args.size() == 4) && args[0] == "decode") {
     uint16_t port = 0;
     if (args.size() == 4) {
-      if (args[2] != "--port") {
-        usage(std::cerr);
+      auto& text = args[3];
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+      if (args[2] != "--port" || ec != std::errc{} || end != text.data() + text.size() ||
+          port == 0) {
+        std::cerr << "tidewatch decode: --port takes a port number from 1 to 65535\n";
         return 2;
       }
-      port = uint16_t(std::stoul(args[3]));
     }
     return tidewatch::decode_capture(args[1], port, std::cout, std::cerr);
   }

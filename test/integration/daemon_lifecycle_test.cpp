@@ -206,3 +206,11 @@ BOOST_AUTO_TEST_CASE(logs_go_to_syslog_with_the_configured_ident_and_facility) {
              std::string::npos);
   BOOST_TEST(out.find("tidewatchd stopped (exit 0)") != std::string::npos);
 }
+
+BOOST_AUTO_TEST_CASE(decode_rejects_a_bad_port_and_an_unreadable_capture) {
+  std::string out;
+  BOOST_TEST(run(tidewatch_cli + " decode /nonexistent.pcap --port 70000", &out) == 2);
+  BOOST_TEST(out == "tidewatch decode: --port takes a port number from 1 to 65535\n");
+  BOOST_TEST(run(tidewatch_cli + " decode /nonexistent.pcap", &out) == 1);
+  BOOST_TEST(out.find("tidewatch decode: /nonexistent.pcap: ") == 0u);
+}
