@@ -14,21 +14,12 @@ const std::string tidewatchd = env_or("TIDEWATCHD", "tidewatchd");
 const std::string tidewatch_cli = env_or("TIDEWATCH_CLI", "tidewatch");
 const std::string flowgen = env_or("FLOWGEN", "flowgen");
 
-/// A loopback-only node config writing JSON lines into `dir`.
-std::string node_config(const scratch_dir& dir, uint16_t port, const std::string& extra = "") {
-  return "node:\n  name: test\n  state_dir: " + dir.path.string() +
-         "\n  shutdown_timeout: 5s\nlogging:\n  level: info\n" + extra +
-         "pipelines:\n  netflow:\n    listeners:\n      - {address: 127.0.0.1, port: " +
-         std::to_string(port) +
-         "}\n    sinks:\n      - type: file\n        path: " + (dir / "flows.json").string() + "\n";
-}
-
 } // namespace
 
 BOOST_AUTO_TEST_CASE(the_daemon_reports_its_listener_and_stops_cleanly_on_sigterm) {
   scratch_dir dir("lifecycle");
   auto port = free_port();
-  write_file(dir / "node.yaml", node_config(dir, port));
+  write_file(dir / "node.yaml", node_config(dir.path, port));
   process d({tidewatchd, "--config", (dir / "node.yaml").string()}, dir.path, "tidewatchd");
   BOOST_REQUIRE(d.wait_for("listening on udp [127.0.0.1]:" + std::to_string(port), 10s));
   d.signal(SIGTERM);
@@ -42,7 +33,7 @@ BOOST_AUTO_TEST_CASE(the_daemon_reports_its_listener_and_stops_cleanly_on_sigter
 BOOST_AUTO_TEST_CASE(records_in_flight_at_sigterm_are_flushed_to_the_sink_before_exit) {
   scratch_dir dir("flush");
   auto port = free_port();
-  write_file(dir / "node.yaml", node_config(dir, port));
+  write_file(dir / "node.yaml", node_config(dir.path, port));
   process d({tidewatchd, "--config", (dir / "node.yaml").string()}, dir.path, "tidewatchd");
   BOOST_REQUIRE(d.wait_for("listening on udp", 10s));
   std::string out;
@@ -71,7 +62,7 @@ BOOST_AUTO_TEST_CASE(a_port_held_by_another_socket_makes_the_daemon_give_up_with
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
   auto port = ntohs(sa.sin_port);
   write_file(dir / "node.yaml",
-             node_config(dir, port,
+             node_config(dir.path, port,
                          "supervision:\n  max_restarts: 2\n  backoff_initial: 10ms\n"
                          "  backoff_max: 40ms\n"));
   process d({tidewatchd, "--config", (dir / "node.yaml").string()}, dir.path, "tidewatchd");
@@ -88,10 +79,10 @@ BOOST_AUTO_TEST_CASE(a_port_held_by_another_socket_makes_the_daemon_give_up_with
 BOOST_AUTO_TEST_CASE(sighup_applies_a_new_log_level_and_keeps_running_on_a_broken_file) {
   scratch_dir dir("reload");
   auto port = free_port();
-  write_file(dir / "node.yaml", node_config(dir, port));
+  write_file(dir / "node.yaml", node_config(dir.path, port));
   process d({tidewatchd, "--config", (dir / "node.yaml").string()}, dir.path, "tidewatchd");
   BOOST_REQUIRE(d.wait_for("listening on udp", 10s));
-  auto text = node_config(dir, port);
+  auto text = node_config(dir.path, port);
   text.replace(text.find("level: info"), 11, "level: debug");
   write_file(dir / "node.yaml", text);
   d.signal(SIGHUP);
@@ -154,7 +145,7 @@ BOOST_AUTO_TEST_CASE(config_check_accepts_every_example_config) {
 BOOST_AUTO_TEST_CASE(malformed_datagrams_are_counted_and_logged_while_good_ones_decode) {
   scratch_dir dir("malformed");
   auto port = free_port();
-  write_file(dir / "node.yaml", node_config(dir, port));
+  write_file(dir / "node.yaml", node_config(dir.path, port));
   process d({tidewatchd, "--config", (dir / "node.yaml").string()}, dir.path, "tidewatchd");
   BOOST_REQUIRE(d.wait_for("listening on udp", 10s));
   int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
@@ -192,7 +183,7 @@ BOOST_AUTO_TEST_CASE(logs_go_to_syslog_with_the_configured_ident_and_facility) {
   scratch_dir dir("syslog");
   auto port = free_port();
   write_file(dir / "node.yaml",
-             node_config(dir, port,
+             node_config(dir.path, port,
                          "  syslog: true\n  syslog_ident: tw-edge\n  syslog_facility: local3\n"));
   std::string out;
   auto capture = "/usr/bin/python3 " + env_or("TIDEWATCH_SOURCE_DIR", ".") +

@@ -180,6 +180,19 @@ inline int run(const std::string& command, std::string* out = nullptr) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/// A node config for tests: one listener on 127.0.0.1:`port`, state and a
+/// JSON-lines file sink (`flows.json`) in `dir`. `extra` is inserted right
+/// after `logging:`'s level line, so indented lines extend `logging` and
+/// unindented ones add top-level sections.
+inline std::string node_config(const std::filesystem::path& dir, uint16_t port,
+                               const std::string& extra = "") {
+  return "node:\n  name: test\n  state_dir: " + dir.string() +
+         "\n  shutdown_timeout: 5s\nlogging:\n  level: info\n" + extra +
+         "pipelines:\n  netflow:\n    listeners:\n      - {address: 127.0.0.1, port: " +
+         std::to_string(port) +
+         "}\n    sinks:\n      - type: file\n        path: " + (dir / "flows.json").string() + "\n";
+}
+
 /// Counts lines in a file.
 inline size_t count_lines(const std::filesystem::path& p) {
   auto text = read_file(p);

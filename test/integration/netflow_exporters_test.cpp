@@ -76,11 +76,7 @@ struct export_run {
   int daemon_exit = -1;
 
   void execute(const std::string& exporter_command) {
-    write_file(dir / "node.yaml",
-               "node:\n  state_dir: " + dir.path.string() +
-                   "\npipelines:\n  netflow:\n    listeners:\n      - {address: 127.0.0.1, port: " +
-                   std::to_string(port) +
-                   "}\n    sinks:\n      - {type: file, path: " + output.string() + "}\n");
+    write_file(dir / "node.yaml", node_config(dir.path, port));
     process daemon({tidewatchd, "--config", (dir / "node.yaml").string()}, dir.path, "tidewatchd");
     BOOST_REQUIRE(daemon.wait_for("listening on udp", 10s));
     process dumpcap({"dumpcap", "-q", "-i", "lo", "-f", "udp dst port " + std::to_string(port),

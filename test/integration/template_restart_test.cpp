@@ -35,11 +35,7 @@ struct restart_fixture {
     BOOST_REQUIRE_EQUAL(run(flowgen + " --protocol v9 --write-pcap " + capture.string() +
                             " --records 2000 --template-interval 0 --sampling-rate 100"),
                         0);
-    write_file(dir / "node.yaml",
-               "node:\n  state_dir: " + dir.path.string() +
-                   "\npipelines:\n  netflow:\n    listeners:\n      - {address: 127.0.0.1, port: " +
-                   std::to_string(port) +
-                   "}\n    sinks:\n      - {type: file, path: " + output.string() + "}\n");
+    write_file(dir / "node.yaml", node_config(dir.path, port));
   }
 
   /// Runs tidewatchd while datagrams [first, end) of the capture are replayed.
