@@ -31,6 +31,21 @@ using decoder_actor = caf::typed_actor<                 //
     caf::reacts_to<crash_atom>,                         // test hook
     caf::replies_to<stats_atom>::with<stats_snapshot>>; //
 
+/// What every producer of flow batches accepts: credit back for one batch.
+/// Sinks ack whoever sent them a batch through this interface.
+using flow_producer_actor = caf::typed_actor<caf::reacts_to<ack_atom>>;
+
+/// The ENRICHER actor interface: takes flow batches like a sink (from the
+/// decoder), enriches them and hands them to the sinks, returning the
+/// decoder's credit once every sink finished the batch.
+using enricher_actor = caf::typed_actor<                //
+    caf::reacts_to<flow_batch>,                         // records from the decoder
+    caf::reacts_to<ack_atom>,                           // a sink finished a batch
+    caf::reacts_to<drain_atom, caf::actor>,             //
+    caf::reacts_to<tick_atom>,                          // watch files for changes
+    caf::reacts_to<reload_atom>,                        // re-read files now (SIGHUP)
+    caf::replies_to<stats_atom>::with<stats_snapshot>>; //
+
 /// The FLOW SINK actor interface: flow batches in, written somewhere.
 using flow_sink_actor = caf::typed_actor<               //
     caf::reacts_to<flow_batch>,                         // records to write

@@ -52,6 +52,31 @@ struct sink_config {
   std::string path;          ///< file: the current output file
   uint64_t rotate_bytes = 256ull << 20;
   std::chrono::milliseconds rotate_interval{3'600'000};
+  bool unscaled_counters = false; ///< also print packets/bytes before sampling extrapolation
+};
+
+struct sampling_rule_config {
+  std::string exporter; ///< address or prefix
+  uint32_t rate = 1;    ///< 1 in N packets
+};
+
+struct sampling_config {
+  /// Sources tried in order, the first knowing a rate wins: override (the
+  /// `overrides` list), export (what the export says), default (`defaults`,
+  /// then `default_rate`).
+  std::vector<std::string> precedence = {"override", "export", "default"};
+  std::vector<sampling_rule_config> overrides;
+  std::vector<sampling_rule_config> defaults;
+  uint32_t default_rate = 0; ///< 0: none; records of unknown rate stay unscaled
+};
+
+struct enrichment_config {
+  std::string prefix_file;          ///< our prefixes, `PREFIX [NAME]` per line; empty: none
+  std::string country_database;     ///< MaxMind-format file with countries; empty: none
+  std::string asn_database;         ///< MaxMind-format file with AS numbers and names
+  std::string asn_fill = "missing"; ///< never | missing | always: AS numbers from asn_database
+  std::string region;               ///< a site label put on every record
+  sampling_config sampling;
 };
 
 struct pipeline_config {
@@ -62,6 +87,7 @@ struct pipeline_config {
   uint32_t receive_batch = 64;                ///< datagrams per recvmmsg call and per batch
   std::vector<std::string> allowed_exporters; ///< addresses or prefixes; empty: all
   decoder_config decoder;
+  enrichment_config enrichment;
   std::vector<sink_config> sinks;
 };
 

@@ -518,6 +518,28 @@ template <class V> void describe(V& v, sink_config& x) {
   v.field("path", x.path);
   v.field("rotate_bytes", size_value{x.rotate_bytes});
   v.field("rotate_interval", x.rotate_interval);
+  v.field("unscaled_counters", x.unscaled_counters);
+}
+
+template <class V> void describe(V& v, sampling_rule_config& x) {
+  v.field("exporter", x.exporter, address_or_prefix{});
+  v.field("rate", x.rate, in_range<uint32_t>{1, 1'000'000'000});
+}
+
+template <class V> void describe(V& v, sampling_config& x) {
+  v.list("precedence", x.precedence, one_of{{"override", "export", "default"}});
+  v.list("overrides", x.overrides);
+  v.list("defaults", x.defaults);
+  v.field("default_rate", x.default_rate, in_range<uint32_t>{0, 1'000'000'000});
+}
+
+template <class V> void describe(V& v, enrichment_config& x) {
+  v.field("prefix_file", x.prefix_file);
+  v.field("country_database", x.country_database);
+  v.field("asn_database", x.asn_database);
+  v.field("asn_fill", x.asn_fill, one_of{{"never", "missing", "always"}});
+  v.field("region", x.region);
+  v.section("sampling", x.sampling);
 }
 
 template <class V> void describe(V& v, pipeline_config& x) {
@@ -528,6 +550,7 @@ template <class V> void describe(V& v, pipeline_config& x) {
   v.field("receive_batch", x.receive_batch, in_range<uint32_t>{1, 1024});
   v.list("allowed_exporters", x.allowed_exporters, address_or_prefix{});
   v.section("decoder", x.decoder);
+  v.section("enrichment", x.enrichment);
   v.list("sinks", x.sinks);
 }
 
@@ -553,6 +576,14 @@ void check_pipeline(const reader& r, const std::string& file, const std::string&
   if (p.listeners.empty())
     errors.push_back({file, r.line_of(path + ".listeners"), path + ".listeners",
                       "an enabled pipeline needs a listener"});
+  auto& sampling = p.enrichment.sampling;
+  for (auto [key, rules] :
+       {std::pair{"overrides", &sampling.overrides}, std::pair{"defaults", &sampling.defaults}})
+    for (size_t i = 0; i < rules->size(); ++i)
+      if ((*rules)[i].exporter.empty()) {
+        auto rpath = path + ".enrichment.sampling." + key + "[" + std::to_string(i) + "]";
+        errors.push_back({file, r.line_of(rpath), rpath + ".exporter", "a rule needs an exporter"});
+      }
   for (size_t i = 0; i < p.sinks.size(); ++i) {
     auto& s = p.sinks[i];
     auto spath = path + ".sinks[" + std::to_string(i) + "]";

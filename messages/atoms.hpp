@@ -19,6 +19,8 @@ using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using ack_atom = caf::atom_constant<caf::atom("ack")>;
 /// Test hook: make an actor fail as a bug would.
 using crash_atom = caf::atom_constant<caf::atom("crash")>;
+/// Re-read files that can change at run time (prefix lists, databases).
+using reload_atom = caf::atom_constant<caf::atom("reload")>;
 /// Periodic internal timer.
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 

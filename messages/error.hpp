@@ -18,6 +18,8 @@ enum class ec : uint8_t {
   cannot_listen = 2,
   /// A sink could not open or write its output.
   sink_failed = 3,
+  /// A file a stage cannot run without (e.g. the prefix list) could not be loaded.
+  cannot_load = 4,
 };
 
 inline constexpr caf::atom_value error_category = caf::atom("tidewatch");
@@ -30,6 +32,8 @@ inline const char* to_string(ec x) {
     return "cannot_listen";
   case ec::sink_failed:
     return "sink_failed";
+  case ec::cannot_load:
+    return "cannot_load";
   }
   return "unknown";
 }

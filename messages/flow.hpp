@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <iterator>
+#include <string>
 #include <vector>
 
 #include <caf/meta/type_name.hpp>
@@ -21,6 +23,41 @@ enum class export_protocol : uint8_t {
 
 /// Flow direction as exported (IPFIX IE 61 flowDirection); unknown when absent.
 enum class flow_direction : uint8_t { ingress = 0, egress = 1, unknown = 0xff };
+
+/// Where a flow runs relative to our prefixes (the enricher's prefix list).
+/// The numbers are the `tag2` values of the JSON output.
+enum class traffic_scope : uint8_t {
+  unknown = 0,  ///< not enriched, or the record has no addresses
+  inbound = 1,  ///< destination ours, source not
+  outbound = 2, ///< source ours, destination not
+  internal = 3, ///< both ours
+  external = 4, ///< neither ours (transit)
+};
+
+/// Which source gave the sampling rate the enricher applied.
+enum class sampling_source : uint8_t {
+  unknown = 0,  ///< no source knew the rate: counters left unscaled
+  override = 1, ///< the configured per-exporter override
+  exported = 2, ///< the export itself (options data, v5 header, sFlow sample)
+  fallback = 3, ///< the configured per-exporter or global default
+};
+
+/// The output text of a scope (JSON `traffic_scope`, metric labels).
+constexpr const char* to_string(traffic_scope s) {
+  constexpr const char* names[] = {"unknown", "inbound", "outbound", "internal", "external"};
+  return size_t(s) < std::size(names) ? names[size_t(s)] : "unknown";
+}
+
+/// The output text of a sampling source (JSON `sampling_source`, metric labels).
+constexpr const char* to_string(sampling_source s) {
+  constexpr const char* names[] = {"unknown", "override", "export", "default"};
+  return size_t(s) < std::size(names) ? names[size_t(s)] : "unknown";
+}
+
+/// An ISO 3166 alpha-2 code such as "US" as flow_record stores it.
+constexpr uint16_t country_code(char first, char second) {
+  return uint16_t((uint8_t(first) << 8) | uint8_t(second));
+}
 
 /// One flow as the exporter described it, before enrichment. Fixed size and
 /// trivially copyable: decoders fill records in place inside a batch without
@@ -73,6 +110,21 @@ struct flow_record {
   uint32_t sampling_rate = 0; ///< 1 in N packets
   uint32_t sample_pool = 0;   ///< sFlow: packets the sample was drawn from
 
+  // -- enrichment, filled by the enricher --
+  // Text values are indexes into the batch's `labels` (0: none), so that a
+  // record stays fixed-size and names are stored once per batch.
+  traffic_scope scope = traffic_scope::unknown;
+  sampling_source rate_source = sampling_source::unknown;
+  uint8_t src_net_length = 0; ///< length of our prefix holding src_addr; 0: none
+  uint8_t dst_net_length = 0;
+  uint16_t src_country = 0; ///< ISO 3166 alpha-2 as two chars, first in the high byte; 0: unknown
+  uint16_t dst_country = 0;
+  uint32_t src_net_name = 0; ///< label: name column of the matched prefix
+  uint32_t dst_net_name = 0;
+  uint32_t src_as_name = 0; ///< label: AS organisation from the ASN database
+  uint32_t dst_as_name = 0;
+  uint32_t region = 0; ///< label: the configured site/region
+
   friend bool operator==(const flow_record&, const flow_record&) = default;
 };
 
@@ -82,20 +134,31 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
            x.ip_protocol, x.ip_version, x.tcp_flags, x.tos, x.bytes, x.packets, x.input_interface,
            x.output_interface, x.src_as, x.dst_as, x.src_mask, x.dst_mask, x.direction,
            x.forwarding_status, x.next_hop, x.bgp_next_hop, x.src_vlan, x.dst_vlan, x.src_mac,
-           x.dst_mac, x.flow_start_us, x.flow_end_us, x.sampler_id, x.sampling_rate, x.sample_pool);
+           x.dst_mac, x.flow_start_us, x.flow_end_us, x.sampler_id, x.sampling_rate, x.sample_pool,
+           x.scope, x.rate_source, x.src_net_length, x.dst_net_length, x.src_country, x.dst_country,
+           x.src_net_name, x.dst_net_name, x.src_as_name, x.dst_as_name, x.region);
 }
 
 /// The data-path message between decoder, enricher and sinks: many records,
 /// one message. `pipeline` names the pipeline that produced it (netflow, sflow).
+/// `labels` holds the texts records refer to by index; labels[0] is always
+/// the empty text once the enricher ran (an empty vector means no labels).
 struct flow_batch {
   std::string pipeline;
   std::vector<flow_record> records;
+  std::vector<std::string> labels;
+
+  /// The text of a label index; empty for 0 or an index out of range.
+  const std::string& label(uint32_t index) const {
+    static const std::string none;
+    return index < labels.size() ? labels[index] : none;
+  }
 
   friend bool operator==(const flow_batch&, const flow_batch&) = default;
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, flow_batch& x) {
-  return f(caf::meta::type_name("tidewatch::flow_batch"), x.pipeline, x.records);
+  return f(caf::meta::type_name("tidewatch::flow_batch"), x.pipeline, x.records, x.labels);
 }
 
 } // namespace tidewatch

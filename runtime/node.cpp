@@ -110,8 +110,13 @@ int run_node(const tidewatch_config& initial, const std::string& config_path) {
     while (running > 0) {
       self->receive(
           [&](signal_atom, int sig) {
-            if (sig == SIGHUP)
-              return reload(config_path, cfg);
+            if (sig == SIGHUP) {
+              reload(config_path, cfg);
+              // Prefix lists and databases are re-read whatever the config said.
+              for (auto& p : pipelines)
+                self->send(p, reload_atom::value);
+              return;
+            }
             if (stopping)
               return;
             stopping = true;

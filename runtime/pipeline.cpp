@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 
 #include "actors/decoder/decoder_actor.hpp"
+#include "actors/enricher/enricher_actor.hpp"
 #include "actors/listener/listener_actor.hpp"
 #include "actors/sink/file_sink_actor.hpp"
 
@@ -18,6 +19,39 @@ restart_policy make_restart_policy(const tidewatch_config& cfg) {
   return p;
 }
 
+namespace {
+
+/// A prefix validated with the config.
+ip_prefix parse_valid_prefix(const std::string& text) {
+  ip_prefix prefix;
+  ip_prefix::parse(text, prefix);
+  return prefix;
+}
+
+enricher_actor_options enricher_options(const std::string& pipeline, const enrichment_config& c) {
+  enricher_actor_options o;
+  o.pipeline = pipeline;
+  o.files = {c.prefix_file, c.country_database, c.asn_database};
+  auto& s = o.settings;
+  s.region = c.region;
+  s.asn_fill = c.asn_fill == "never"    ? asn_fill_mode::never
+               : c.asn_fill == "always" ? asn_fill_mode::always
+                                        : asn_fill_mode::missing;
+  s.sampling.precedence.clear();
+  for (auto& name : c.sampling.precedence)
+    s.sampling.precedence.push_back(name == "override" ? sampling_source::override
+                                    : name == "export" ? sampling_source::exported
+                                                       : sampling_source::fallback);
+  for (auto& r : c.sampling.overrides)
+    s.sampling.overrides.push_back({parse_valid_prefix(r.exporter), r.rate});
+  for (auto& r : c.sampling.defaults)
+    s.sampling.defaults.push_back({parse_valid_prefix(r.exporter), r.rate});
+  s.sampling.default_rate = c.sampling.default_rate;
+  return o;
+}
+
+} // namespace
+
 std::vector<child_spec> netflow_pipeline(const tidewatch_config& cfg) {
   const std::string name = "netflow";
   const auto& p = cfg.pipelines.netflow;
@@ -29,6 +63,7 @@ std::vector<child_spec> netflow_pipeline(const tidewatch_config& cfg) {
     o.file.path = p.sinks[i].path;
     o.file.rotate_bytes = p.sinks[i].rotate_bytes;
     o.file.rotate_interval_us = p.sinks[i].rotate_interval.count() * 1000;
+    o.json.unscaled_counters = p.sinks[i].unscaled_counters;
     specs.push_back({"sink[" + std::to_string(i) + "]",
                      [o](caf::event_based_actor* sup, const std::vector<caf::actor>&) {
                        return caf::actor_cast<caf::actor>(sup->spawn<caf::linked>(file_sink, o));
@@ -36,6 +71,17 @@ std::vector<child_spec> netflow_pipeline(const tidewatch_config& cfg) {
                      false, true});
   }
   size_t sink_count = p.sinks.size();
+  specs.push_back(
+      {"enricher",
+       [e = enricher_options(name, p.enrichment),
+        sink_count](caf::event_based_actor* sup, const std::vector<caf::actor>& earlier) {
+         std::vector<flow_sink_actor> sinks;
+         for (size_t i = 0; i < sink_count; ++i)
+           sinks.push_back(caf::actor_cast<flow_sink_actor>(earlier[i]));
+         return caf::actor_cast<caf::actor>(sup->spawn<caf::linked>(enricher, e, sinks));
+       },
+       false, false, true});
+  size_t enricher_index = sink_count;
   decoder_actor_options d;
   d.pipeline = name;
   d.decoding.pending_max_datagrams = p.decoder.pending_max_datagrams;
@@ -45,20 +91,17 @@ std::vector<child_spec> netflow_pipeline(const tidewatch_config& cfg) {
   d.upstreams = p.listeners.size() * p.receive_threads;
   specs.push_back(
       {"decoder",
-       [d, sink_count](caf::event_based_actor* sup, const std::vector<caf::actor>& earlier) {
-         std::vector<flow_sink_actor> sinks;
-         for (size_t i = 0; i < sink_count; ++i)
-           sinks.push_back(caf::actor_cast<flow_sink_actor>(earlier[i]));
-         return caf::actor_cast<caf::actor>(sup->spawn<caf::linked>(decoder, d, sinks));
+       [d, enricher_index](caf::event_based_actor* sup, const std::vector<caf::actor>& earlier) {
+         // The enricher takes the decoder's batches as a sink would.
+         std::vector<flow_sink_actor> downstream{
+             caf::actor_cast<flow_sink_actor>(earlier[enricher_index])};
+         return caf::actor_cast<caf::actor>(sup->spawn<caf::linked>(decoder, d, downstream));
        },
        false, false});
-  size_t decoder_index = sink_count;
+  size_t decoder_index = enricher_index + 1;
   std::vector<ip_prefix> allowed;
-  for (auto& text : p.allowed_exporters) {
-    ip_prefix prefix;
-    ip_prefix::parse(text, prefix); // validated with the config
-    allowed.push_back(prefix);
-  }
+  for (auto& text : p.allowed_exporters)
+    allowed.push_back(parse_valid_prefix(text));
   for (auto& l : p.listeners) {
     for (uint32_t t = 0; t < p.receive_threads; ++t) {
       listener_options o;

@@ -113,6 +113,12 @@ caf::behavior supervisor(self_ptr self, std::string pipeline, restart_policy pol
           return;
         start_from(self, index);
       },
+      [self](reload_atom) {
+        auto& st = self->state;
+        for (size_t i = 0; i < st.specs.size(); ++i)
+          if (st.specs[i].reloadable && st.children[i])
+            self->send(st.children[i], reload_atom::value);
+      },
       [self](stats_atom) -> caf::result<std::vector<stats_snapshot>> {
         auto& st = self->state;
         auto rp = self->make_response_promise<std::vector<stats_snapshot>>();

@@ -32,6 +32,7 @@ struct child_spec {
       start;
   bool drain_entry = false; ///< receives `(drain, coordinator)` from the supervisor
   bool drain_exit = false;  ///< reports `(drained, name)` when flushed
+  bool reloadable = false;  ///< receives `reload` when the node is asked to re-read files
 };
 
 /// The backoff before the n-th consecutive restart (n >= 1): initial * 2^(n-1), capped.
@@ -59,7 +60,8 @@ struct supervisor_state {
 ///
 /// Messages: `stats` -> std::vector<stats_snapshot> (its own + every child's);
 /// `drain` -> drains the pipeline from its entries to its exits, then quits
-/// normally and replies `drained`; `restart, index` (internal).
+/// normally and replies `drained`; `reload` -> passed to every reloadable
+/// child; `restart, index` (internal).
 caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, std::string pipeline,
                          restart_policy policy, std::vector<child_spec> specs);
 

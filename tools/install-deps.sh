@@ -9,7 +9,7 @@ build_packages=(
 )
 # Real exporters, reference decoders and tools the integration tests drive.
 test_packages=(
-  clang-14 libclang-rt-14-dev clang-format softflowd pmacct tshark python3-scapy kcat mmdb-bin procps iproute2
+  clang-14 libclang-rt-14-dev clang-format softflowd pmacct tshark python3-scapy kcat mmdb-bin libmaxmind-db-writer-perl procps iproute2
 )
 packages=("${build_packages[@]}")
 if [[ "${1:-}" == "--test" ]]; then

@@ -7,19 +7,10 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "actors/common/ip_prefix.hpp"
 #include "messages/datagram.hpp"
 
 namespace tidewatch {
-
-/// An address or prefix that exporters are matched against.
-struct ip_prefix {
-  ip_address network;
-  uint8_t length = 128; ///< in IPv6 terms: IPv4 /24 is stored as /120
-
-  /// "192.0.2.0/24", "2001:db8::/32" or a plain address.
-  static bool parse(const std::string& text, ip_prefix& out);
-  bool contains(const ip_address& a) const;
-};
 
 /// A UDP socket tuned for flow export: big receive buffer, SO_REUSEPORT so
 /// that several threads share one port, kernel drop counting (SO_RXQ_OVFL),

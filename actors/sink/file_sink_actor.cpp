@@ -36,6 +36,7 @@ bool flush(self_ptr self, bool sync) {
 flow_sink_actor::behavior_type file_sink(self_ptr self, file_sink_options opts) {
   auto& st = self->state;
   st.opts = std::move(opts);
+  st.encoder = json_encoder{st.opts.json};
   if (!st.opts.to_stdout) {
     std::string error;
     if (!st.file.open(st.opts.file, &error)) {
@@ -50,7 +51,7 @@ flow_sink_actor::behavior_type file_sink(self_ptr self, file_sink_options opts) 
         auto& st = self->state;
         st.buffer.clear();
         for (auto& r : batch.records)
-          st.encoder.encode(r, st.buffer);
+          st.encoder.encode(r, batch.labels, st.buffer);
         bool ok =
             st.opts.to_stdout ? write_stdout(st.buffer) : st.file.write(st.buffer, unix_now_us());
         if (ok) {
@@ -61,7 +62,7 @@ flow_sink_actor::behavior_type file_sink(self_ptr self, file_sink_options opts) 
         }
         ++st.batches;
         if (auto sender = self->current_sender())
-          self->send(caf::actor_cast<decoder_actor>(sender), ack_atom::value);
+          self->send(caf::actor_cast<flow_producer_actor>(sender), ack_atom::value);
       },
       [self](drain_atom, caf::actor coordinator) {
         auto& st = self->state;

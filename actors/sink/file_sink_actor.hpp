@@ -12,6 +12,7 @@ struct file_sink_options {
   std::string pipeline;
   bool to_stdout = false;
   rotating_file::options file; ///< when not to_stdout
+  json_encoder::options json;
 };
 
 struct file_sink_state {

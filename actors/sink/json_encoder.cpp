@@ -1,10 +1,12 @@
 #include "actors/sink/json_encoder.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <charconv>
 #include <cstring>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace tidewatch {
 
@@ -206,6 +208,50 @@ std::string_view protocol_name(export_protocol p) {
   }
 }
 
+/// Longest escaped text a label may take in a line; longer labels are cut at
+/// a character boundary, which keeps every line under max_line_size.
+constexpr size_t max_label_output = 240;
+
+/// A label as JSON string content: quotes, backslashes and control
+/// characters escaped, UTF-8 passed through.
+char* put_label(char* p, const std::string& text) {
+  constexpr char hex[] = "0123456789abcdef";
+  char* end = p + max_label_output;
+  for (size_t i = 0; i < text.size(); ++i) {
+    auto c = uint8_t(text[i]);
+    size_t need = c < 0x20 ? 6 : (c == '"' || c == '\\') ? 2 : 1;
+    if (c >= 0x80 && (c & 0xc0) == 0xc0) // a sequence's lead byte: keep the sequence whole
+      need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+    if (p + need > end)
+      break;
+    if (c < 0x20) {
+      p = put(p, "\\u00");
+      *p++ = hex[c >> 4];
+      *p++ = hex[c & 0xf];
+    } else if (c == '"' || c == '\\') {
+      *p++ = '\\';
+      *p++ = char(c);
+    } else if (need > 1) {
+      size_t n = std::min(need, text.size() - i);
+      std::memcpy(p, text.data() + i, n);
+      p += n;
+      i += n - 1;
+    } else {
+      *p++ = char(c);
+    }
+  }
+  return p;
+}
+
+/// An ISO country code (two chars in a uint16), or nothing.
+char* put_country(char* p, uint16_t code) {
+  if (code != 0) {
+    *p++ = char(code >> 8);
+    *p++ = char(code & 0xff);
+  }
+  return p;
+}
+
 /// The export_proto_version number pmacct prints (sFlow v5 is 5 there too).
 unsigned proto_version_number(export_protocol p) {
   return p == export_protocol::sflow_v5 ? 5u : unsigned(p);
@@ -267,7 +313,8 @@ char* json_encoder::put_timestamp(char* p, int64_t us) const {
   return detail::put_fixed_pairs(p, fraction, 3);
 }
 
-void json_encoder::encode(const flow_record& r, std::string& out) const {
+void json_encoder::encode(const flow_record& r, const std::vector<std::string>& labels,
+                          std::string& out) const {
   using namespace detail;
   // Every field has a fixed upper size (addresses 45, numbers 20, dates 26),
   // so the whole line is built on the stack and appended in one go.
@@ -365,7 +412,55 @@ void json_encoder::encode(const flow_record& r, std::string& out) const {
   p = put_uint(p, r.sampler_id);
   p = put(p, ", \"sample_pool\": ");
   p = put_uint(p, r.sample_pool);
-  p = put(p, "}\n");
+
+  // -- enrichment --
+  auto label = [&labels](uint32_t index) -> const std::string& {
+    static const std::string none;
+    return index < labels.size() ? labels[index] : none;
+  };
+  p = put(p, ", \"sampling_source\": \"");
+  p = put(p, std::string_view(to_string(r.rate_source)));
+  if (options_.unscaled_counters) {
+    uint64_t rate =
+        r.rate_source == sampling_source::unknown || r.sampling_rate == 0 ? 1 : r.sampling_rate;
+    p = put(p, "\", \"packets_sampled\": ");
+    p = put_uint(p, r.packets / rate);
+    p = put(p, ", \"bytes_sampled\": ");
+    p = put_uint(p, r.bytes / rate);
+    p = put(p, ", \"tag2\": ");
+  } else {
+    p = put(p, "\", \"tag2\": ");
+  }
+  p = put_uint(p, uint8_t(r.scope));
+  p = put(p, ", \"traffic_scope\": \"");
+  p = put(p, std::string_view(to_string(r.scope)));
+  p = put(p, "\", \"net_cidr_src\": \"");
+  if (r.src_net_length != 0) {
+    p = put_network(p, r.src_addr, r.src_net_length);
+    *p++ = '/';
+    p = put_uint(p, r.src_net_length);
+  }
+  p = put(p, "\", \"net_cidr_dst\": \"");
+  if (r.dst_net_length != 0) {
+    p = put_network(p, r.dst_addr, r.dst_net_length);
+    *p++ = '/';
+    p = put_uint(p, r.dst_net_length);
+  }
+  p = put(p, "\", \"net_name_src\": \"");
+  p = put_label(p, label(r.src_net_name));
+  p = put(p, "\", \"net_name_dst\": \"");
+  p = put_label(p, label(r.dst_net_name));
+  p = put(p, "\", \"country_ip_src\": \"");
+  p = put_country(p, r.src_country);
+  p = put(p, "\", \"country_ip_dst\": \"");
+  p = put_country(p, r.dst_country);
+  p = put(p, "\", \"as_name_src\": \"");
+  p = put_label(p, label(r.src_as_name));
+  p = put(p, "\", \"as_name_dst\": \"");
+  p = put_label(p, label(r.dst_as_name));
+  p = put(p, "\", \"region\": \"");
+  p = put_label(p, label(r.region));
+  p = put(p, "\"}\n");
 
   out.append(line, size_t(p - line));
 }

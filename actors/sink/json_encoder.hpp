@@ -3,6 +3,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "messages/flow.hpp"
 
@@ -18,7 +19,11 @@ namespace tidewatch {
 /// sampling_rate, timestamp_start, timestamp_end, timestamp_arrival,
 /// export_proto_version, stamp_inserted, stamp_updated, flows, packets, bytes;
 /// then tidewatch's: export_protocol, observation_domain, ip_version,
-/// flow_direction, forwarding_status, next_hop, sampler_id, sample_pool.
+/// flow_direction, forwarding_status, next_hop, sampler_id, sample_pool;
+/// then the enricher's: sampling_source, [packets_sampled, bytes_sampled,]
+/// tag2, traffic_scope, net_cidr_src, net_cidr_dst, net_name_src,
+/// net_name_dst, country_ip_src, country_ip_dst, as_name_src, as_name_dst,
+/// region.
 ///
 /// Times are UTC (nfacctd prints local time unless timestamps_utc is set).
 /// stamp_inserted and stamp_updated are both the arrival second (nfacctd fills
@@ -27,12 +32,22 @@ namespace tidewatch {
 /// only towards the record.
 class json_encoder {
 public:
-  /// Upper bound of one encoded line, newline included.
-  static constexpr size_t max_line_size = 2048;
+  struct options {
+    /// Also print the counters as exported, before sampling extrapolation
+    /// (packets_sampled, bytes_sampled).
+    bool unscaled_counters = false;
+  };
 
-  /// Appends one JSON object for r plus '\n' to out. No allocation per record
-  /// or field beyond out's own growth (reuse out across calls).
-  void encode(const flow_record& r, std::string& out) const;
+  json_encoder() = default;
+  explicit json_encoder(options opts) : options_(opts) {}
+
+  /// Upper bound of one encoded line, newline included.
+  static constexpr size_t max_line_size = 4096;
+
+  /// Appends one JSON object for r plus '\n' to out; `labels` is the
+  /// record's batch's label table (flow_batch::labels). No allocation per
+  /// record or field beyond out's own growth (reuse out across calls).
+  void encode(const flow_record& r, const std::vector<std::string>& labels, std::string& out) const;
 
 private:
   /// "YYYY-MM-DD HH:MM:SS" of one second since the epoch, remembered so that
@@ -49,6 +64,7 @@ private:
   /// epoch), or pmacct's zero form when us is 0 (absent); returns the end.
   char* put_timestamp(char* p, int64_t us) const;
 
+  options options_;
   mutable std::array<date_slot, 8> dates_{};
 };
 

@@ -95,18 +95,29 @@ flow_record sample_record() {
   r.sampler_id = 3;
   r.sampling_rate = 1000;
   r.sample_pool = 123456;
+  r.scope = traffic_scope::outbound;
+  r.rate_source = sampling_source::exported;
+  r.src_net_length = 48;
+  r.src_country = country_code('N', 'L');
+  r.dst_country = country_code('U', 'S');
+  r.src_net_name = 1;
+  r.src_as_name = 2;
+  r.region = 3;
   return r;
 }
 
 } // namespace
 
 BOOST_FIXTURE_TEST_CASE(a_flow_batch_crosses_two_nodes_unchanged, two_nodes) {
-  flow_batch batch{"netflow", std::vector<flow_record>(300, sample_record())};
+  flow_batch batch{"netflow",
+                   std::vector<flow_record>(300, sample_record()),
+                   {"", "dc-1", "Example Org", "eu-west"}};
   batch.records[299].dst_port = 9;
   auto back = round_trip(batch);
   BOOST_TEST(back.records.size() == 300u);
   BOOST_TEST(back.records[299].dst_port == 9);
   BOOST_TEST(back.records[0].src_addr.to_string() == "2001:db8::1");
+  BOOST_TEST(back.label(back.records[0].src_as_name) == "Example Org");
   BOOST_CHECK(back == batch);
 }
 

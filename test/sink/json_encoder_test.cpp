@@ -26,7 +26,7 @@ ip_address addr(const char* text) {
 std::string encode(const flow_record& r) {
   json_encoder encoder;
   std::string out;
-  encoder.encode(r, out);
+  encoder.encode(r, {}, out);
   return out;
 }
 
@@ -90,7 +90,10 @@ BOOST_AUTO_TEST_CASE(an_ipv4_tcp_record_becomes_one_pmacct_line_with_tidewatch_f
       R"("stamp_inserted": "2026-11-28 14:23:08", "stamp_updated": "2026-11-28 14:23:08", )"
       R"("flows": 1, "packets": 1234567, "bytes": 123456789012, "export_protocol": "ipfix", )"
       R"("observation_domain": 77, "ip_version": 4, "flow_direction": "egress", )"
-      R"("forwarding_status": 64, "next_hop": "192.0.2.254", "sampler_id": 5, "sample_pool": 0})"
+      R"("forwarding_status": 64, "next_hop": "192.0.2.254", "sampler_id": 5, "sample_pool": 0, )"
+      R"("sampling_source": "unknown", "tag2": 0, "traffic_scope": "unknown", "net_cidr_src": "", )"
+      R"("net_cidr_dst": "", "net_name_src": "", "net_name_dst": "", "country_ip_src": "", )"
+      R"("country_ip_dst": "", "as_name_src": "", "as_name_dst": "", "region": ""})"
       "\n");
 }
 
@@ -132,7 +135,10 @@ BOOST_AUTO_TEST_CASE(an_ipv6_udp_record_masks_networks_and_reports_the_ingress_v
       R"("stamp_inserted": "2023-11-14 22:13:20", "stamp_updated": "2023-11-14 22:13:20", )"
       R"("flows": 1, "packets": 2, "bytes": 180, "export_protocol": "netflow_v9", )"
       R"("observation_domain": 3, "ip_version": 6, "flow_direction": "ingress", )"
-      R"("forwarding_status": 0, "next_hop": "", "sampler_id": 2, "sample_pool": 0})"
+      R"("forwarding_status": 0, "next_hop": "", "sampler_id": 2, "sample_pool": 0, )"
+      R"("sampling_source": "unknown", "tag2": 0, "traffic_scope": "unknown", "net_cidr_src": "", )"
+      R"("net_cidr_dst": "", "net_name_src": "", "net_name_dst": "", "country_ip_src": "", )"
+      R"("country_ip_dst": "", "as_name_src": "", "as_name_dst": "", "region": ""})"
       "\n");
 }
 
@@ -163,7 +169,10 @@ BOOST_AUTO_TEST_CASE(an_icmp_record_from_netflow_v5_keeps_type_and_code_in_the_p
       R"("stamp_inserted": "2023-11-14 22:13:20", "stamp_updated": "2023-11-14 22:13:20", )"
       R"("flows": 1, "packets": 1, "bytes": 84, "export_protocol": "netflow_v5", )"
       R"("observation_domain": 0, "ip_version": 4, "flow_direction": "unknown", )"
-      R"("forwarding_status": 0, "next_hop": "", "sampler_id": 0, "sample_pool": 0})"
+      R"("forwarding_status": 0, "next_hop": "", "sampler_id": 0, "sample_pool": 0, )"
+      R"("sampling_source": "unknown", "tag2": 0, "traffic_scope": "unknown", "net_cidr_src": "", )"
+      R"("net_cidr_dst": "", "net_name_src": "", "net_name_dst": "", "country_ip_src": "", )"
+      R"("country_ip_dst": "", "as_name_src": "", "as_name_dst": "", "region": ""})"
       "\n");
 }
 
@@ -181,7 +190,10 @@ BOOST_AUTO_TEST_CASE(absent_fields_print_as_pmacct_prints_them) {
       R"("stamp_inserted": "0000-00-00 00:00:00", "stamp_updated": "0000-00-00 00:00:00", )"
       R"("flows": 1, "packets": 0, "bytes": 0, "export_protocol": "unknown", )"
       R"("observation_domain": 0, "ip_version": 0, "flow_direction": "unknown", )"
-      R"("forwarding_status": 0, "next_hop": "", "sampler_id": 0, "sample_pool": 0})"
+      R"("forwarding_status": 0, "next_hop": "", "sampler_id": 0, "sample_pool": 0, )"
+      R"("sampling_source": "unknown", "tag2": 0, "traffic_scope": "unknown", "net_cidr_src": "", )"
+      R"("net_cidr_dst": "", "net_name_src": "", "net_name_dst": "", "country_ip_src": "", )"
+      R"("country_ip_dst": "", "as_name_src": "", "as_name_dst": "", "region": ""})"
       "\n");
 }
 
@@ -194,7 +206,35 @@ BOOST_AUTO_TEST_CASE(an_sflow_record_reports_export_proto_version_5_and_its_samp
   BOOST_TEST(line.find(R"("sampling_rate": 4096, )") != std::string::npos);
   BOOST_TEST(line.find(R"("export_proto_version": 5, )") != std::string::npos);
   BOOST_TEST(line.find(R"("export_protocol": "sflow_v5", )") != std::string::npos);
-  BOOST_TEST(line.find(R"("sample_pool": 4096000})") != std::string::npos);
+  BOOST_TEST(line.find(R"("sample_pool": 4096000, )") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(enriched_fields_follow_with_escaped_labels_and_unscaled_counters) {
+  flow_record r = ipfix_tcp_record();
+  r.sampling_rate = 1000;
+  r.rate_source = sampling_source::exported;
+  r.packets = 3000;
+  r.bytes = 4'500'000;
+  r.scope = traffic_scope::inbound;
+  r.dst_net_length = 16;
+  r.dst_net_name = 1;
+  r.src_country = country_code('D', 'E');
+  r.src_as_name = 2;
+  r.dst_as_name = 3;
+  r.region = 4;
+  // A name longer than the label bound is cut before a multi-byte character.
+  std::string long_name = std::string(238, 'x') + "\xe6\x97\xa5";
+  std::vector<std::string> labels = {"", "dc-1", "Say \"hi\"\\\n", long_name, "eu-west"};
+  std::string line;
+  json_encoder{json_encoder::options{true}}.encode(r, labels, line);
+  auto tail = line.substr(line.find(R"(, "sampling_source")"));
+  BOOST_TEST(tail ==
+             R"(, "sampling_source": "export", "packets_sampled": 3, "bytes_sampled": 4500, )"
+             R"("tag2": 1, "traffic_scope": "inbound", "net_cidr_src": "", )"
+             R"("net_cidr_dst": "198.51.0.0/16", "net_name_src": "", "net_name_dst": "dc-1", )"
+             R"("country_ip_src": "DE", "country_ip_dst": "", )"
+             R"("as_name_src": "Say \"hi\"\\\u000a", "as_name_dst": ")" +
+                 std::string(238, 'x') + R"(", "region": "eu-west"})" + "\n");
 }
 
 BOOST_AUTO_TEST_CASE(times_before_the_epoch_and_far_ahead_are_calendar_dates) {
@@ -218,7 +258,7 @@ BOOST_AUTO_TEST_CASE(ip_proto_names_match_nfacctd_for_every_protocol_number) {
     flow_record r;
     r.ip_protocol = uint8_t(number);
     out.clear();
-    encoder.encode(r, out);
+    encoder.encode(r, {}, out);
     BOOST_TEST(out.find("\"ip_proto\": \"" + name + "\", ") != std::string::npos,
                "protocol " << number << " should be " << name);
     ++rows;
@@ -256,8 +296,8 @@ BOOST_AUTO_TEST_CASE(the_pmacct_fields_equal_nfacctd_output_for_the_same_ipfix_r
 BOOST_AUTO_TEST_CASE(encoding_appends_to_what_the_buffer_already_holds) {
   json_encoder encoder;
   std::string out = "previous\n";
-  encoder.encode(flow_record{}, out);
-  encoder.encode(ipfix_tcp_record(), out);
+  encoder.encode(flow_record{}, {}, out);
+  encoder.encode(ipfix_tcp_record(), {}, out);
   BOOST_TEST(out.rfind("previous\n{\"event_type\": \"purge\"", 0) == 0u);
   BOOST_TEST(std::count(out.begin(), out.end(), '\n') == 3);
   BOOST_TEST(out.back() == '\n');
@@ -277,7 +317,15 @@ BOOST_AUTO_TEST_CASE(the_longest_possible_line_fits_the_stated_bound) {
   r.tcp_flags = r.tos = r.forwarding_status = 255;
   r.src_mac = r.dst_mac = UINT64_MAX;
   r.received_us = r.flow_start_us = r.flow_end_us = INT64_MIN;
-  std::string line = encode(r);
+  r.scope = traffic_scope::internal;
+  r.rate_source = sampling_source::override;
+  r.src_net_length = r.dst_net_length = 128;
+  r.src_country = r.dst_country = country_code('Z', 'Z');
+  // Labels of control characters: each escapes to six bytes, the worst case.
+  std::vector<std::string> labels = {"", std::string(1000, '\x01')};
+  r.src_net_name = r.dst_net_name = r.src_as_name = r.dst_as_name = r.region = 1;
+  std::string line;
+  json_encoder{json_encoder::options{true}}.encode(r, labels, line);
   BOOST_TEST(line.size() <= json_encoder::max_line_size);
   BOOST_TEST(line.find(R"("mac_src": "ff:ff:ff:ff:ff:ff")") != std::string::npos);
 }
@@ -298,7 +346,7 @@ BOOST_AUTO_TEST_CASE(encoding_speed_is_measured_over_ten_million_records) {
   auto start = std::chrono::steady_clock::now();
   std::clock_t cpu_start = std::clock();
   for (size_t i = 0; i < total; ++i) {
-    encoder.encode(records[i % records.size()], out);
+    encoder.encode(records[i % records.size()], {}, out);
     if (i % records.size() == records.size() - 1) {
       bytes += out.size();
       out.clear();

@@ -97,6 +97,7 @@ double encode_rate(const workload& w, double seconds, size_t& records_out, doubl
   for (auto& d : w.datagrams)
     decoder.decode(d.data(), d.size(), meta, records);
   json_encoder encoder;
+  const std::vector<std::string> labels; // decoded, not enriched: no label texts
   std::string out;
   out.reserve(records.size() * 1024);
   records_out = 0;
@@ -106,7 +107,7 @@ double encode_rate(const workload& w, double seconds, size_t& records_out, doubl
   while (elapsed < seconds) {
     out.clear();
     for (auto& r : records)
-      encoder.encode(r, out);
+      encoder.encode(r, labels, out);
     records_out += records.size();
     bytes += out.size();
     elapsed = thread_cpu_seconds() - start;

@@ -1,0 +1,105 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "actors/enricher/geoip_database.hpp"
+#include "actors/enricher/prefix_list.hpp"
+#include "messages/flow.hpp"
+#include "messages/stats.hpp"
+
+namespace tidewatch {
+
+/// A sampling rate for the exporters inside a prefix.
+struct sampling_rule {
+  ip_prefix exporters;
+  uint32_t rate = 1;
+};
+
+/// Where sampling rates come from and in which order they are tried.
+struct sampling_options {
+  /// Tried in order; the first that knows a rate wins. `unknown` is not a source.
+  std::vector<sampling_source> precedence = {sampling_source::override, sampling_source::exported,
+                                             sampling_source::fallback};
+  std::vector<sampling_rule> overrides; ///< the most specific matching prefix wins
+  std::vector<sampling_rule> defaults;  ///< per-exporter defaults, most specific wins
+  uint32_t default_rate = 0;            ///< the global default; 0: none
+};
+
+/// When the ASN database's AS numbers replace those of the record.
+enum class asn_fill_mode : uint8_t {
+  never,   ///< keep what the export (or BGP) said, even 0
+  missing, ///< only where the record has no AS (0)
+  always,  ///< the database wins
+};
+
+struct enricher_settings {
+  sampling_options sampling;
+  asn_fill_mode asn_fill = asn_fill_mode::missing;
+  std::string region; ///< a site label put on every record; empty: none
+};
+
+/// Turns decoded records into the records operators query: scales counters
+/// by the sampling rate, tags scope (inbound/outbound/internal/external) and
+/// our matching prefix, adds country and AS data from MaxMind databases, and
+/// the region label. Pure logic: the enricher actor owns one and swaps its
+/// prefix list and databases on reload between two batches, so every record
+/// is tagged by one version or the other, never a mix.
+///
+/// A direct-mapped cache of recent addresses sits in front of the database
+/// lookups: flows repeat addresses heavily, and a database walk costs several
+/// times a cache probe (tools/bench/enricher_bench).
+class flow_enricher {
+public:
+  explicit flow_enricher(enricher_settings settings = {});
+
+  /// Replaces our prefix list (nullptr: none; every record is then external).
+  void set_prefixes(std::shared_ptr<const prefix_list> prefixes);
+  /// Replaces the country and the ASN databases (nullptr: none). One file may be both.
+  void set_databases(std::shared_ptr<geoip_database> country, std::shared_ptr<geoip_database> asn);
+
+  /// Enriches every record of the batch in place and fills batch.labels.
+  void enrich(flow_batch& batch);
+
+  /// Counters: records, per sampling source, per scope, cache hits and misses.
+  void collect(std::vector<counter_value>& out) const;
+
+  const enricher_settings& settings() const { return settings_; }
+
+private:
+  /// What the databases say about one address, as the cache keeps it.
+  struct address_facts {
+    ip_address address;
+    geo_info country_db;
+    geo_info asn_db;
+    bool valid = false;
+  };
+  static constexpr size_t cache_size = 1 << 16;
+
+  const address_facts& facts(const ip_address& a);
+  /// Rate and its source for r; rate 0 when unknown.
+  std::pair<uint32_t, sampling_source> sampling_rate(const flow_record& r) const;
+  uint32_t label(flow_batch& batch, const std::string* text);
+
+  enricher_settings settings_;
+  prefix_table overrides_; ///< exporter -> 1-based index into settings_.sampling.overrides
+  prefix_table defaults_;
+  std::shared_ptr<const prefix_list> prefixes_;
+  std::shared_ptr<geoip_database> country_db_;
+  std::shared_ptr<geoip_database> asn_db_;
+  std::vector<address_facts> cache_;
+  std::unordered_map<const std::string*, uint32_t> batch_labels_;
+
+  // -- counters --
+  uint64_t records_ = 0;
+  std::array<uint64_t, 4> by_rate_source_{};
+  std::array<uint64_t, 5> by_scope_{};
+  uint64_t cache_hits_ = 0;
+  uint64_t cache_misses_ = 0;
+};
+
+} // namespace tidewatch
