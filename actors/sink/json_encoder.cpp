@@ -159,6 +159,15 @@ char* put_network(char* p, const ip_address& a, uint8_t bits) {
   return p + net.format(p);
 }
 
+/// "network/length" of the prefix of `bits` holding a, or nothing when bits is 0.
+char* put_cidr(char* p, const ip_address& a, uint8_t bits) {
+  if (bits == 0)
+    return p;
+  p = put_network(p, a, bits);
+  *p++ = '/';
+  return put_uint(p, bits);
+}
+
 char* put_mac(char* p, uint64_t mac) {
   constexpr char hex[] = "0123456789abcdef";
   for (int shift = 40; shift >= 0; shift -= 8) {
@@ -435,17 +444,9 @@ void json_encoder::encode(const flow_record& r, const std::vector<std::string>& 
   p = put(p, ", \"traffic_scope\": \"");
   p = put(p, std::string_view(to_string(r.scope)));
   p = put(p, "\", \"net_cidr_src\": \"");
-  if (r.src_net_length != 0) {
-    p = put_network(p, r.src_addr, r.src_net_length);
-    *p++ = '/';
-    p = put_uint(p, r.src_net_length);
-  }
+  p = put_cidr(p, r.src_addr, r.src_net_length);
   p = put(p, "\", \"net_cidr_dst\": \"");
-  if (r.dst_net_length != 0) {
-    p = put_network(p, r.dst_addr, r.dst_net_length);
-    *p++ = '/';
-    p = put_uint(p, r.dst_net_length);
-  }
+  p = put_cidr(p, r.dst_addr, r.dst_net_length);
   p = put(p, "\", \"net_name_src\": \"");
   p = put_label(p, label(r.src_net_name));
   p = put(p, "\", \"net_name_dst\": \"");
