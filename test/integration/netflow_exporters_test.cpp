@@ -52,6 +52,13 @@ std::vector<std::string> lines_of(const std::string& text) {
   return xs;
 }
 
+size_t count_of(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+    ++n;
+  return n;
+}
+
 uint64_t total_packets(const std::vector<std::string>& flows) {
   uint64_t sum = 0;
   for (auto& f : flows) {
@@ -129,8 +136,9 @@ struct export_run {
   }
 
   /// Replays the capture into nfacctd and compares its JSON with ours;
-  /// `ignore` names keys left out of the comparison besides receive times.
-  void compare_with_nfacctd(const std::string& ignore = "") {
+  /// `ignore` names keys left out of the comparison besides receive times;
+  /// `extra_config` adds nfacctd configuration lines.
+  void compare_with_nfacctd(const std::string& ignore = "", const std::string& extra_config = "") {
     auto nf_port = free_port();
     auto nf_dir = dir / "nfacctd";
     std::filesystem::create_directories(nf_dir);
@@ -141,7 +149,8 @@ struct export_run {
                    "aggregate: src_host, dst_host, src_port, dst_port, proto, tos, tcpflags, "
                    "src_as, dst_as, peer_src_ip, peer_dst_ip, in_iface, out_iface, src_mask, "
                    "dst_mask, src_mac, dst_mac, vlan, sampling_rate, export_proto_version, "
-                   "timestamp_start, timestamp_end, timestamp_arrival, src_net, dst_net, flows\n");
+                   "timestamp_start, timestamp_end, timestamp_arrival, src_net, dst_net, flows\n" +
+                   extra_config);
     process nfacctd({"nfacctd", "-f", (dir / "nfacctd.conf").string()}, dir.path, "nfacctd");
     std::this_thread::sleep_for(500ms);
     BOOST_REQUIRE(nfacctd.running());
@@ -241,6 +250,38 @@ BOOST_AUTO_TEST_CASE(softflowd_ipfix_records_match_tshark_and_nfacctd_exactly) {
   BOOST_TEST(first < "2023-11-14 22:13:20.100000");
   BOOST_TEST(last > "2023-11-14 22:13:25.000000");
   BOOST_TEST(last < "2023-11-14 22:13:30.000000");
+}
+
+BOOST_AUTO_TEST_CASE(softflowd_ipfix_sampled_1_in_10_is_scaled_by_the_announced_rate) {
+  export_run r;
+  // softflowd announces its sampling as samplingPacketInterval 1 and
+  // samplingPacketSpace 9 (IEs 305/306) in options data: rate (1 + 9) / 1.
+  r.execute(softflowd(t, "-v 10 -s 10"));
+  BOOST_TEST(r.daemon_exit == 0);
+  auto ours = r.tidewatch_flows();
+  std::vector<std::string> scaled;
+  for (auto& line : r.tshark_flows()) {
+    std::istringstream in(line);
+    std::string field[8];
+    for (auto& f : field)
+      in >> f;
+    field[5] = std::to_string(std::stoull(field[5]) * 10);
+    field[6] = std::to_string(std::stoull(field[6]) * 10);
+    std::string out;
+    for (auto& f : field)
+      out += (out.empty() ? "" : " ") + f;
+    scaled.push_back(out);
+  }
+  std::sort(scaled.begin(), scaled.end());
+  BOOST_TEST(ours.size() == 102u); // softflowd's own count for this capture at 1 in 10
+  BOOST_TEST(ours == scaled, boost::test_tools::per_element());
+  auto text = read_file(r.output);
+  BOOST_TEST(count_of(text, "\"sampling_rate\": 10, ") == ours.size());
+  BOOST_TEST(count_of(text, "\"sampling_source\": \"export\"") == ours.size());
+  // nfacctd scales the same way when told to renormalize (it then prints
+  // sampling_rate 1, the rate left after scaling).
+  r.compare_with_nfacctd("timestamp_start,timestamp_end,sampling_rate",
+                         "nfacctd_renormalize: true\n");
 }
 
 BOOST_AUTO_TEST_CASE(softflowd_bidirectional_ipfix_yields_both_directions) {

@@ -1,15 +1,17 @@
 #!/usr/bin/perl
-# make_mmdb.pl OUT.mmdb LAYOUT: writes a small MaxMind-format database over
+# make_mmdb.pl OUT.mmdb LAYOUT [renumbered]: writes a small MaxMind-format database over
 # documentation ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/25,
 # 2001:db8::/32 parts) for the enrichment tests.
 # LAYOUT: maxmind-country (country.iso_code), maxmind-asn
 # (autonomous_system_number/organization), flat-country (country_code, as
-# the free ip-location-db files have it).
+# the free ip-location-db files have it). `renumbered` gives every network
+# another country (DE->NL, US->CA, JP->KR, FR->BE, BR->AR) so that tests can
+# tell which version of a database tagged a record.
 use strict;
 use warnings;
 use MaxMind::DB::Writer::Tree;
 
-my ($out, $layout) = @ARGV;
+my ($out, $layout, $variant) = @ARGV;
 die "usage: make_mmdb.pl OUT.mmdb maxmind-country|maxmind-asn|flat-country\n" unless $layout;
 
 # network => [country, asn, organisation]
@@ -36,6 +38,7 @@ my %database_type = (
     'flat-country'    => 'geo-whois-asn-country',
 );
 die "unknown layout $layout\n" unless $database_type{$layout};
+my %renumbered = (DE => 'NL', US => 'CA', JP => 'KR', FR => 'BE', BR => 'AR');
 
 my $tree = MaxMind::DB::Writer::Tree->new(
     ip_version               => 6,
@@ -49,6 +52,7 @@ my $tree = MaxMind::DB::Writer::Tree->new(
 );
 for my $network (sort keys %networks) {
     my ($country, $asn, $org) = @{ $networks{$network} };
+    $country = $renumbered{$country} if ($variant // '') eq 'renumbered';
     my $data =
         $layout eq 'maxmind-country' ? { country => { iso_code => $country, names => { en => "Country $country" } } }
       : $layout eq 'maxmind-asn'     ? { autonomous_system_number => $asn, autonomous_system_organization => $org }
