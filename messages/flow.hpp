@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <iterator>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <caf/meta/type_name.hpp>
@@ -139,20 +140,52 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
            x.src_net_name, x.dst_net_name, x.src_as_name, x.dst_as_name, x.region);
 }
 
+/// The texts that records of one batch refer to by index (AS names, site
+/// names, the region), stored back to back in one buffer so that adding a
+/// label costs a copy, not an allocation. Index 0 is the empty text.
+struct label_table {
+  std::string text;           ///< every label, concatenated
+  std::vector<uint32_t> ends; ///< ends[i - 1]: where label i ends in text
+
+  /// Adds a label; returns its index (>= 1).
+  uint32_t add(std::string_view label) {
+    text.append(label);
+    ends.push_back(uint32_t(text.size()));
+    return uint32_t(ends.size());
+  }
+
+  /// The text of index i; empty for 0 or an index out of range.
+  std::string_view operator[](uint32_t i) const {
+    if (i == 0 || i > ends.size())
+      return {};
+    uint32_t begin = i == 1 ? 0 : ends[i - 2];
+    return std::string_view(text).substr(begin, ends[i - 1] - begin);
+  }
+
+  /// Labels held, the empty label 0 included.
+  size_t size() const { return ends.size() + 1; }
+  void clear() {
+    text.clear();
+    ends.clear();
+  }
+
+  friend bool operator==(const label_table&, const label_table&) = default;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, label_table& x) {
+  return f(caf::meta::type_name("tidewatch::label_table"), x.text, x.ends);
+}
+
 /// The data-path message between decoder, enricher and sinks: many records,
 /// one message. `pipeline` names the pipeline that produced it (netflow, sflow).
-/// `labels` holds the texts records refer to by index; labels[0] is always
-/// the empty text once the enricher ran (an empty vector means no labels).
+/// `labels` holds the texts records refer to by index (filled by the enricher).
 struct flow_batch {
   std::string pipeline;
   std::vector<flow_record> records;
-  std::vector<std::string> labels;
+  label_table labels;
 
   /// The text of a label index; empty for 0 or an index out of range.
-  const std::string& label(uint32_t index) const {
-    static const std::string none;
-    return index < labels.size() ? labels[index] : none;
-  }
+  std::string_view label(uint32_t index) const { return labels[index]; }
 
   friend bool operator==(const flow_batch&, const flow_batch&) = default;
 };

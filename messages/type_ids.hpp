@@ -14,6 +14,7 @@ namespace tidewatch {
 inline void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<ip_address>("tidewatch::ip_address");
   cfg.add_message_type<flow_record>("tidewatch::flow_record");
+  cfg.add_message_type<label_table>("tidewatch::label_table");
   cfg.add_message_type<flow_batch>("tidewatch::flow_batch");
   cfg.add_message_type<datagram_info>("tidewatch::datagram_info");
   cfg.add_message_type<datagram_batch>("tidewatch::datagram_batch");

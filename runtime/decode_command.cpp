@@ -24,7 +24,7 @@ int decode_capture(const std::string& path, uint16_t port, std::ostream& out,
   opts.pending_max_age_us = INT64_MAX;
   netflow_decoder decoder{opts};
   json_encoder encoder;
-  const std::vector<std::string> no_labels; // decode shows records as exported, not enriched
+  const label_table no_labels; // decode shows records as exported, not enriched
   std::vector<flow_record> records;
   std::string text;
   const uint8_t* data = nullptr;

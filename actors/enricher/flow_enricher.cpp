@@ -1,5 +1,6 @@
 #include "actors/enricher/flow_enricher.hpp"
 
+#include <bit>
 #include <cstring>
 
 namespace tidewatch {
@@ -28,39 +29,61 @@ uint8_t family_length(const ip_prefix& p) {
 
 } // namespace
 
-flow_enricher::flow_enricher(enricher_settings settings)
-    : settings_(std::move(settings)), cache_(cache_size) {
+flow_enricher::flow_enricher(enricher_settings settings) : settings_(std::move(settings)) {
+  if (settings_.address_cache_size != 0) {
+    size_t sets = std::bit_ceil((settings_.address_cache_size + cache_ways - 1) / cache_ways);
+    cache_keys_.resize(sets);
+    cache_facts_.resize(sets * cache_ways);
+    cache_valid_.assign(sets, 0);
+    cache_victim_.assign(sets, 0);
+  }
   index_rules(settings_.sampling.overrides, overrides_);
   index_rules(settings_.sampling.defaults, defaults_);
 }
 
 void flow_enricher::set_prefixes(std::shared_ptr<const prefix_list> prefixes) {
   prefixes_ = std::move(prefixes);
+  clear_cache(); // cached facts point into the old list
+}
+
+void flow_enricher::clear_cache() {
+  std::fill(cache_valid_.begin(), cache_valid_.end(), 0);
 }
 
 void flow_enricher::set_databases(std::shared_ptr<geoip_database> country,
                                   std::shared_ptr<geoip_database> asn) {
   country_db_ = std::move(country);
   asn_db_ = std::move(asn);
-  // Cached facts hold pointers into the old databases' names.
-  for (auto& f : cache_)
-    f.valid = false;
+  clear_cache(); // cached facts point into the old databases' names
 }
 
-const flow_enricher::address_facts& flow_enricher::facts(const ip_address& a) {
-  auto& f = cache_[cache_slot(a, cache_.size())];
-  if (f.valid && f.address == a) {
-    ++cache_hits_;
-    return f;
+flow_enricher::address_facts flow_enricher::facts(const ip_address& a) {
+  address_facts* slot = nullptr;
+  if (!cache_keys_.empty()) {
+    size_t set = cache_slot(a, cache_keys_.size());
+    auto& keys = cache_keys_[set].keys;
+    uint8_t valid = cache_valid_[set];
+    for (size_t way = 0; way < cache_ways; ++way)
+      if ((valid >> way & 1) && keys[way] == a) {
+        ++cache_hits_;
+        return cache_facts_[set * cache_ways + way];
+      }
+    size_t way = cache_victim_[set];
+    cache_victim_[set] = uint8_t((way + 1) % cache_ways);
+    keys[way] = a;
+    cache_valid_[set] = uint8_t(valid | 1u << way);
+    slot = &cache_facts_[set * cache_ways + way];
+    ++cache_misses_;
   }
-  ++cache_misses_;
-  f.address = a;
+  address_facts f;
+  f.ours = prefixes_ ? prefixes_->match(a) : nullptr;
   f.country_db = country_db_ ? country_db_->lookup(a) : geo_info{};
   if (asn_db_ == country_db_)
     f.asn_db = f.country_db;
   else
     f.asn_db = asn_db_ ? asn_db_->lookup(a) : geo_info{};
-  f.valid = true;
+  if (slot)
+    *slot = f;
   return f;
 }
 
@@ -93,17 +116,33 @@ std::pair<uint32_t, sampling_source> flow_enricher::sampling_rate(const flow_rec
 uint32_t flow_enricher::label(flow_batch& batch, const std::string* text) {
   if (text == nullptr || text->empty())
     return 0;
-  auto [it, added] = batch_labels_.try_emplace(text, uint32_t(batch.labels.size()));
-  if (added)
-    batch.labels.push_back(*text);
-  return it->second;
+  auto key = reinterpret_cast<uintptr_t>(text);
+  size_t slot = size_t((key >> 3) * 0x9E3779B97F4A7C15ull >> 52) & (label_slots - 1);
+  for (size_t probe = 0; probe < 8; ++probe, slot = (slot + 1) & (label_slots - 1)) {
+    auto& s = label_index_[slot];
+    if (s.batch != batch_number_) {
+      s = {text, batch.labels.add(*text), batch_number_};
+      return s.index;
+    }
+    if (s.text == text)
+      return s.index;
+  }
+  // A crowded neighbourhood: store the text again rather than search on.
+  return batch.labels.add(*text);
 }
 
 void flow_enricher::enrich(flow_batch& batch) {
-  batch.labels.assign(1, std::string{});
-  batch_labels_.clear();
+  batch.labels.clear();
+  // Slots of the previous batch become empty; at wrap-around, clear them for real.
+  if (++batch_number_ == 0) {
+    label_index_.assign(label_slots, label_slot{});
+    batch_number_ = 1;
+  }
   const uint32_t region = label(batch, &settings_.region);
   const bool geo = country_db_ || asn_db_;
+  // With a cache, one probe per address answers the prefix list and the
+  // databases together; without, the prefix tries are asked directly.
+  const bool use_facts = geo || (prefixes_ && !cache_keys_.empty());
   for (auto& r : batch.records) {
     auto [rate, source] = sampling_rate(r);
     r.rate_source = source;
@@ -119,8 +158,17 @@ void flow_enricher::enrich(flow_batch& batch) {
       ++by_scope_[size_t(r.scope)];
       continue;
     }
-    const prefix_list::entry* src_net = prefixes_ ? prefixes_->match(r.src_addr) : nullptr;
-    const prefix_list::entry* dst_net = prefixes_ ? prefixes_->match(r.dst_addr) : nullptr;
+    // Copies: the second probe may replace the first one's cache way.
+    address_facts src_facts, dst_facts;
+    if (use_facts) {
+      src_facts = facts(r.src_addr);
+      dst_facts = facts(r.dst_addr);
+    } else if (prefixes_) {
+      src_facts.ours = prefixes_->match(r.src_addr);
+      dst_facts.ours = prefixes_->match(r.dst_addr);
+    }
+    const prefix_list::entry* src_net = src_facts.ours;
+    const prefix_list::entry* dst_net = dst_facts.ours;
     r.scope = src_net ? (dst_net ? traffic_scope::internal : traffic_scope::outbound)
                       : (dst_net ? traffic_scope::inbound : traffic_scope::external);
     ++by_scope_[size_t(r.scope)];
@@ -131,7 +179,7 @@ void flow_enricher::enrich(flow_batch& batch) {
     if (!geo)
       continue;
     for (int side = 0; side < 2; ++side) {
-      const auto& f = facts(side == 0 ? r.src_addr : r.dst_addr);
+      const auto& f = side == 0 ? src_facts : dst_facts;
       uint16_t country = f.country_db.country ? f.country_db.country : f.asn_db.country;
       uint32_t asn = f.asn_db.asn ? f.asn_db.asn : f.country_db.asn;
       const std::string* as_name = f.asn_db.as_name ? f.asn_db.as_name : f.country_db.as_name;

@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "actors/enricher/geoip_database.hpp"
@@ -41,6 +40,9 @@ struct enricher_settings {
   sampling_options sampling;
   asn_fill_mode asn_fill = asn_fill_mode::missing;
   std::string region; ///< a site label put on every record; empty: none
+  /// Recent addresses whose database facts are kept (rounded up to a power
+  /// of two); 0: every record goes to the databases.
+  size_t address_cache_size = 1 << 16;
 };
 
 /// Turns decoded records into the records operators query: scales counters
@@ -50,7 +52,8 @@ struct enricher_settings {
 /// prefix list and databases on reload between two batches, so every record
 /// is tagged by one version or the other, never a mix.
 ///
-/// A direct-mapped cache of recent addresses sits in front of the database
+/// A 4-way set-associative cache of recent addresses sits in front of the
+/// prefix list and database
 /// lookups: flows repeat addresses heavily, and a database walk costs several
 /// times a cache probe (tools/bench/enricher_bench).
 class flow_enricher {
@@ -71,16 +74,30 @@ public:
   const enricher_settings& settings() const { return settings_; }
 
 private:
-  /// What the databases say about one address, as the cache keeps it.
+  /// What the prefix list and the databases say about one address.
   struct address_facts {
-    ip_address address;
+    const prefix_list::entry* ours = nullptr;
     geo_info country_db;
     geo_info asn_db;
-    bool valid = false;
   };
-  static constexpr size_t cache_size = 1 << 16;
-
-  const address_facts& facts(const ip_address& a);
+  /// One cache set: the four addresses share a cache line, so a probe reads
+  /// one line plus the facts of the way that matched.
+  static constexpr size_t cache_ways = 4;
+  struct cache_set {
+    std::array<ip_address, cache_ways> keys;
+  };
+  /// One slot of the per-batch label index: label texts are keyed by their
+  /// address (they live in the prefix list, a database or the settings), and
+  /// a slot of an earlier batch counts as empty, so nothing is cleared
+  /// between batches.
+  struct label_slot {
+    const std::string* text = nullptr;
+    uint32_t index = 0;
+    uint32_t batch = 0;
+  };
+  static constexpr size_t label_slots = 4096;
+  /// The facts about a, from the cache or looked up (and cached).
+  address_facts facts(const ip_address& a);
   /// Rate and its source for r; rate 0 when unknown.
   std::pair<uint32_t, sampling_source> sampling_rate(const flow_record& r) const;
   uint32_t label(flow_batch& batch, const std::string* text);
@@ -91,8 +108,14 @@ private:
   std::shared_ptr<const prefix_list> prefixes_;
   std::shared_ptr<geoip_database> country_db_;
   std::shared_ptr<geoip_database> asn_db_;
-  std::vector<address_facts> cache_;
-  std::unordered_map<const std::string*, uint32_t> batch_labels_;
+  void clear_cache();
+
+  std::vector<cache_set> cache_keys_;
+  std::vector<address_facts> cache_facts_; ///< set * cache_ways + way
+  std::vector<uint8_t> cache_valid_;       ///< per set: a bit per way
+  std::vector<uint8_t> cache_victim_;      ///< per set: the way replaced next
+  std::vector<label_slot> label_index_ = std::vector<label_slot>(label_slots);
+  uint32_t batch_number_ = 0;
 
   // -- counters --
   uint64_t records_ = 0;

@@ -223,7 +223,7 @@ constexpr size_t max_label_output = 240;
 
 /// A label as JSON string content: quotes, backslashes and control
 /// characters escaped, UTF-8 passed through.
-char* put_label(char* p, const std::string& text) {
+char* put_label(char* p, std::string_view text) {
   constexpr char hex[] = "0123456789abcdef";
   char* end = p + max_label_output;
   for (size_t i = 0; i < text.size(); ++i) {
@@ -322,8 +322,7 @@ char* json_encoder::put_timestamp(char* p, int64_t us) const {
   return detail::put_fixed_pairs(p, fraction, 3);
 }
 
-void json_encoder::encode(const flow_record& r, const std::vector<std::string>& labels,
-                          std::string& out) const {
+void json_encoder::encode(const flow_record& r, const label_table& labels, std::string& out) const {
   using namespace detail;
   // Every field has a fixed upper size (addresses 45, numbers 20, dates 26),
   // so the whole line is built on the stack and appended in one go.
@@ -423,10 +422,7 @@ void json_encoder::encode(const flow_record& r, const std::vector<std::string>& 
   p = put_uint(p, r.sample_pool);
 
   // -- enrichment --
-  auto label = [&labels](uint32_t index) -> const std::string& {
-    static const std::string none;
-    return index < labels.size() ? labels[index] : none;
-  };
+  auto label = [&labels](uint32_t index) { return labels[index]; };
   p = put(p, ", \"sampling_source\": \"");
   p = put(p, std::string_view(to_string(r.rate_source)));
   if (options_.unscaled_counters) {

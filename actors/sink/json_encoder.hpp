@@ -47,7 +47,7 @@ public:
   /// Appends one JSON object for r plus '\n' to out; `labels` is the
   /// record's batch's label table (flow_batch::labels). No allocation per
   /// record or field beyond out's own growth (reuse out across calls).
-  void encode(const flow_record& r, const std::vector<std::string>& labels, std::string& out) const;
+  void encode(const flow_record& r, const label_table& labels, std::string& out) const;
 
 private:
   /// "YYYY-MM-DD HH:MM:SS" of one second since the epoch, remembered so that

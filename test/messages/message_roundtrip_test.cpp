@@ -109,9 +109,9 @@ flow_record sample_record() {
 } // namespace
 
 BOOST_FIXTURE_TEST_CASE(a_flow_batch_crosses_two_nodes_unchanged, two_nodes) {
-  flow_batch batch{"netflow",
-                   std::vector<flow_record>(300, sample_record()),
-                   {"", "dc-1", "Example Org", "eu-west"}};
+  flow_batch batch{"netflow", std::vector<flow_record>(300, sample_record()), {}};
+  for (auto* label : {"dc-1", "Example Org", "eu-west"})
+    batch.labels.add(label);
   batch.records[299].dst_port = 9;
   auto back = round_trip(batch);
   BOOST_TEST(back.records.size() == 300u);

@@ -224,7 +224,11 @@ BOOST_AUTO_TEST_CASE(enriched_fields_follow_with_escaped_labels_and_unscaled_cou
   r.region = 4;
   // A name longer than the label bound is cut before a multi-byte character.
   std::string long_name = std::string(238, 'x') + "\xe6\x97\xa5";
-  std::vector<std::string> labels = {"", "dc-1", "Say \"hi\"\\\n", long_name, "eu-west"};
+  label_table labels;
+  for (std::string_view text : {"dc-1", "Say \"hi\"\\\n"})
+    labels.add(text);
+  labels.add(long_name);
+  labels.add("eu-west");
   std::string line;
   json_encoder{json_encoder::options{true}}.encode(r, labels, line);
   auto tail = line.substr(line.find(R"(, "sampling_source")"));
@@ -322,7 +326,8 @@ BOOST_AUTO_TEST_CASE(the_longest_possible_line_fits_the_stated_bound) {
   r.src_net_length = r.dst_net_length = 128;
   r.src_country = r.dst_country = country_code('Z', 'Z');
   // Labels of control characters: each escapes to six bytes, the worst case.
-  std::vector<std::string> labels = {"", std::string(1000, '\x01')};
+  label_table labels;
+  labels.add(std::string(1000, '\x01'));
   r.src_net_name = r.dst_net_name = r.src_as_name = r.dst_as_name = r.region = 1;
   std::string line;
   json_encoder{json_encoder::options{true}}.encode(r, labels, line);

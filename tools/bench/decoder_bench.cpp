@@ -97,7 +97,7 @@ double encode_rate(const workload& w, double seconds, size_t& records_out, doubl
   for (auto& d : w.datagrams)
     decoder.decode(d.data(), d.size(), meta, records);
   json_encoder encoder;
-  const std::vector<std::string> labels; // decoded, not enriched: no label texts
+  const label_table labels; // decoded, not enriched: no label texts
   std::string out;
   out.reserve(records.size() * 1024);
   records_out = 0;

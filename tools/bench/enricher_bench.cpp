@@ -1,0 +1,203 @@
+// enricher_bench: nanoseconds per record and records per second per core of
+// the enricher alone, with its lookups switched on one by one: sampling
+// only; a 10 k-prefix list; country + ASN database lookups with and without
+// the address cache, over few or many distinct addresses, uniform or skewed. Prints a table; no
+// target is asserted here (see README).
+//
+// usage: enricher_bench --database FILE.mmdb [--seconds S]
+//   FILE.mmdb: a MaxMind-layout database with countries and ASNs, e.g. made by
+//   tools/bench/make_large_mmdb.pl (300,000 networks is about a real one's size).
+
+#include <time.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "actors/enricher/enrichment_files.hpp"
+#include "actors/enricher/flow_enricher.hpp"
+
+using namespace tidewatch;
+
+namespace {
+
+double thread_cpu_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
+
+ip_address random_address(std::mt19937_64& rng, bool v6) {
+  if (!v6)
+    return ip_address::from_v4(uint32_t(rng()));
+  ip_address a;
+  uint64_t high = 0x2001000000000000ull | (rng() & 0x0000ffffffffffffull);
+  uint64_t low = rng();
+  for (int b = 0; b < 8; ++b) {
+    a.bytes[size_t(b)] = uint8_t(high >> (56 - 8 * b));
+    a.bytes[size_t(8 + b)] = uint8_t(low >> (56 - 8 * b));
+  }
+  return a;
+}
+
+/// 10,000 of our prefixes: IPv4 /16../28 and IPv6 /32../64, random.
+std::shared_ptr<prefix_list> our_prefixes(std::mt19937_64& rng) {
+  std::string text;
+  for (int i = 0; i < 10'000; ++i) {
+    bool v6 = i % 5 == 0;
+    auto a = random_address(rng, v6);
+    unsigned len = v6 ? 32 + unsigned(rng() % 33) : 16 + unsigned(rng() % 13);
+    text += a.to_string() + "/" + std::to_string(len) + " site" + std::to_string(i % 50) + "\n";
+  }
+  auto list = std::make_shared<prefix_list>();
+  std::vector<std::string> errors;
+  if (!prefix_list::parse(text, "bench", *list, errors)) {
+    std::fprintf(stderr, "enricher_bench: %s\n", errors.front().c_str());
+    std::exit(1);
+  }
+  return list;
+}
+
+/// Batches of 1,000 records over `distinct` addresses (20% IPv6), 10% of
+/// them inside our prefixes, picked uniformly or, with `zipf`, by a Zipf law
+/// of exponent 1 (a few addresses carry most flows, as in real traffic).
+std::vector<flow_batch> make_batches(size_t distinct, const prefix_list& ours, std::mt19937_64& rng,
+                                     bool zipf = false) {
+  std::vector<ip_address> pool;
+  for (size_t i = 0; i < distinct; ++i) {
+    bool v6 = i % 5 == 0;
+    if (i % 10 == 1) {
+      auto& e = ours.entries()[rng() % ours.entries().size()];
+      pool.push_back(e.prefix.network);
+    } else {
+      pool.push_back(random_address(rng, v6));
+    }
+  }
+  std::vector<double> cdf;
+  if (zipf) {
+    double sum = 0;
+    for (size_t rank = 1; rank <= distinct; ++rank)
+      cdf.push_back(sum += 1.0 / double(rank));
+    for (auto& c : cdf)
+      c /= sum;
+  }
+  std::uniform_real_distribution<double> unit(0, 1);
+  auto pick = [&]() -> const ip_address& {
+    if (!zipf)
+      return pool[rng() % pool.size()];
+    auto at = std::lower_bound(cdf.begin(), cdf.end(), unit(rng)) - cdf.begin();
+    return pool[std::min<size_t>(size_t(at), pool.size() - 1)];
+  };
+  std::vector<flow_batch> batches(64);
+  for (auto& b : batches) {
+    b.pipeline = "netflow";
+    b.records.resize(1000);
+    for (auto& r : b.records) {
+      r.exporter = ip_address::from_v4(0x7f000001);
+      r.src_addr = pick();
+      r.dst_addr = pick();
+      r.ip_version = r.src_addr.is_v4() ? 4 : 6;
+      r.packets = 3;
+      r.bytes = 1500;
+      r.sampling_rate = 1000;
+    }
+  }
+  return batches;
+}
+
+/// CPU ns per record for enriching copies of `batches` for `seconds`.
+double measure(flow_enricher& e, const std::vector<flow_batch>& batches, double seconds) {
+  flow_batch work;
+  size_t records = 0;
+  double spent = 0;
+  for (size_t i = 0; spent < seconds; ++i) {
+    const auto& source = batches[i % batches.size()];
+    work.records = source.records; // fresh counters each round (not timed)
+    double start = thread_cpu_seconds();
+    e.enrich(work);
+    spent += thread_cpu_seconds() - start;
+    records += work.records.size();
+  }
+  return spent * 1e9 / double(records);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::string database;
+  double seconds = 2;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--database") && i + 1 < argc)
+      database = argv[++i];
+    else if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc)
+      seconds = std::atof(argv[++i]);
+    else {
+      std::fprintf(stderr, "usage: enricher_bench --database FILE.mmdb [--seconds S]\n");
+      return 2;
+    }
+  }
+  if (database.empty()) {
+    std::fprintf(stderr, "usage: enricher_bench --database FILE.mmdb [--seconds S]\n");
+    return 2;
+  }
+  std::string error;
+  auto db = open_database_copy(database, error);
+  if (!db) {
+    std::fprintf(stderr, "enricher_bench: %s: %s\n", database.c_str(), error.c_str());
+    return 1;
+  }
+  std::mt19937_64 rng(1);
+  auto ours = our_prefixes(rng);
+  auto few = make_batches(20'000, *ours, rng);
+  auto many = make_batches(2'000'000, *ours, rng);
+  auto skewed = make_batches(1'000'000, *ours, rng, true);
+
+  struct row {
+    const char* name;
+    bool prefixes;
+    bool databases;
+    size_t cache;
+    const std::vector<flow_batch>* batches;
+  };
+  const row rows[] = {
+      {"sampling only", false, false, 0, &few},
+      {"+ 10k prefixes, no cache, 20k addrs", true, false, 0, &few},
+      {"+ 10k prefixes, cache, 20k addrs", true, false, 1 << 16, &few},
+      {"+ GeoIP/ASN, cache, 20k addrs", true, true, 1 << 16, &few},
+      {"+ GeoIP/ASN, no cache, 20k addrs", true, true, 0, &few},
+      {"+ GeoIP/ASN, cache, Zipf 1M addrs", true, true, 1 << 16, &skewed},
+      {"+ GeoIP/ASN, no cache, Zipf 1M addrs", true, true, 0, &skewed},
+      {"+ GeoIP/ASN, cache, 2M addrs", true, true, 1 << 16, &many},
+      {"+ GeoIP/ASN, no cache, 2M addrs", true, true, 0, &many},
+  };
+  std::printf("database: %s (%s); prefix list: %zu prefixes, %zu KiB of tries\n", database.c_str(),
+              db->database_type().c_str(), ours->entries().size(), ours->memory_bytes() / 1024);
+  std::printf("%-36s %12s %16s %12s\n", "enricher", "ns/record", "records/s/core", "cache hits");
+  for (auto& r : rows) {
+    enricher_settings s;
+    s.region = "bench";
+    s.address_cache_size = r.cache;
+    flow_enricher e{s};
+    if (r.prefixes)
+      e.set_prefixes(ours);
+    if (r.databases)
+      e.set_databases(db, db);
+    measure(e, *r.batches, 0.2); // warm caches and the database memo
+    double ns = measure(e, *r.batches, seconds);
+    std::vector<counter_value> counters;
+    e.collect(counters);
+    uint64_t hits = 0, misses = 0;
+    for (auto& c : counters) {
+      if (c.name == "enricher_geoip_cache_hits_total")
+        hits = c.value;
+      if (c.name == "enricher_geoip_cache_misses_total")
+        misses = c.value;
+    }
+    std::printf("%-36s %12.1f %16.0f %11.1f%%\n", r.name, ns, 1e9 / ns,
+                hits + misses == 0 ? 0.0 : 100.0 * double(hits) / double(hits + misses));
+  }
+  return 0;
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/perl
+# make_large_mmdb.pl OUT.mmdb NETWORKS SEED: a MaxMind-layout database with
+# NETWORKS random networks (80% IPv4 /18../24, 20% IPv6 /24../48), each with
+# a country, an AS number and an AS organisation, about the size of a real
+# country + ASN database. For enricher_bench.
+use strict;
+use warnings;
+use MaxMind::DB::Writer::Tree;
+
+my ($out, $count, $seed) = @ARGV;
+die "usage: make_large_mmdb.pl OUT.mmdb NETWORKS SEED\n" unless $seed;
+srand($seed);
+my %types = (
+    country                        => 'map',
+    iso_code                       => 'utf8_string',
+    autonomous_system_number       => 'uint32',
+    autonomous_system_organization => 'utf8_string',
+);
+my $tree = MaxMind::DB::Writer::Tree->new(
+    ip_version               => 6,
+    record_size              => 28,
+    database_type            => 'tidewatch-bench-Country-ASN',
+    languages                => ['en'],
+    description              => { en => 'enricher_bench database' },
+    remove_reserved_networks => 0,
+    alias_ipv6_to_ipv4       => 1,
+    merge_strategy           => 'none',
+    map_key_type_callback    => sub { $types{ $_[0] } },
+);
+my @countries = map { chr(65 + $_ % 26) . chr(65 + int($_ / 26) % 26) } 0 .. 249;
+for my $i (1 .. $count) {
+    my $network;
+    if (rand() < 0.8) {
+        my $len = 18 + int(rand(7));
+        my $addr = int(rand(2**32)) & ~((2**(32 - $len)) - 1);
+        $network = join('.', unpack('C4', pack('N', $addr))) . "/$len";
+    } else {
+        my $len = 24 + int(rand(25));
+        # 2001:0::/32 (Teredo) is an alias of IPv4 space in the tree: stay above it.
+        my @words = (0x2001, 0x1000 + int(rand(0xe000)), int(rand(65536)), 0, 0, 0, 0, 0);
+        $words[2] &= 0xffff << (48 - $len) if $len < 48;
+        $network = join(':', map { sprintf('%x', $_) } @words) . "/$len";
+    }
+    my $asn = 1000 + int(rand(400000));
+    $tree->insert_network($network, {
+        country => { iso_code => $countries[ int(rand(@countries)) ] },
+        autonomous_system_number       => $asn,
+        autonomous_system_organization => "AS$asn Example Networks Ltd",
+    });
+}
+open my $fh, '>:raw', $out or die "cannot write $out: $!\n";
+$tree->write_tree($fh);
+close $fh or die "cannot write $out: $!\n";
