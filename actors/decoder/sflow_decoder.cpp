@@ -110,7 +110,8 @@ constexpr int max_tags = 8;
 constexpr int max_labels = 16;
 constexpr int max_ipv6_extensions = 8;
 
-/// Ports and TCP flags of a transport header at p (n bytes).
+/// Ports and TCP flags of a transport header at p (n bytes). ICMP and ICMPv6
+/// leave the ports 0, as sfacctd does.
 void parse_transport(const uint8_t* p, size_t n, uint8_t protocol, flow_record& r) {
   switch (protocol) {
   case 6: // TCP
@@ -129,11 +130,6 @@ void parse_transport(const uint8_t* p, size_t n, uint8_t protocol, flow_record& 
       r.src_port = load_be16(p);
       r.dst_port = load_be16(p + 2);
     }
-    break;
-  case 1:  // ICMP
-  case 58: // ICMPv6: type and code as the NetFlow convention, in the destination port
-    if (n >= 2)
-      r.dst_port = static_cast<uint16_t>(p[0] << 8 | p[1]);
     break;
   default:
     break;

@@ -301,13 +301,13 @@ BOOST_AUTO_TEST_CASE(a_later_ipv4_fragment_is_flagged_and_has_no_ports) {
   BOOST_TEST(r.dst_port == 0);
 }
 
-BOOST_AUTO_TEST_CASE(icmp_type_and_code_go_to_the_destination_port) {
+BOOST_AUTO_TEST_CASE(icmp_leaves_the_ports_zero_as_sfacctd_does) {
   packet icmp;
   icmp.u8(8).u8(0).u16(0).u32(0);
   auto r = one_record(ethernet(0x0800).append(ipv4(1, "10.0.0.1", "10.0.0.2")).append(icmp));
   BOOST_TEST(r.ip_protocol == 1);
   BOOST_TEST(r.src_port == 0);
-  BOOST_TEST(r.dst_port == 0x0800);
+  BOOST_TEST(r.dst_port == 0);
 }
 
 BOOST_AUTO_TEST_CASE(ipv6_extension_headers_are_walked_to_the_transport_header) {
@@ -321,7 +321,7 @@ BOOST_AUTO_TEST_CASE(ipv6_extension_headers_are_walked_to_the_transport_header) 
   BOOST_TEST(r.tos == 0xb8);
   BOOST_TEST(r.ip_protocol == 58);
   BOOST_TEST(r.is_fragment == true);
-  BOOST_TEST(r.dst_port == 128 << 8);
+  BOOST_TEST(r.dst_port == 0);
   BOOST_TEST(r.src_addr == addr("2001:db8::1"));
 }
 
