@@ -10,8 +10,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string tidewatchd = env_or("TIDEWATCHD", "tidewatchd");
-const std::string tidewatch_cli = env_or("TIDEWATCH_CLI", "tidewatch");
 const std::string flowgen = env_or("FLOWGEN", "flowgen");
 
 } // namespace

@@ -15,25 +15,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string tidewatchd = env_or("TIDEWATCHD", "tidewatchd");
-const std::string tidewatch_cli = env_or("TIDEWATCH_CLI", "tidewatch");
-const std::string scripts = env_or("TIDEWATCH_SOURCE_DIR", ".") + "/test/integration/scripts";
-const std::string python = "/usr/bin/python3";
-
-std::vector<std::string> sorted_lines(const std::string& text) {
-  std::vector<std::string> xs;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty())
-      xs.push_back(line);
-  return xs;
-}
-
 /// Output of a helper script as lines; the script must succeed.
 std::vector<std::string> script_lines(const std::string& args) {
   std::string out;
   BOOST_REQUIRE_EQUAL(run(python + " " + scripts + "/" + args, &out), 0);
-  return sorted_lines(out);
+  return lines_of(out);
 }
 
 struct sfprobe_run {
@@ -116,14 +102,7 @@ BOOST_AUTO_TEST_CASE(pmacctd_sfprobe_records_match_sfacctd_json_key_for_key) {
   auto sf_port = free_port();
   auto sf_dir = r.dir / "sfacctd";
   std::filesystem::create_directories(sf_dir);
-  write_file(r.dir / "sfacctd.conf",
-             "daemonize: false\nsfacctd_ip: 127.0.0.1\nsfacctd_port: " + std::to_string(sf_port) +
-                 "\nplugins: print\nprint_output: json\nprint_output_file: " + sf_dir.string() +
-                 "/out-%s.json\nprint_output_file_append: true\nprint_refresh_time: 1\n"
-                 "aggregate: src_host, dst_host, src_port, dst_port, proto, tos, tcpflags, "
-                 "src_as, dst_as, peer_src_ip, peer_dst_ip, in_iface, out_iface, src_mask, "
-                 "dst_mask, src_mac, dst_mac, vlan, sampling_rate, export_proto_version, "
-                 "timestamp_start, timestamp_end, timestamp_arrival, src_net, dst_net, flows\n");
+  write_file(r.dir / "sfacctd.conf", pmacct_print_config("sfacctd", sf_port, sf_dir));
   process sfacctd({"sfacctd", "-f", (r.dir / "sfacctd.conf").string()}, r.dir.path, "sfacctd");
   std::this_thread::sleep_for(500ms);
   BOOST_REQUIRE(sfacctd.running());

@@ -24,30 +24,21 @@ def first(d, *names):
     return None
 
 
-def walk(node):
+def walk(node, *keys):
+    """Every dict under node holding one of keys (default: a cflow counter)."""
+    keys = keys or ("cflow.octets", "cflow.packets")
     if isinstance(node, dict):
-        if "cflow.octets" in node or "cflow.packets" in node:
+        if any(k in node for k in keys):
             yield node
         for v in node.values():
-            yield from walk(v)
+            yield from walk(v, *keys)
     elif isinstance(node, list):
         for v in node:
-            yield from walk(v)
+            yield from walk(v, *keys)
 
 
 def as_list(x):
     return x if isinstance(x, list) else [x]
-
-
-def sampled_headers(node):
-    if isinstance(node, dict):
-        if "sflow_245.header.frame_length" in node:
-            yield node
-        for v in node.values():
-            yield from sampled_headers(v)
-    elif isinstance(node, list):
-        for v in node:
-            yield from sampled_headers(v)
 
 
 def sflow_line(rec):
@@ -70,7 +61,7 @@ def sflow_line(rec):
 for packet in json.loads(raw) if sflow else []:
     layer = packet["_source"]["layers"].get("sflow")
     if layer:
-        lines.extend(sflow_line(rec) for rec in sampled_headers(layer))
+        lines.extend(sflow_line(rec) for rec in walk(layer, "sflow_245.header.frame_length"))
 
 for packet in [] if sflow else json.loads(raw):
     cflow = packet["_source"]["layers"].get("cflow")
