@@ -91,8 +91,19 @@ struct pipeline_config {
   std::vector<sink_config> sinks;
 };
 
+/// A pipeline that runs only when the file enables it.
+inline pipeline_config disabled_pipeline() {
+  pipeline_config p;
+  p.enabled = false;
+  return p;
+}
+
 struct pipelines_config {
   pipeline_config netflow;
+  /// sFlow v5 (default listener UDP 6343). Off unless enabled, so that a node
+  /// runs only the pipelines it is given; the decoder section's template keys
+  /// do not apply to sFlow.
+  pipeline_config sflow = disabled_pipeline();
 };
 
 struct tidewatch_config {

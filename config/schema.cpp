@@ -556,6 +556,7 @@ template <class V> void describe(V& v, pipeline_config& x) {
 
 template <class V> void describe(V& v, pipelines_config& x) {
   v.section("netflow", x.netflow);
+  v.section("sflow", x.sflow);
 }
 
 template <class V> void describe(V& v, tidewatch_config& x) {
@@ -602,9 +603,17 @@ void complete(tidewatch_config& cfg) {
   auto& nf = cfg.pipelines.netflow;
   if (nf.decoder.template_file.empty())
     nf.decoder.template_file = cfg.node.state_dir + "/netflow-templates.bin";
-  for (auto& s : nf.sinks)
-    if (s.type == "stdout")
-      s.path.clear();
+  for (auto* p : {&nf, &cfg.pipelines.sflow})
+    for (auto& s : p->sinks)
+      if (s.type == "stdout")
+        s.path.clear();
+}
+
+/// True when the file gave pipelines.<name>.sinks.
+bool sinks_given(const YAML::Node& root, const char* name) {
+  return root && root.IsMap() && root["pipelines"] && root["pipelines"].IsMap() &&
+         root["pipelines"][name] && root["pipelines"][name].IsMap() &&
+         root["pipelines"][name]["sinks"];
 }
 
 } // namespace
@@ -614,6 +623,9 @@ tidewatch_config default_config() {
   auto& nf = cfg.pipelines.netflow;
   nf.listeners = {{"::", 2055}, {"::", 4739}};
   nf.sinks = {{"file", cfg.node.state_dir + "/flows/netflow.json"}};
+  auto& sf = cfg.pipelines.sflow;
+  sf.listeners = {{"::", 6343}};
+  sf.sinks = {{"file", cfg.node.state_dir + "/flows/sflow.json"}};
   complete(cfg);
   return cfg;
 }
@@ -639,18 +651,20 @@ std::vector<config_error> parse_config(const std::string& yaml_text, const std::
   auto defaults = default_config();
   cfg.pipelines.netflow.listeners = defaults.pipelines.netflow.listeners;
   cfg.pipelines.netflow.sinks.clear();
+  cfg.pipelines.sflow.listeners = defaults.pipelines.sflow.listeners;
+  cfg.pipelines.sflow.sinks.clear();
   reader r{file, errors};
   if (root && !root.IsNull() && !root.IsMap())
     r.error(root, "(document)", "expected a mapping of sections at the top level");
   else
     r.read_section(root, "", cfg);
-  bool sinks_given = root && root.IsMap() && root["pipelines"] && root["pipelines"].IsMap() &&
-                     root["pipelines"]["netflow"] && root["pipelines"]["netflow"].IsMap() &&
-                     root["pipelines"]["netflow"]["sinks"];
-  if (!sinks_given)
+  if (!sinks_given(root, "netflow"))
     cfg.pipelines.netflow.sinks = {{"file", cfg.node.state_dir + "/flows/netflow.json"}};
+  if (!sinks_given(root, "sflow"))
+    cfg.pipelines.sflow.sinks = {{"file", cfg.node.state_dir + "/flows/sflow.json"}};
   complete(cfg);
   check_pipeline(r, file, "pipelines.netflow", cfg.pipelines.netflow, errors);
+  check_pipeline(r, file, "pipelines.sflow", cfg.pipelines.sflow, errors);
   if (cfg.supervision.backoff_initial > cfg.supervision.backoff_max)
     errors.push_back(
         {file, r.line_of("supervision.backoff_initial"), "supervision.backoff_initial",

@@ -79,6 +79,7 @@ struct flow_record {
   uint8_t ip_version = 0; ///< 4 or 6; 0 when the record carried no address
   uint8_t tcp_flags = 0;
   uint8_t tos = 0;
+  bool is_fragment = false; ///< sFlow raw header: an IPv4/IPv6 fragment (MF set or offset > 0)
 
   // -- counters (as exported; the enricher scales them by sampling_rate) --
   uint64_t bytes = 0;
@@ -95,12 +96,23 @@ struct flow_record {
   uint8_t forwarding_status = 0;
   ip_address next_hop;
   ip_address bgp_next_hop;
+  /// sFlow interface format bits: 0 ifIndex (0x3FFFFFFF: the device itself),
+  /// 1 discarded (the interface value is the drop reason), 2 multiple
+  /// interfaces (the value is their count, 0 unknown).
+  uint8_t input_interface_format = 0;
+  uint8_t output_interface_format = 0;
+  uint32_t src_peer_as = 0; ///< sFlow extended gateway
+  uint32_t dst_peer_as = 0; ///< first AS of the destination AS path
 
   // -- layer 2 --
   uint16_t src_vlan = 0;
   uint16_t dst_vlan = 0;
   uint64_t src_mac = 0; ///< 48-bit MAC in the low bits; 0 when absent
   uint64_t dst_mac = 0;
+  uint8_t src_priority = 0;    ///< 802.1p priority (sFlow extended switch or the outer tag)
+  uint8_t dst_priority = 0;    ///< 802.1p priority (sFlow extended switch)
+  uint16_t inner_vlan = 0;     ///< QinQ: the customer (inner) VLAN; src_vlan is the outer
+  uint32_t mpls_top_label = 0; ///< label value of the top MPLS label; 0 when none
 
   // -- time, µs since the Unix epoch; 0 when the export had none --
   int64_t flow_start_us = 0;
@@ -136,7 +148,9 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
            x.output_interface, x.src_as, x.dst_as, x.src_mask, x.dst_mask, x.direction,
            x.forwarding_status, x.next_hop, x.bgp_next_hop, x.src_vlan, x.dst_vlan, x.src_mac,
            x.dst_mac, x.flow_start_us, x.flow_end_us, x.sampler_id, x.sampling_rate, x.sample_pool,
-           x.scope, x.rate_source, x.src_net_length, x.dst_net_length, x.src_country, x.dst_country,
+           x.is_fragment, x.input_interface_format, x.output_interface_format, x.src_peer_as,
+           x.dst_peer_as, x.src_priority, x.dst_priority, x.inner_vlan, x.mpls_top_label, x.scope,
+           x.rate_source, x.src_net_length, x.dst_net_length, x.src_country, x.dst_country,
            x.src_net_name, x.dst_net_name, x.src_as_name, x.dst_as_name, x.region);
 }
 

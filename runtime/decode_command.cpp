@@ -3,10 +3,28 @@
 #include <map>
 
 #include "actors/decoder/netflow_decoder.hpp"
+#include "actors/decoder/sflow_decoder.hpp"
 #include "actors/listener/pcap_reader.hpp"
 #include "actors/sink/json_encoder.hpp"
 
 namespace tidewatch {
+
+namespace {
+
+/// Writes the non-zero counters `name{reason="..."}` as `{reason="..."} N`, or
+/// "none", and ends the line.
+void print_errors(std::ostream& summary, const std::vector<counter_value>& counters,
+                  const std::string& name) {
+  uint64_t errors = 0;
+  for (auto& c : counters)
+    if (c.name.starts_with(name + "{") && c.value > 0) {
+      summary << c.name.substr(name.size()) << " " << c.value << "  ";
+      errors += c.value;
+    }
+  summary << (errors == 0 ? "none" : "") << "\n";
+}
+
+} // namespace
 
 int decode_capture(const std::string& path, uint16_t port, std::ostream& out,
                    std::ostream& summary) {
@@ -23,6 +41,7 @@ int decode_capture(const std::string& path, uint16_t port, std::ostream& out,
   netflow_decoder_options opts;
   opts.pending_max_age_us = INT64_MAX;
   netflow_decoder decoder{opts};
+  sflow_decoder sflow;
   json_encoder encoder;
   const label_table no_labels; // decode shows records as exported, not enriched
   std::vector<flow_record> records;
@@ -32,7 +51,12 @@ int decode_capture(const std::string& path, uint16_t port, std::ostream& out,
   datagram_info meta;
   while (reader.next(data, length, meta)) {
     records.clear();
-    decoder.decode(data, length, meta, records);
+    // sFlow starts with the 32-bit version 5; NetFlow/IPFIX with a 16-bit
+    // version, so their first two bytes are never both zero.
+    if (length >= 4 && data[0] == 0 && data[1] == 0 && data[2] == 0 && data[3] == 5)
+      sflow.decode(data, length, meta, records);
+    else
+      decoder.decode(data, length, meta, records);
     text.clear();
     for (auto& r : records)
       encoder.encode(r, no_labels, text);
@@ -73,19 +97,26 @@ int decode_capture(const std::string& path, uint16_t port, std::ostream& out,
     }
   summary << (any_loss ? "" : "no gaps") << "\n";
   summary << "errors:     ";
-  uint64_t errors = 0;
-  for (auto& c : counters)
-    if (c.name.starts_with("netflow_decode_errors_total{") && c.value > 0) {
-      summary << c.name.substr(std::string("netflow_decode_errors_total").size()) << " " << c.value
-              << "  ";
-      errors += c.value;
-    }
-  summary << (errors == 0 ? "none" : "") << "\n";
+  print_errors(summary, counters, "netflow_decode_errors_total");
   for (auto& e : decoder.exporters())
     summary << "exporter:   " << e.exporter.to_string() << " domain " << e.observation_domain
             << " v" << int(e.protocol) << ": " << e.datagrams << " datagrams, " << e.records
             << " records, " << e.templates << " templates, sequence lost " << e.sequence_lost
             << ", sampling rate " << e.last_sampling_rate << "\n";
+  if (sflow.datagrams() > 0) {
+    std::vector<counter_value> sflow_counters;
+    sflow.collect(sflow_counters);
+    summary << "sflow:      " << sflow.datagrams() << " datagrams, " << sflow.flow_samples()
+            << " flow samples (records), " << sflow.counter_samples() << " counter samples; lost "
+            << sflow.datagrams_lost() << " datagrams, " << sflow.samples_lost() << " samples\n";
+    summary << "sflow errors: ";
+    print_errors(summary, sflow_counters, "sflow_decode_errors_total");
+    for (auto& a : sflow.agents())
+      summary << "agent:      " << a.agent.to_string() << " sub-agent " << a.sub_agent << ": "
+              << a.datagrams << " datagrams, " << a.flow_samples << " flow samples, "
+              << a.counter_samples << " counter samples, sampling rate " << a.last_sampling_rate
+              << "\n";
+  }
   return 0;
 }
 

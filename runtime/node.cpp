@@ -85,6 +85,9 @@ int run_node(const tidewatch_config& initial, const std::string& config_path) {
     if (cfg.pipelines.netflow.enabled)
       pipelines.push_back(sys.spawn(supervisor, std::string("netflow"), make_restart_policy(cfg),
                                     netflow_pipeline(cfg)));
+    if (cfg.pipelines.sflow.enabled)
+      pipelines.push_back(sys.spawn(supervisor, std::string("sflow"), make_restart_policy(cfg),
+                                    sflow_pipeline(cfg)));
     for (auto& p : pipelines)
       self->monitor(p);
     spdlog::info("tidewatchd {} node '{}' started with {} pipeline(s)", TIDEWATCH_VERSION,

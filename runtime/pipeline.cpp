@@ -50,11 +50,9 @@ enricher_actor_options enricher_options(const std::string& pipeline, const enric
   return o;
 }
 
-} // namespace
-
-std::vector<child_spec> netflow_pipeline(const tidewatch_config& cfg) {
-  const std::string name = "netflow";
-  const auto& p = cfg.pipelines.netflow;
+/// Sinks, decoder (of `kind`), then listeners: the children every pipeline has.
+std::vector<child_spec> pipeline_children(const std::string& name, const pipeline_config& p,
+                                          decoder_kind kind) {
   std::vector<child_spec> specs;
   for (size_t i = 0; i < p.sinks.size(); ++i) {
     file_sink_options o;
@@ -84,9 +82,11 @@ std::vector<child_spec> netflow_pipeline(const tidewatch_config& cfg) {
   size_t enricher_index = sink_count;
   decoder_actor_options d;
   d.pipeline = name;
+  d.kind = kind;
   d.decoding.pending_max_datagrams = p.decoder.pending_max_datagrams;
   d.decoding.pending_max_age_us = p.decoder.pending_max_age.count() * 1000;
-  d.state_file = p.decoder.template_file;
+  if (kind == decoder_kind::netflow)
+    d.state_file = p.decoder.template_file;
   d.save_interval = p.decoder.template_save_interval;
   d.upstreams = p.listeners.size() * p.receive_threads;
   specs.push_back(
@@ -122,6 +122,16 @@ std::vector<child_spec> netflow_pipeline(const tidewatch_config& cfg) {
     }
   }
   return specs;
+}
+
+} // namespace
+
+std::vector<child_spec> netflow_pipeline(const tidewatch_config& cfg) {
+  return pipeline_children("netflow", cfg.pipelines.netflow, decoder_kind::netflow);
+}
+
+std::vector<child_spec> sflow_pipeline(const tidewatch_config& cfg) {
+  return pipeline_children("sflow", cfg.pipelines.sflow, decoder_kind::sflow);
 }
 
 } // namespace tidewatch

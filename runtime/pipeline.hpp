@@ -13,6 +13,10 @@ namespace tidewatch {
 /// knows this topology.
 std::vector<child_spec> netflow_pipeline(const tidewatch_config& cfg);
 
+/// The supervised children of the sFlow pipeline, in the same order: its own
+/// sinks, an sFlow decoder and its own listeners (UDP 6343 by default).
+std::vector<child_spec> sflow_pipeline(const tidewatch_config& cfg);
+
 /// The supervisor's restart policy from the config.
 restart_policy make_restart_policy(const tidewatch_config& cfg);
 

@@ -15,7 +15,7 @@ void usage(std::ostream& out) {
          "  config check FILE   validate FILE, print the effective config (defaults filled in)\n"
          "  config defaults     print the built-in default config\n"
          "  decode FILE [--port N]\n"
-         "                      decode the NetFlow/IPFIX datagrams of a capture (pcap or\n"
+         "                      decode the NetFlow/IPFIX/sFlow datagrams of a capture (pcap or\n"
          "                      pcapng) in order; JSON lines on stdout, summary on stderr\n";
 }
 

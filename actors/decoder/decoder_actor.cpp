@@ -36,48 +36,65 @@ void decoder_state::save() {
 
 namespace {
 
-using error_array = std::array<uint64_t, netflow_error_count>;
+template <class Error, size_t Count> using error_array = std::array<uint64_t, Count>;
 
-error_array error_counts(const netflow_decoder& d) {
-  error_array counts;
-  for (size_t i = 0; i < netflow_error_count; ++i)
-    counts[i] = d.error_count(static_cast<netflow_error>(i));
+template <class Error, size_t Count, class Decoder>
+error_array<Error, Count> error_counts(const Decoder& d) {
+  error_array<Error, Count> counts;
+  for (size_t i = 0; i < Count; ++i)
+    counts[i] = d.error_count(static_cast<Error>(i));
   return counts;
 }
 
-/// Names what a datagram had wrong, at a limited rate; the counters keep the totals.
-void log_bad_input(decoder_state& st, const datagram_info& info, const error_array& before) {
-  auto after = error_counts(st.decoder);
+/// Decodes one datagram with `d`; names what it had wrong, at a limited rate
+/// (the counters keep the totals).
+template <class Error, size_t Count, class Decoder>
+void decode_logged(decoder_state& st, Decoder& d, const uint8_t* data, const datagram_info& info,
+                   std::vector<flow_record>& out) {
+  auto before = error_counts<Error, Count>(d);
+  d.decode(data, info.length, info, out);
+  auto after = error_counts<Error, Count>(d);
   if (after == before)
     return;
   std::string reasons;
-  for (size_t i = 0; i < netflow_error_count; ++i)
+  for (size_t i = 0; i < Count; ++i)
     if (after[i] != before[i])
-      reasons +=
-          (reasons.empty() ? "" : ", ") + std::string(to_string(static_cast<netflow_error>(i)));
+      reasons += (reasons.empty() ? "" : ", ") + std::string(to_string(static_cast<Error>(i)));
   st.bad_input_log.warn("{}: dropped malformed export data from {}:{} ({} bytes): {}",
                         st.opts.pipeline, info.exporter.to_string(), info.exporter_port,
                         info.length, reasons);
 }
 
+/// Sum of the counters whose name starts with `prefix`.
+uint64_t sum_of(const std::vector<counter_value>& counters, std::string_view prefix) {
+  uint64_t sum = 0;
+  for (auto& c : counters)
+    if (std::string_view(c.name).starts_with(prefix))
+      sum += c.value;
+  return sum;
+}
+
 /// One line an operator reads at shutdown: what this decoder saw.
 void log_summary(decoder_state& st) {
   std::vector<counter_value> counters;
-  st.decoder.collect(counters);
-  uint64_t datagrams = 0, records = 0, errors = 0, lost = 0;
-  for (auto& c : counters) {
-    if (c.name == "netflow_datagrams_total")
-      datagrams = c.value;
-    else if (c.name == "netflow_records_total")
-      records = c.value;
-    else if (c.name.starts_with("netflow_decode_errors_total{"))
-      errors += c.value;
-    else if (c.name.starts_with("netflow_sequence_lost_total{"))
-      lost += c.value;
+  if (st.opts.kind == decoder_kind::sflow) {
+    st.sflow.collect(counters);
+    spdlog::info("{}: decoded {} records from {} datagrams ({} flow samples, {} counter "
+                 "samples); decode errors {}, sequence losses {} (datagrams {}, samples {})",
+                 st.opts.pipeline, st.sflow.flow_samples(), st.sflow.datagrams(),
+                 st.sflow.flow_samples(), st.sflow.counter_samples(),
+                 sum_of(counters, "sflow_decode_errors_total{"),
+                 st.sflow.datagrams_lost() + st.sflow.samples_lost(), st.sflow.datagrams_lost(),
+                 st.sflow.samples_lost());
+    return;
   }
+  st.decoder.collect(counters);
   spdlog::info("{}: decoded {} records from {} datagrams; decode errors {}, sequence losses {}, "
                "templates {}",
-               st.opts.pipeline, records, datagrams, errors, lost, st.decoder.template_count());
+               st.opts.pipeline, sum_of(counters, "netflow_records_total"),
+               sum_of(counters, "netflow_datagrams_total"),
+               sum_of(counters, "netflow_decode_errors_total{"),
+               sum_of(counters, "netflow_sequence_lost_total{"), st.decoder.template_count());
 }
 
 void release_acks(self_ptr self) {
@@ -95,6 +112,7 @@ decoder_actor::behavior_type decoder(self_ptr self, decoder_actor_options opts,
   auto& st = self->state;
   st.opts = std::move(opts);
   st.decoder = netflow_decoder{st.opts.decoding};
+  st.sflow = sflow_decoder{st.opts.sflow_decoding};
   st.sinks = std::move(sinks);
   st.sink_in_flight.assign(st.sinks.size(), 0);
   if (!st.opts.state_file.empty()) {
@@ -114,9 +132,12 @@ decoder_actor::behavior_type decoder(self_ptr self, decoder_actor_options opts,
         out.pipeline = st.opts.pipeline;
         out.records.reserve(batch.size() * 32);
         for (auto& info : batch.datagrams) {
-          auto before = error_counts(st.decoder);
-          st.decoder.decode(batch.data(info), info.length, info, out.records);
-          log_bad_input(st, info, before);
+          if (st.opts.kind == decoder_kind::sflow)
+            decode_logged<sflow_error, sflow_error_count>(st, st.sflow, batch.data(info), info,
+                                                          out.records);
+          else
+            decode_logged<netflow_error, netflow_error_count>(st, st.decoder, batch.data(info),
+                                                              info, out.records);
         }
         if (!out.records.empty()) {
           ++st.batches_out;
@@ -174,7 +195,10 @@ decoder_actor::behavior_type decoder(self_ptr self, decoder_actor_options opts,
                       {"decoder_state_saves_total", st.state_saves},
                       {"decoder_state_save_errors_total", st.state_save_errors},
                       {"decoder_held_acks", st.held_acks.size()}};
-        st.decoder.collect(s.counters);
+        if (st.opts.kind == decoder_kind::sflow)
+          st.sflow.collect(s.counters);
+        else
+          st.decoder.collect(s.counters);
         return s;
       },
   };

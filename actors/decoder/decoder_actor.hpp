@@ -5,14 +5,20 @@
 #include <vector>
 
 #include "actors/decoder/netflow_decoder.hpp"
+#include "actors/decoder/sflow_decoder.hpp"
 #include "actors/interfaces.hpp"
 #include "runtime/logging.hpp"
 
 namespace tidewatch {
 
+/// Which decoder a decoder actor runs: the pipeline's kind.
+enum class decoder_kind : uint8_t { netflow, sflow };
+
 struct decoder_actor_options {
   std::string pipeline;
+  decoder_kind kind = decoder_kind::netflow;
   netflow_decoder_options decoding;
+  sflow_decoder_options sflow_decoding;
   std::string state_file; ///< templates persist here; empty: not persisted
   std::chrono::milliseconds save_interval{5'000};
   size_t upstreams = 1;            ///< listeners that will each send a drain
@@ -22,6 +28,7 @@ struct decoder_actor_options {
 struct decoder_state {
   decoder_actor_options opts;
   netflow_decoder decoder;
+  sflow_decoder sflow; ///< used instead of `decoder` when opts.kind is sflow
   std::vector<flow_sink_actor> sinks;
   std::vector<int64_t> sink_in_flight;
   /// Acks owed to listeners, held back while a sink is behind so that the
@@ -45,8 +52,9 @@ struct decoder_state {
   ~decoder_state() { save(); }
 };
 
-/// Decodes NetFlow v5/v9 and IPFIX datagram batches into flow batches for
-/// every sink. Loads the template cache at start and saves it when it changed.
+/// Decodes NetFlow v5/v9 and IPFIX (or, for an sFlow pipeline, sFlow v5)
+/// datagram batches into flow batches for every sink. NetFlow: loads the
+/// template cache at start and saves it when it changed.
 decoder_actor::behavior_type decoder(decoder_actor::stateful_pointer<decoder_state> self,
                                      decoder_actor_options opts,
                                      std::vector<flow_sink_actor> sinks);

@@ -222,3 +222,26 @@ BOOST_AUTO_TEST_CASE(every_example_config_is_valid) {
   }
   BOOST_TEST(checked >= 3u);
 }
+
+BOOST_AUTO_TEST_CASE(the_sflow_pipeline_is_off_by_default_and_listens_on_6343_once_enabled) {
+  tidewatch_config cfg;
+  BOOST_TEST(parse_config("node:\n  state_dir: /srv/tw\n", "node.yaml", cfg).empty());
+  BOOST_TEST(!cfg.pipelines.sflow.enabled);
+  BOOST_TEST(parse_config("node:\n  state_dir: /srv/tw\npipelines:\n  sflow:\n    enabled: true\n",
+                          "node.yaml", cfg)
+                 .empty());
+  auto& sf = cfg.pipelines.sflow;
+  BOOST_TEST(sf.enabled);
+  BOOST_REQUIRE_EQUAL(sf.listeners.size(), 1u);
+  BOOST_TEST(sf.listeners[0].address == "::");
+  BOOST_TEST(sf.listeners[0].port == 6343);
+  BOOST_REQUIRE_EQUAL(sf.sinks.size(), 1u);
+  BOOST_TEST(sf.sinks[0].path == "/srv/tw/flows/sflow.json");
+  BOOST_TEST(cfg.pipelines.netflow.enabled);
+}
+
+BOOST_AUTO_TEST_CASE(sflow_pipeline_errors_name_the_sflow_keys) {
+  expect_single_error(
+      "pipelines:\n  sflow:\n    enabled: true\n    listeners: []\n",
+      "node.yaml:4: pipelines.sflow.listeners: an enabled pipeline needs a listener");
+}

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/decoder/sflow_decoder.hpp"
 #include "tools/flowgen/flow_encoder.hpp"
 #include "tools/flowgen/flow_synthesizer.hpp"
 #include "tools/flowgen/pcap_writer.hpp"
@@ -509,4 +510,81 @@ BOOST_AUTO_TEST_CASE(tshark_decodes_v9_datagrams_to_the_same_flows) {
 
 BOOST_AUTO_TEST_CASE(tshark_decodes_ipfix_messages_to_the_same_flows) {
   check_with_tshark(export_protocol::ipfix, 0.3);
+}
+
+// -- sFlow v5 ---------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(sflow_flow_samples_decode_back_to_the_records_they_came_from) {
+  flow_encoder enc(export_protocol::sflow_v5, 7);
+  enc.set_sampling_rate(256);
+  enc.set_agent(addr("192.0.2.9"));
+  auto v4 = known_record();
+  auto v6 = known_record();
+  v6.ip_version = 6;
+  v6.src_addr = addr("2001:db8::5");
+  v6.dst_addr = addr("2001:db8::7");
+  v6.ip_protocol = 17;
+  v6.tcp_flags = 0;
+  std::vector<flow_record> records{v4, v6};
+  std::vector<uint8_t> datagram;
+  BOOST_TEST(enc.data_datagram(records, now_us, datagram) == 2u);
+  BOOST_TEST(datagram.size() == 28u + 120u + 140u);
+  BOOST_TEST(be32(datagram, 0) == 5u);
+  BOOST_TEST(be32(datagram, 16) == 0u); // the first datagram's sequence
+  BOOST_TEST(enc.next_sequence() == 1u);
+  sflow_decoder dec;
+  std::vector<flow_record> out;
+  datagram_info meta;
+  meta.received_us = now_us;
+  BOOST_REQUIRE_EQUAL(dec.decode(datagram.data(), datagram.size(), meta, out), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    BOOST_TEST_CONTEXT("record " << i) {
+      const auto& r = out[i];
+      BOOST_TEST((r.exporter == addr("192.0.2.9")));
+      BOOST_TEST(r.observation_domain == 7u);
+      BOOST_TEST((r.src_addr == records[i].src_addr));
+      BOOST_TEST((r.dst_addr == records[i].dst_addr));
+      BOOST_TEST(r.src_port == 51000);
+      BOOST_TEST(r.dst_port == 443);
+      BOOST_TEST(r.ip_protocol == records[i].ip_protocol);
+      BOOST_TEST(r.tcp_flags == records[i].tcp_flags);
+      BOOST_TEST(r.tos == 0x20);
+      BOOST_TEST(r.bytes == 500u); // 5000 bytes / 10 packets
+      BOOST_TEST(r.packets == 1u);
+      BOOST_TEST(r.sampling_rate == 256u);
+      BOOST_TEST(r.sample_pool == 256u * (i + 1));
+      BOOST_TEST(r.input_interface == 3u);
+      BOOST_TEST(r.output_interface == 12u);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_sflow_counter_datagram_counts_what_was_sampled) {
+  flow_encoder enc(export_protocol::sflow_v5, 1);
+  enc.set_sampling_rate(100);
+  std::vector<flow_record> records(3, known_record());
+  std::vector<uint8_t> data;
+  enc.data_datagram(records, now_us, data);
+  auto counters = enc.template_datagram(now_us);
+  sflow_decoder dec;
+  std::vector<flow_record> out;
+  datagram_info meta;
+  dec.decode(data.data(), data.size(), meta, out);
+  dec.decode(counters.data(), counters.size(), meta, out);
+  BOOST_TEST(dec.datagrams_lost() == 0u);
+  const auto* c = dec.interface_counters(addr("127.0.0.1"), 1, 1);
+  BOOST_REQUIRE(c != nullptr);
+  BOOST_TEST(c->in_octets == 1500u);
+  BOOST_TEST(c->in_unicast_packets == 300u);
+  BOOST_TEST(c->if_speed == 10'000'000'000u);
+  BOOST_TEST(c->has_ethernet);
+}
+
+BOOST_AUTO_TEST_CASE(sflow_datagrams_never_exceed_the_maximum_size) {
+  flow_encoder enc(export_protocol::sflow_v5, 1, 300);
+  std::vector<flow_record> records(10, known_record());
+  std::vector<uint8_t> data;
+  BOOST_TEST(enc.max_records_per_datagram(false) == 2u);
+  BOOST_TEST(enc.data_datagram(records, now_us, data) == 2u);
+  BOOST_TEST(data.size() == 28u + 2 * 120u);
 }

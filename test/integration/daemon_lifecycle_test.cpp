@@ -8,13 +8,7 @@
 using namespace tidewatch::test;
 using namespace std::chrono_literals;
 
-namespace {
-
-const std::string tidewatchd = env_or("TIDEWATCHD", "tidewatchd");
-const std::string tidewatch_cli = env_or("TIDEWATCH_CLI", "tidewatch");
-const std::string flowgen = env_or("FLOWGEN", "flowgen");
-
-} // namespace
+namespace {} // namespace
 
 BOOST_AUTO_TEST_CASE(the_daemon_reports_its_listener_and_stops_cleanly_on_sigterm) {
   scratch_dir dir("lifecycle");

@@ -13,10 +13,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string tidewatchd = env_or("TIDEWATCHD", "tidewatchd");
-const std::string flowgen = env_or("FLOWGEN", "flowgen");
-const std::string scripts = env_or("TIDEWATCH_SOURCE_DIR", ".") + "/test/integration/scripts";
-
 struct enrichment_fixture {
   scratch_dir dir{"enrichment"};
   uint16_t port = free_port();
@@ -54,8 +50,8 @@ struct enrichment_fixture {
 
   std::string summary(const std::string& keys, bool runs = false) {
     std::string out;
-    BOOST_REQUIRE_EQUAL(run("/usr/bin/python3 " + scripts + "/json_key_counts.py " +
-                                output.string() + " " + keys + (runs ? " --runs" : ""),
+    BOOST_REQUIRE_EQUAL(run(python + " " + scripts + "/json_key_counts.py " + output.string() +
+                                " " + keys + (runs ? " --runs" : ""),
                             &out),
                         0);
     return out;

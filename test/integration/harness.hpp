@@ -193,6 +193,41 @@ inline std::string node_config(const std::filesystem::path& dir, uint16_t port,
          "}\n    sinks:\n      - type: file\n        path: " + (dir / "flows.json").string() + "\n";
 }
 
+/// The programs and scripts integration tests run.
+inline const std::string tidewatchd = env_or("TIDEWATCHD", "tidewatchd");
+inline const std::string tidewatch_cli = env_or("TIDEWATCH_CLI", "tidewatch");
+inline const std::string flowgen = env_or("FLOWGEN", "flowgen");
+inline const std::string scripts =
+    env_or("TIDEWATCH_SOURCE_DIR", ".") + "/test/integration/scripts";
+inline const std::string python = "/usr/bin/python3";
+
+/// The non-empty lines of `text`.
+inline std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> xs;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty())
+      xs.push_back(line);
+  return xs;
+}
+
+/// A config for nfacctd or sfacctd (`daemon`) listening on 127.0.0.1:`port`
+/// whose print plugin writes JSON into `out_dir` every second, aggregating by
+/// every primitive tidewatch's records carry (so that records stay apart).
+inline std::string pmacct_print_config(const std::string& daemon, uint16_t port,
+                                       const std::filesystem::path& out_dir) {
+  return "daemonize: false\n" + daemon + "_ip: 127.0.0.1\n" + daemon +
+         "_port: " + std::to_string(port) +
+         "\nplugins: print\nprint_output: json\n"
+         "print_output_file: " +
+         out_dir.string() +
+         "/out-%s.json\nprint_output_file_append: true\nprint_refresh_time: 1\n"
+         "aggregate: src_host, dst_host, src_port, dst_port, proto, tos, tcpflags, "
+         "src_as, dst_as, peer_src_ip, peer_dst_ip, in_iface, out_iface, src_mask, "
+         "dst_mask, src_mac, dst_mac, vlan, sampling_rate, export_proto_version, "
+         "timestamp_start, timestamp_end, timestamp_arrival, src_net, dst_net, flows\n";
+}
+
 /// Counts lines in a file.
 inline size_t count_lines(const std::filesystem::path& p) {
   auto text = read_file(p);

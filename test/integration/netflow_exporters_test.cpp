@@ -14,11 +14,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string tidewatchd = env_or("TIDEWATCHD", "tidewatchd");
-const std::string tidewatch_cli = env_or("TIDEWATCH_CLI", "tidewatch");
-const std::string scripts = env_or("TIDEWATCH_SOURCE_DIR", ".") + "/test/integration/scripts";
-const std::string python = "/usr/bin/python3";
-
 /// What make_traffic_pcap.py reports about the traffic it wrote.
 struct traffic {
   std::filesystem::path pcap;
@@ -40,16 +35,6 @@ traffic make_traffic(const scratch_dir& dir) {
   BOOST_REQUIRE_EQUAL(t.packets, 1534u);
   BOOST_REQUIRE_EQUAL(t.flows, 140u);
   return t;
-}
-
-/// Sorted `src dst sport dport proto packets bytes flags` lines.
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> xs;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty())
-      xs.push_back(line);
-  return xs;
 }
 
 size_t count_of(const std::string& text, const std::string& what) {
@@ -143,14 +128,7 @@ struct export_run {
     auto nf_dir = dir / "nfacctd";
     std::filesystem::create_directories(nf_dir);
     write_file(dir / "nfacctd.conf",
-               "daemonize: false\nnfacctd_ip: 127.0.0.1\nnfacctd_port: " + std::to_string(nf_port) +
-                   "\nplugins: print\nprint_output: json\nprint_output_file: " + nf_dir.string() +
-                   "/out-%s.json\nprint_output_file_append: true\nprint_refresh_time: 1\n"
-                   "aggregate: src_host, dst_host, src_port, dst_port, proto, tos, tcpflags, "
-                   "src_as, dst_as, peer_src_ip, peer_dst_ip, in_iface, out_iface, src_mask, "
-                   "dst_mask, src_mac, dst_mac, vlan, sampling_rate, export_proto_version, "
-                   "timestamp_start, timestamp_end, timestamp_arrival, src_net, dst_net, flows\n" +
-                   extra_config);
+               pmacct_print_config("nfacctd", nf_port, nf_dir) + extra_config);
     process nfacctd({"nfacctd", "-f", (dir / "nfacctd.conf").string()}, dir.path, "nfacctd");
     std::this_thread::sleep_for(500ms);
     BOOST_REQUIRE(nfacctd.running());

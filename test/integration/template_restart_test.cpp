@@ -11,8 +11,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string tidewatchd = env_or("TIDEWATCHD", "tidewatchd");
-const std::string flowgen = env_or("FLOWGEN", "flowgen");
 const std::string replay = "/usr/bin/python3 " + env_or("TIDEWATCH_SOURCE_DIR", ".") +
                            "/test/integration/scripts/replay.py";
 

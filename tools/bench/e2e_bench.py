@@ -1,16 +1,19 @@
 #!/usr/bin/python3
 """End-to-end benchmark: flowgen -> collector -> JSON file, for tidewatchd and,
-in the same run, pmacct's nfacctd (print plugin, JSON, every primitive).
+in the same run, pmacct's nfacctd (sfacctd for --protocol sflow; print
+plugin, JSON, every primitive).
 
 For each collector it sends the same flowgen load at increasing rates and
 measures what arrives in the output (sum of `packets`, so that nfacctd's
 aggregation does not hide records), the kernel's drops on the collector's
-socket (/proc/net/udp), the collector's CPU time and peak RSS. It prints one
+socket (/proc/net/udp), the collector's CPU time and peak RSS. For sFlow a
+record is a flow sample of one packet, so what is expected is the number of
+records (samples) flowgen sent. It prints one
 table row per run and, per collector, the highest rate with < 0.1 % loss and
 zero kernel drops, and the ratio between the two.
 
-Usage: e2e_bench.py --build DIR [--protocol ipfix|v9|v5] [--seconds 4]
-                    [--rates 100000,200000,...] [--collectors tidewatchd,nfacctd]
+Usage: e2e_bench.py --build DIR [--protocol ipfix|v9|v5|sflow] [--seconds 4]
+                    [--rates 100000,200000,...] [--collectors tidewatchd,nfacctd|sfacctd]
                     [--output-root /dev/shm]
 Loopback only. The machine is shared and noisy: compare ratios within one run.
 """
@@ -130,12 +133,14 @@ class tidewatchd:
     name = "tidewatchd"
     settle_seconds = 0.3
 
-    def __init__(self, build, workdir, port):
+    def __init__(self, build, workdir, port, protocol):
         self.out = os.path.join(workdir, "flows.json")
         cfg = os.path.join(workdir, "node.yaml")
+        pipeline = "netflow:\n    enabled: false\n  sflow:\n    enabled: true" \
+            if protocol == "sflow" else "netflow:"
         with open(cfg, "w") as f:
             f.write(f"node:\n  state_dir: {workdir}\nlogging:\n  level: warn\n"
-                    f"pipelines:\n  netflow:\n    listeners:\n"
+                    f"pipelines:\n  {pipeline}\n    listeners:\n"
                     f"      - {{address: 127.0.0.1, port: {port}}}\n"
                     f"    receive_buffer_bytes: 64MiB\n"
                     f"    sinks:\n      - {{type: file, path: {self.out}, rotate_bytes: 64GiB}}\n")
@@ -153,17 +158,18 @@ class nfacctd:
     # Its print plugin starts after the socket is bound; give it time.
     settle_seconds = 2.0
 
-    def __init__(self, build, workdir, port):
+    def __init__(self, build, workdir, port, protocol):
         self.dir = workdir
-        cfg = os.path.join(workdir, "nfacctd.conf")
+        d = self.name
+        cfg = os.path.join(workdir, f"{d}.conf")
         with open(cfg, "w") as f:
-            f.write(f"daemonize: false\nnfacctd_ip: 127.0.0.1\nnfacctd_port: {port}\n"
-                    f"nfacctd_pipe_size: 67108864\nplugins: print\nprint_output: json\n"
+            f.write(f"daemonize: false\n{d}_ip: 127.0.0.1\n{d}_port: {port}\n"
+                    f"{d}_pipe_size: 67108864\nplugins: print\nprint_output: json\n"
                     f"print_output_file: {workdir}/nf-%s.json\nprint_refresh_time: 1\n"
                     f"print_cache_entries: 262147\nprint_output_file_append: true\naggregate: {PMACCT_PRIMITIVES}\n")
-        self.proc = subprocess.Popen(["nfacctd", "-f", cfg],
+        self.proc = subprocess.Popen([d, "-f", cfg],
                                      stdout=subprocess.DEVNULL,
-                                     stderr=open(os.path.join(workdir, "nfacctd.err"), "w"))
+                                     stderr=open(os.path.join(workdir, f"{d}.err"), "w"))
 
     def finish(self):
         time.sleep(5)  # several refresh intervals: everything received is printed
@@ -175,10 +181,15 @@ class nfacctd:
         return [os.path.join(self.dir, f) for f in os.listdir(self.dir) if f.startswith("nf-")]
 
 
+class sfacctd(nfacctd):
+    """The same print plugin setup in pmacct's sFlow collector."""
+    name = "sfacctd"
+
+
 def run_once(kind, build, protocol, rate, seconds, output_root):
     with tempfile.TemporaryDirectory(prefix=f"bench-{kind.name}-", dir=output_root) as workdir:
         port = free_udp_port()
-        collector = kind(build, workdir, port)
+        collector = kind(build, workdir, port, protocol)
         if not wait_bound(port):
             collector.proc.kill()
             raise RuntimeError(f"{kind.name} did not bind port {port}")
@@ -197,7 +208,7 @@ def run_once(kind, build, protocol, rate, seconds, output_root):
         rss = proc_peak_rss_mb(collector.proc.pid)
         outputs = collector.finish()
         records, packets = sum_packets(outputs)
-        sent_packets = sent["packets"]
+        sent_packets = sent["records"] if protocol == "sflow" else sent["packets"]
         loss = 1 - packets / sent_packets if sent_packets else 1.0
         return {"collector": kind.name, "rate": rate, "sent_records": sent["records"],
                 "achieved_rate": sent["records_per_s"], "out_records": records,
@@ -210,13 +221,15 @@ def main():
     ap.add_argument("--protocol", default="ipfix")
     ap.add_argument("--seconds", type=int, default=4)
     ap.add_argument("--rates", default="100000,200000,400000,800000,1200000,1600000,2000000,2400000")
-    ap.add_argument("--collectors", default="tidewatchd,nfacctd")
+    ap.add_argument("--collectors", default=None)
     # JSON output runs at about 1 GB per million records/s; this VM's ext4
     # takes about 1.1 GB/s with a whole core, so the disk would be what is
     # measured. tmpfs keeps the comparison on the collectors themselves.
     ap.add_argument("--output-root", default="/dev/shm")
     args = ap.parse_args()
-    kinds = {"tidewatchd": tidewatchd, "nfacctd": nfacctd}
+    kinds = {"tidewatchd": tidewatchd, "nfacctd": nfacctd, "sfacctd": sfacctd}
+    if args.collectors is None:
+        args.collectors = "tidewatchd," + ("sfacctd" if args.protocol == "sflow" else "nfacctd")
     best = {}
     print(f"{'collector':<11} {'asked/s':>9} {'sent/s':>9} {'sent':>9} {'out recs':>9} "
           f"{'loss %':>7} {'k.drops':>8} {'CPU %':>6} {'RSS MB':>7}")
@@ -234,8 +247,9 @@ def main():
     print()
     for name, rate in best.items():
         print(f"highest loss-free rate, {name}: {rate:,.0f} records/s")
-    if "tidewatchd" in best and "nfacctd" in best and best["nfacctd"] > 0:
-        print(f"ratio tidewatchd / nfacctd: {best['tidewatchd'] / best['nfacctd']:.1f}x")
+    for other in ("nfacctd", "sfacctd"):
+        if "tidewatchd" in best and best.get(other, 0) > 0:
+            print(f"ratio tidewatchd / {other}: {best['tidewatchd'] / best[other]:.1f}x")
 
 
 if __name__ == "__main__":

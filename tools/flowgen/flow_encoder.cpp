@@ -59,6 +59,16 @@ constexpr uint16_t ipfix_template_set_id = 2;
 constexpr uint16_t ipfix_options_template_set_id = 3;
 constexpr uint32_t sampler_id = 1;
 
+// sFlow v5: header with an IPv4 agent; compact flow sample with one raw packet
+// header record of an Ethernet + IP + 20-byte transport header; compact counter
+// sample with the generic (88 bytes) and Ethernet (52 bytes) records.
+constexpr size_t sflow_header_size = 28;
+constexpr size_t sflow_flow_sample_fixed = 8 + 32 + 8 + 16;
+constexpr size_t sflow_transport_size = 20;
+constexpr size_t sflow_ipv4_header = 14 + 20 + sflow_transport_size;
+constexpr size_t sflow_ipv6_header = 14 + 40 + sflow_transport_size;
+constexpr uint32_t sflow_source_index = 1;
+
 inline uint8_t* put8(uint8_t* p, uint8_t v) {
   *p = v;
   return p + 1;
@@ -130,8 +140,8 @@ using namespace detail;
 flow_encoder::flow_encoder(export_protocol protocol, uint32_t domain_id, size_t max_datagram_size)
     : protocol_(protocol), domain_id_(domain_id), max_datagram_size_(max_datagram_size) {
   if (protocol != export_protocol::netflow_v5 && protocol != export_protocol::netflow_v9 &&
-      protocol != export_protocol::ipfix)
-    throw std::invalid_argument("flow_encoder: protocol must be NetFlow v5, v9 or IPFIX");
+      protocol != export_protocol::ipfix && protocol != export_protocol::sflow_v5)
+    throw std::invalid_argument("flow_encoder: protocol must be NetFlow v5, v9, IPFIX or sFlow");
   if (max_datagram_size < 256 || max_datagram_size > 65507)
     throw std::invalid_argument("flow_encoder: max datagram size must be in [256, 65507]");
 }
@@ -142,12 +152,16 @@ size_t flow_encoder::header_size() const {
     return v5_header_size;
   case export_protocol::netflow_v9:
     return v9_header_size;
+  case export_protocol::sflow_v5:
+    return sflow_header_size;
   default:
     return ipfix_header_size;
   }
 }
 
 size_t flow_encoder::record_size(bool ipv6) const {
+  if (protocol_ == export_protocol::sflow_v5)
+    return sflow_flow_sample_fixed + align4(ipv6 ? sflow_ipv6_header : sflow_ipv4_header);
   if (protocol_ == export_protocol::netflow_v9)
     return ipv6 ? fields_length(v9_ipv6_fields) : fields_length(v9_ipv4_fields);
   return ipv6 ? fields_length(ipfix_ipv6_fields) : fields_length(ipfix_ipv4_fields);
@@ -157,6 +171,8 @@ size_t flow_encoder::max_records_per_datagram(bool ipv6) const {
   if (protocol_ == export_protocol::netflow_v5)
     return ipv6 ? 0
                 : std::min(v5_max_records, (max_datagram_size_ - v5_header_size) / v5_record_size);
+  if (protocol_ == export_protocol::sflow_v5)
+    return (max_datagram_size_ - sflow_header_size) / record_size(ipv6);
   size_t room = max_datagram_size_ - header_size() - set_header_size;
   if (protocol_ == export_protocol::netflow_v9)
     room &= ~size_t{3}; // the set is padded to 4 bytes and must still fit
@@ -217,6 +233,34 @@ std::vector<uint8_t> flow_encoder::template_datagram(int64_t now_us) {
   if (protocol_ == export_protocol::netflow_v5)
     return out;
   pin_boot_time(now_us);
+  if (protocol_ == export_protocol::sflow_v5) {
+    out.resize(sflow_header_size + 8 + 12 + 8 + 88 + 8 + 52);
+    uint8_t* p = write_sflow_header(out.data(), 1, now_us);
+    p = put32(p, 2); // counter sample
+    p = put32(p, 12 + 8 + 88 + 8 + 52);
+    p = put32(p, ++counter_sample_sequence_);
+    p = put32(p, sflow_source_index);
+    p = put32(p, 2);
+    p = put32(p, 1); // generic interface counters
+    p = put32(p, 88);
+    p = put32(p, sflow_source_index);
+    p = put32(p, 6);                 // ethernetCsmacd
+    p = put64(p, 10'000'000'000ull); // 10 Gbit/s
+    p = put32(p, 1);                 // full duplex
+    p = put32(p, 3);                 // admin and operationally up
+    p = put64(p, sflow_octets_);
+    p = put32(p, sflow_samples_ * std::max<uint32_t>(sampling_rate_, 1));
+    for (int i = 0; i < 5; ++i) // multicast, broadcast, discards, errors, unknown protos
+      p = put32(p, 0);
+    p = put64(p, 0);            // out octets
+    for (int i = 0; i < 6; ++i) // out unicast .. errors, promiscuous mode
+      p = put32(p, 0);
+    p = put32(p, 2); // Ethernet counters
+    p = put32(p, 52);
+    std::memset(p, 0, 52);
+    ++sequence_;
+    return out;
+  }
   bool v9 = protocol_ == export_protocol::netflow_v9;
   bool sampled = sampling_rate_ != 0;
   out.resize(max_datagram_size_);
@@ -330,7 +374,106 @@ size_t flow_encoder::data_datagram(std::span<const flow_record> records, int64_t
   pin_boot_time(now_us);
   if (protocol_ == export_protocol::netflow_v5)
     return encode_v5(records, now_us, out);
+  if (protocol_ == export_protocol::sflow_v5)
+    return encode_sflow(records, now_us, out);
   return encode_sets(records, now_us, out);
+}
+
+uint8_t* flow_encoder::write_sflow_header(uint8_t* p, uint32_t sample_count, int64_t now_us) {
+  p = put32(p, 5);
+  p = put32(p, 1);
+  p = put_v4(p, agent_);
+  p = put32(p, domain_id_);
+  p = put32(p, sequence_);
+  p = put32(p, uptime_ms(now_us));
+  return put32(p, sample_count);
+}
+
+uint8_t* flow_encoder::write_flow_sample(uint8_t* p, const flow_record& r) {
+  bool ipv6 = r.ip_version == 6;
+  size_t header_length = ipv6 ? sflow_ipv6_header : sflow_ipv4_header;
+  uint32_t rate = std::max<uint32_t>(sampling_rate_, 1);
+  uint32_t frame = clamp32(r.bytes / std::max<uint64_t>(r.packets, 1));
+  frame = std::max<uint32_t>(frame, uint32_t(header_length));
+  sample_pool_ += rate;
+  ++sflow_samples_;
+  sflow_octets_ += frame;
+  p = put32(p, 1); // flow sample
+  p = put32(p, uint32_t(record_size(ipv6) - 8));
+  p = put32(p, ++flow_sample_sequence_);
+  p = put32(p, sflow_source_index);
+  p = put32(p, rate);
+  p = put32(p, sample_pool_);
+  p = put32(p, 0); // drops
+  p = put32(p, r.input_interface & 0x3fffffff);
+  p = put32(p, r.output_interface & 0x3fffffff);
+  p = put32(p, 1); // one record: the raw packet header
+  p = put32(p, 1);
+  p = put32(p, uint32_t(16 + align4(header_length)));
+  p = put32(p, 1); // Ethernet
+  p = put32(p, frame);
+  p = put32(p, 4); // the FCS, stripped
+  p = put32(p, uint32_t(header_length));
+  uint8_t* header = p;
+  p = put16(p, uint16_t(r.dst_mac >> 32));
+  p = put32(p, uint32_t(r.dst_mac));
+  p = put16(p, uint16_t(r.src_mac >> 32));
+  p = put32(p, uint32_t(r.src_mac));
+  uint16_t ip_length = uint16_t(std::min<uint32_t>(frame - 14, 0xffff));
+  if (ipv6) {
+    p = put16(p, 0x86dd);
+    p = put32(p, uint32_t(6) << 28 | uint32_t(r.tos) << 20);
+    p = put16(p, uint16_t(ip_length - 40));
+    p = put8(p, r.ip_protocol);
+    p = put8(p, 64);
+    p = put_v6(p, r.src_addr);
+    p = put_v6(p, r.dst_addr);
+  } else {
+    p = put16(p, 0x0800);
+    p = put8(p, 0x45);
+    p = put8(p, r.tos);
+    p = put16(p, ip_length);
+    p = put32(p, 0); // identification, flags, fragment offset
+    p = put8(p, 64);
+    p = put8(p, r.ip_protocol);
+    p = put16(p, 0);
+    p = put_v4(p, r.src_addr);
+    p = put_v4(p, r.dst_addr);
+  }
+  std::memset(p, 0, sflow_transport_size);
+  if (r.ip_protocol == 1 || r.ip_protocol == 58) {
+    put8(p, r.ip_protocol == 1 ? 8 : 128); // echo request
+  } else {
+    put16(p, r.src_port);
+    put16(p + 2, r.dst_port);
+    if (r.ip_protocol == 6) {
+      put8(p + 12, 0x50);
+      put8(p + 13, r.tcp_flags);
+    }
+  }
+  p += sflow_transport_size;
+  size_t padded = align4(header_length);
+  std::memset(p, 0, padded - header_length);
+  return header + padded;
+}
+
+size_t flow_encoder::encode_sflow(std::span<const flow_record> records, int64_t now_us,
+                                  std::vector<uint8_t>& out) {
+  size_t start = out.size();
+  out.resize(start + max_datagram_size_);
+  uint8_t* base = out.data() + start;
+  uint8_t* p = base + sflow_header_size;
+  size_t n = 0;
+  for (; n < records.size(); ++n) {
+    size_t size = record_size(records[n].ip_version == 6);
+    if (size_t(p - base) + size > max_datagram_size_)
+      break;
+    p = write_flow_sample(p, records[n]);
+  }
+  write_sflow_header(base, uint32_t(n), now_us);
+  out.resize(start + size_t(p - base));
+  ++sequence_;
+  return n;
 }
 
 size_t flow_encoder::encode_v5(std::span<const flow_record> records, int64_t now_us,

@@ -1,4 +1,4 @@
-// flowgen: sends synthetic NetFlow v5 / v9 / IPFIX export datagrams at a precise
+// flowgen: sends synthetic NetFlow v5 / v9 / IPFIX / sFlow v5 export datagrams at a precise
 // rate (or flat out) to a collector on loopback, and/or writes them to a pcap.
 // See `flowgen --help`.
 
@@ -32,12 +32,14 @@ namespace tidewatch {
 namespace {
 
 constexpr const char* usage =
-    R"(usage: flowgen --protocol v5|v9|ipfix (--target HOST:PORT | --write-pcap FILE) [options]
+    R"(usage: flowgen --protocol v5|v9|ipfix|sflow (--target HOST:PORT | --write-pcap FILE) [options]
 
 Sends synthetic flow export datagrams: templates first (v9/IPFIX), then data.
+sFlow: one flow sample (raw Ethernet header) per record, and a counter sample
+datagram at start and every template interval.
   --target HOST:PORT        collector address; loopback only (127.0.0.0/8, [::1])
   --allow-non-loopback      permit any target address
-  --protocol v5|v9|ipfix    export protocol
+  --protocol v5|v9|ipfix|sflow  export protocol
   --rate N                  flow records per second; 0 = flat out (default 0)
   --duration SECONDS        stop after this long (default 10 unless --records)
   --records N               stop after N records (attack records included)
@@ -48,8 +50,9 @@ Sends synthetic flow export datagrams: templates first (v9/IPFIX), then data.
                             (default 198.51.100.0/24,2001:db8:b::/64)
   --ipv6-share F            share of IPv6 hosts and flows in [0, 1] (default 0)
   --template-interval S     resend templates every S seconds; 0 = only at start (default 10)
-  --sampling-rate N         announce 1-in-N packet sampling (default: none)
-  --source-id N             v9 source ID / IPFIX observation domain (default 1)
+  --sampling-rate N         announce 1-in-N packet sampling (default: none; sFlow: 1)
+  --source-id N             v9 source ID / IPFIX observation domain / sFlow sub-agent
+                            (default 1)
   --exporters N             exporters, each its own socket bound to 127.0.0.X, X = 1..N
   --attack IP               mix in attack flows towards IP
   --attack-type T           syn|udp|icmp|frag|ntp-amp|dns-amp (default syn)
@@ -205,6 +208,8 @@ std::optional<std::string> parse_options(int argc, char** argv, options& o) {
         o.protocol = export_protocol::netflow_v9;
       else if (v == "ipfix")
         o.protocol = export_protocol::ipfix;
+      else if (v == "sflow")
+        o.protocol = export_protocol::sflow_v5;
       else
         ok = false;
     } else if (flag == "--rate") {
@@ -450,7 +455,9 @@ public:
     // Pcap-only runs still need a destination to write into the capture.
     dst_ = o.target.value_or(
         udp_endpoint{ip_address::from_v4(0x7f000001),
-                     uint16_t(*o.protocol == export_protocol::ipfix ? 4739 : 2055)});
+                     uint16_t(*o.protocol == export_protocol::ipfix      ? 4739
+                              : *o.protocol == export_protocol::sflow_v5 ? 6343
+                                                                         : 2055)});
     for (uint32_t i = 0; i < o.exporters; ++i) {
       exporters_.emplace_back(*o.protocol, o.source_id, o.max_datagram_size);
       auto& ex = exporters_.back();
@@ -461,6 +468,8 @@ public:
         open_socket(ex, i, *o.target);
       else
         ex.local = {ip_address::from_v4(0x7f000001 + i), uint16_t(40000 + i)};
+      if (ex.local.address.is_v4())
+        ex.encoder.set_agent(ex.local.address);
     }
     if (!o.pcap_path.empty())
       pcap_ = std::make_unique<pcap_writer>(o.pcap_path);
@@ -669,6 +678,8 @@ const char* protocol_name(export_protocol p) {
     return "v5";
   case export_protocol::netflow_v9:
     return "v9";
+  case export_protocol::sflow_v5:
+    return "sflow";
   default:
     return "ipfix";
   }

@@ -1,13 +1,18 @@
 #!/usr/bin/python3
 """Prints one line per flow record that tshark decodes from a NetFlow/IPFIX
 capture: `src dst sport dport proto packets bytes tcpflags`, sorted, so it can
-be compared with tidewatch's output. Usage: flows_from_tshark.py CAPTURE PORT"""
+be compared with tidewatch's output. With `sflow`, one line per sFlow flow
+sample: the sampled raw header's addresses, ports, protocol and TCP flags, 1
+packet and the frame length as bytes (ICMP has ports 0, as sfacctd prints).
+Usage: flows_from_tshark.py CAPTURE PORT [sflow]"""
 import json
 import subprocess
 import sys
 
 capture, port = sys.argv[1], sys.argv[2]
-raw = subprocess.run(["tshark", "-r", capture, "-d", f"udp.port=={port},cflow", "-T", "json",
+sflow = len(sys.argv) > 3 and sys.argv[3] == "sflow"
+raw = subprocess.run(["tshark", "-r", capture, "-d",
+                      f"udp.port=={port},{'sflow' if sflow else 'cflow'}", "-T", "json",
                       "--no-duplicate-keys"], check=True, capture_output=True, text=True).stdout
 lines = []
 
@@ -19,22 +24,46 @@ def first(d, *names):
     return None
 
 
-def walk(node):
+def walk(node, *keys):
+    """Every dict under node holding one of keys (default: a cflow counter)."""
+    keys = keys or ("cflow.octets", "cflow.packets")
     if isinstance(node, dict):
-        if "cflow.octets" in node or "cflow.packets" in node:
+        if any(k in node for k in keys):
             yield node
         for v in node.values():
-            yield from walk(v)
+            yield from walk(v, *keys)
     elif isinstance(node, list):
         for v in node:
-            yield from walk(v)
+            yield from walk(v, *keys)
 
 
 def as_list(x):
     return x if isinstance(x, list) else [x]
 
 
-for packet in json.loads(raw):
+def sflow_line(rec):
+    tree = rec.get("sflow_245.header_tree", {})
+    ip = tree.get("ip") or tree.get("ipv6") or {}
+    src = ip.get("ip.src") or ip.get("ipv6.src")
+    dst = ip.get("ip.dst") or ip.get("ipv6.dst")
+    proto = ip.get("ip.proto") or ip.get("ipv6.nxt")
+    sport = dport = "0"
+    flags = 0
+    if "tcp" in tree:
+        sport, dport = tree["tcp"]["tcp.srcport"], tree["tcp"]["tcp.dstport"]
+        flags = int(tree["tcp"]["tcp.flags"], 16) & 0xff
+    elif "udp" in tree:
+        sport, dport = tree["udp"]["udp.srcport"], tree["udp"]["udp.dstport"]
+    return " ".join(str(x) for x in [src, dst, sport, dport, proto, 1,
+                                     rec["sflow_245.header.frame_length"], flags])
+
+
+for packet in json.loads(raw) if sflow else []:
+    layer = packet["_source"]["layers"].get("sflow")
+    if layer:
+        lines.extend(sflow_line(rec) for rec in walk(layer, "sflow_245.header.frame_length"))
+
+for packet in [] if sflow else json.loads(raw):
     cflow = packet["_source"]["layers"].get("cflow")
     if not cflow:
         continue
