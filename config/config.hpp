@@ -54,6 +54,16 @@ struct sink_config {
   std::chrono::milliseconds rotate_interval{3'600'000};
 };
 
+/// One receiver of copies of the pipeline's datagrams (samplicator's
+/// `-S address/port/N`).
+struct replicator_config {
+  std::string address; ///< IPv4 or IPv6
+  uint16_t port = 0;
+  uint32_t sample_one_in = 1; ///< 1: every datagram; N: every N-th (the 1st, N+1st, ...)
+  std::vector<std::string> from_exporters; ///< addresses or prefixes; empty: all
+  bool keep_source = false; ///< send from the exporter's address and port (needs CAP_NET_RAW)
+};
+
 struct pipeline_config {
   bool enabled = true;
   std::vector<listener_config> listeners;
@@ -62,7 +72,9 @@ struct pipeline_config {
   uint32_t receive_batch = 64;                ///< datagrams per recvmmsg call and per batch
   std::vector<std::string> allowed_exporters; ///< addresses or prefixes; empty: all
   decoder_config decoder;
+  /// No sinks: no decoding either (with replicators: a samplicator replacement).
   std::vector<sink_config> sinks;
+  std::vector<replicator_config> replicators;
 };
 
 struct pipelines_config {

@@ -520,6 +520,14 @@ template <class V> void describe(V& v, sink_config& x) {
   v.field("rotate_interval", x.rotate_interval);
 }
 
+template <class V> void describe(V& v, replicator_config& x) {
+  v.field("address", x.address, ip_literal{});
+  v.field("port", x.port, in_range<uint16_t>{1, 65535});
+  v.field("sample_one_in", x.sample_one_in, in_range<uint32_t>{1, 1'000'000'000});
+  v.list("from_exporters", x.from_exporters, address_or_prefix{});
+  v.field("keep_source", x.keep_source);
+}
+
 template <class V> void describe(V& v, pipeline_config& x) {
   v.field("enabled", x.enabled);
   v.list("listeners", x.listeners);
@@ -529,6 +537,7 @@ template <class V> void describe(V& v, pipeline_config& x) {
   v.list("allowed_exporters", x.allowed_exporters, address_or_prefix{});
   v.section("decoder", x.decoder);
   v.list("sinks", x.sinks);
+  v.list("replicators", x.replicators);
 }
 
 template <class V> void describe(V& v, pipelines_config& x) {
@@ -553,6 +562,14 @@ void check_pipeline(const reader& r, const std::string& file, const std::string&
   if (p.listeners.empty())
     errors.push_back({file, r.line_of(path + ".listeners"), path + ".listeners",
                       "an enabled pipeline needs a listener"});
+  for (size_t i = 0; i < p.replicators.size(); ++i) {
+    auto rpath = path + ".replicators[" + std::to_string(i) + "]";
+    if (p.replicators[i].address.empty())
+      errors.push_back(
+          {file, r.line_of(rpath), rpath + ".address", "a replicator needs an address"});
+    if (p.replicators[i].port == 0)
+      errors.push_back({file, r.line_of(rpath), rpath + ".port", "a replicator needs a port"});
+  }
   for (size_t i = 0; i < p.sinks.size(); ++i) {
     auto& s = p.sinks[i];
     auto spath = path + ".sinks[" + std::to_string(i) + "]";
@@ -613,10 +630,13 @@ std::vector<config_error> parse_config(const std::string& yaml_text, const std::
     r.error(root, "(document)", "expected a mapping of sections at the top level");
   else
     r.read_section(root, "", cfg);
-  bool sinks_given = root && root.IsMap() && root["pipelines"] && root["pipelines"].IsMap() &&
-                     root["pipelines"]["netflow"] && root["pipelines"]["netflow"].IsMap() &&
-                     root["pipelines"]["netflow"]["sinks"];
-  if (!sinks_given)
+  bool netflow_given = root && root.IsMap() && root["pipelines"] && root["pipelines"].IsMap() &&
+                       root["pipelines"]["netflow"] && root["pipelines"]["netflow"].IsMap();
+  bool sinks_given = netflow_given && root["pipelines"]["netflow"]["sinks"];
+  // A pipeline with replicators and no sinks only replicates (standalone
+  // samplicator replacement); without either it writes the default file.
+  bool replicators_given = netflow_given && root["pipelines"]["netflow"]["replicators"];
+  if (!sinks_given && !replicators_given)
     cfg.pipelines.netflow.sinks = {{"file", cfg.node.state_dir + "/flows/netflow.json"}};
   complete(cfg);
   check_pipeline(r, file, "pipelines.netflow", cfg.pipelines.netflow, errors);

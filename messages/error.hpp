@@ -18,6 +18,8 @@ enum class ec : uint8_t {
   cannot_listen = 2,
   /// A sink could not open or write its output.
   sink_failed = 3,
+  /// A replicator could not open a receiver's socket (e.g. no CAP_NET_RAW).
+  cannot_replicate = 4,
 };
 
 inline constexpr caf::atom_value error_category = caf::atom("tidewatch");
@@ -30,6 +32,8 @@ inline const char* to_string(ec x) {
     return "cannot_listen";
   case ec::sink_failed:
     return "sink_failed";
+  case ec::cannot_replicate:
+    return "cannot_replicate";
   }
   return "unknown";
 }

@@ -1,9 +1,12 @@
 #include "runtime/pipeline.hpp"
 
+#include <optional>
+
 #include <caf/all.hpp>
 
 #include "actors/decoder/decoder_actor.hpp"
 #include "actors/listener/listener_actor.hpp"
+#include "actors/replicator/replicator_actor.hpp"
 #include "actors/sink/file_sink_actor.hpp"
 
 namespace tidewatch {
@@ -18,10 +21,71 @@ restart_policy make_restart_policy(const tidewatch_config& cfg) {
   return p;
 }
 
+namespace {
+
+/// Prefixes from config text (validated when the config was read).
+std::vector<ip_prefix> parse_prefixes(const std::vector<std::string>& texts) {
+  std::vector<ip_prefix> out;
+  for (auto& text : texts) {
+    ip_prefix prefix;
+    ip_prefix::parse(text, prefix);
+    out.push_back(prefix);
+  }
+  return out;
+}
+
+child_spec decoder_spec(const std::string& name, const pipeline_config& p, size_t upstreams,
+                        size_t first_sink, size_t sink_count) {
+  decoder_actor_options d;
+  d.pipeline = name;
+  d.decoding.pending_max_datagrams = p.decoder.pending_max_datagrams;
+  d.decoding.pending_max_age_us = p.decoder.pending_max_age.count() * 1000;
+  d.state_file = p.decoder.template_file;
+  d.save_interval = p.decoder.template_save_interval;
+  d.upstreams = upstreams;
+  return {"decoder",
+          [d, first_sink, sink_count](caf::event_based_actor* sup,
+                                      const std::vector<caf::actor>& earlier) {
+            std::vector<flow_sink_actor> sinks;
+            for (size_t i = first_sink; i < first_sink + sink_count; ++i)
+              sinks.push_back(caf::actor_cast<flow_sink_actor>(earlier[i]));
+            return caf::actor_cast<caf::actor>(sup->spawn<caf::linked>(decoder, d, sinks));
+          },
+          false, false};
+}
+
+} // namespace
+
 std::vector<child_spec> netflow_pipeline(const tidewatch_config& cfg) {
   const std::string name = "netflow";
   const auto& p = cfg.pipelines.netflow;
   std::vector<child_spec> specs;
+  auto upstreams = p.listeners.size() * p.receive_threads;
+  // The replicator comes first, so that a failing decoder or sink never
+  // restarts it (rest-for-one restarts what was started after the failure).
+  std::optional<size_t> replicator_index;
+  if (!p.replicators.empty()) {
+    replicator_options r;
+    r.pipeline = name;
+    r.upstreams = upstreams;
+    for (auto& rc : p.replicators) {
+      replica_receiver rr;
+      ip_address::parse(rc.address, rr.address); // validated with the config
+      rr.port = rc.port;
+      rr.sample_one_in = rc.sample_one_in;
+      rr.keep_source = rc.keep_source;
+      rr.from_exporters = parse_prefixes(rc.from_exporters);
+      r.receivers.push_back(std::move(rr));
+    }
+    replicator_index = specs.size();
+    specs.push_back({"replicator",
+                     [r](caf::event_based_actor* sup, const std::vector<caf::actor>&) {
+                       return caf::actor_cast<caf::actor>(
+                           sup->spawn<caf::linked + caf::detached>(replicator, r));
+                     },
+                     false, true});
+  }
+  size_t first_sink = specs.size();
   for (size_t i = 0; i < p.sinks.size(); ++i) {
     file_sink_options o;
     o.pipeline = name;
@@ -36,29 +100,13 @@ std::vector<child_spec> netflow_pipeline(const tidewatch_config& cfg) {
                      false, true});
   }
   size_t sink_count = p.sinks.size();
-  decoder_actor_options d;
-  d.pipeline = name;
-  d.decoding.pending_max_datagrams = p.decoder.pending_max_datagrams;
-  d.decoding.pending_max_age_us = p.decoder.pending_max_age.count() * 1000;
-  d.state_file = p.decoder.template_file;
-  d.save_interval = p.decoder.template_save_interval;
-  d.upstreams = p.listeners.size() * p.receive_threads;
-  specs.push_back(
-      {"decoder",
-       [d, sink_count](caf::event_based_actor* sup, const std::vector<caf::actor>& earlier) {
-         std::vector<flow_sink_actor> sinks;
-         for (size_t i = 0; i < sink_count; ++i)
-           sinks.push_back(caf::actor_cast<flow_sink_actor>(earlier[i]));
-         return caf::actor_cast<caf::actor>(sup->spawn<caf::linked>(decoder, d, sinks));
-       },
-       false, false});
-  size_t decoder_index = sink_count;
-  std::vector<ip_prefix> allowed;
-  for (auto& text : p.allowed_exporters) {
-    ip_prefix prefix;
-    ip_prefix::parse(text, prefix); // validated with the config
-    allowed.push_back(prefix);
+  // Without sinks nothing would read decoded flows: no decoder either.
+  std::optional<size_t> decoder_index;
+  if (sink_count > 0) {
+    decoder_index = specs.size();
+    specs.push_back(decoder_spec(name, p, upstreams, first_sink, sink_count));
   }
+  auto allowed = parse_prefixes(p.allowed_exporters);
   for (auto& l : p.listeners) {
     for (uint32_t t = 0; t < p.receive_threads; ++t) {
       listener_options o;
@@ -70,10 +118,16 @@ std::vector<child_spec> netflow_pipeline(const tidewatch_config& cfg) {
       o.socket.allowed_exporters = allowed;
       specs.push_back(
           {"listener[" + l.address + "]:" + std::to_string(l.port) + "#" + std::to_string(t),
-           [o, decoder_index](caf::event_based_actor* sup, const std::vector<caf::actor>& earlier) {
-             auto dec = caf::actor_cast<decoder_actor>(earlier[decoder_index]);
+           [o, decoder_index, replicator_index](caf::event_based_actor* sup,
+                                                const std::vector<caf::actor>& earlier) {
+             decoder_actor dec;
+             replicator_actor rep;
+             if (decoder_index)
+               dec = caf::actor_cast<decoder_actor>(earlier[*decoder_index]);
+             if (replicator_index)
+               rep = caf::actor_cast<replicator_actor>(earlier[*replicator_index]);
              return caf::actor_cast<caf::actor>(
-                 sup->spawn<caf::linked + caf::detached>(listener, o, dec));
+                 sup->spawn<caf::linked + caf::detached>(listener, o, dec, rep));
            },
            true, false});
     }
