@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <regex>
 
 #include "integration/harness.hpp"
 
@@ -313,11 +314,26 @@ BOOST_AUTO_TEST_CASE(receivers_that_are_down_or_unreachable_hold_up_no_other_rec
                            "      - {address: 10.201.2.3, port: 9003, keep_source: true}\n");
   auto sent = make_datagrams(3000, {"10.201.1.2"}, 40004);
   send_from_exporter(lab, dir, "10.201.1.1", sent);
+  // A second burst once the ICMP errors of the first are back: the kernel
+  // reports such an error on the next send to that receiver.
+  std::this_thread::sleep_for(300ms);
+  auto more = make_datagrams(100, {"10.201.1.2"}, 40004);
+  send_from_exporter(lab, dir, "10.201.1.1", more);
+  sent.insert(sent.end(), more.begin(), more.end());
   auto got = live.wait_for(sent.size());
   BOOST_TEST(got.size() == sent.size());
   BOOST_TEST((got == sent));
   auto log = stop(*d);
   BOOST_TEST(contains(
       log, summary(sent, "10.201.2.3:9003", "sampled out 0, filtered out 0, send errors 0")));
-  BOOST_TEST(contains(log, "replicating to 10.201.2.2:9009 fails: refused "));
+  // The closed port: the kernel reports an ICMP port unreachable on the next
+  // send, which is lost; every datagram is handed over or counted. (How many
+  // ICMP errors come back depends on the kernel's randomised global ICMP rate
+  // limit, so the count is not fixed; the loopback unit test pins refusals.)
+  std::smatch m;
+  BOOST_REQUIRE(std::regex_search(log, m,
+                                  std::regex("replicated (\\d+) datagrams \\(\\d+ bytes\\) to "
+                                             "10\\.201\\.2\\.2:9009; sampled out 0, filtered "
+                                             "out 0, send errors (\\d+)")));
+  BOOST_TEST(std::stoul(m[1]) + std::stoul(m[2]) == 3100u);
 }
