@@ -46,6 +46,14 @@ using enricher_actor = caf::typed_actor<                //
     caf::reacts_to<reload_atom>,                        // re-read files now (SIGHUP)
     caf::replies_to<stats_atom>::with<stats_snapshot>>; //
 
+/// The REPLICATOR actor interface: raw export datagrams in, copies sent on
+/// to other receivers (what samplicator does), each batch acknowledged to
+/// the listener that sent it.
+using replicator_actor = caf::typed_actor<              //
+    caf::reacts_to<datagram_batch>,                     // data from a listener
+    caf::reacts_to<drain_atom, caf::actor>,             //
+    caf::replies_to<stats_atom>::with<stats_snapshot>>; //
+
 /// The FLOW SINK actor interface: flow batches in, written somewhere.
 using flow_sink_actor = caf::typed_actor<               //
     caf::reacts_to<flow_batch>,                         // records to write

@@ -79,6 +79,16 @@ struct enrichment_config {
   sampling_config sampling;
 };
 
+/// One receiver of copies of the pipeline's datagrams (samplicator's
+/// `-S address/port/N`).
+struct replicator_config {
+  std::string address; ///< IPv4 or IPv6
+  uint16_t port = 0;
+  uint32_t sample_one_in = 1; ///< 1: every datagram; N: every N-th (the 1st, N+1st, ...)
+  std::vector<std::string> from_exporters; ///< addresses or prefixes; empty: all
+  bool keep_source = false; ///< send from the exporter's address and port (needs CAP_NET_RAW)
+};
+
 struct pipeline_config {
   bool enabled = true;
   std::vector<listener_config> listeners;
@@ -88,7 +98,9 @@ struct pipeline_config {
   std::vector<std::string> allowed_exporters; ///< addresses or prefixes; empty: all
   decoder_config decoder;
   enrichment_config enrichment;
+  /// No sinks: no decoding either (with replicators: a samplicator replacement).
   std::vector<sink_config> sinks;
+  std::vector<replicator_config> replicators;
 };
 
 /// A pipeline that runs only when the file enables it.

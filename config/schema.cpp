@@ -542,6 +542,14 @@ template <class V> void describe(V& v, enrichment_config& x) {
   v.section("sampling", x.sampling);
 }
 
+template <class V> void describe(V& v, replicator_config& x) {
+  v.field("address", x.address, ip_literal{});
+  v.field("port", x.port, in_range<uint16_t>{1, 65535});
+  v.field("sample_one_in", x.sample_one_in, in_range<uint32_t>{1, 1'000'000'000});
+  v.list("from_exporters", x.from_exporters, address_or_prefix{});
+  v.field("keep_source", x.keep_source);
+}
+
 template <class V> void describe(V& v, pipeline_config& x) {
   v.field("enabled", x.enabled);
   v.list("listeners", x.listeners);
@@ -552,6 +560,7 @@ template <class V> void describe(V& v, pipeline_config& x) {
   v.section("decoder", x.decoder);
   v.section("enrichment", x.enrichment);
   v.list("sinks", x.sinks);
+  v.list("replicators", x.replicators);
 }
 
 template <class V> void describe(V& v, pipelines_config& x) {
@@ -585,6 +594,14 @@ void check_pipeline(const reader& r, const std::string& file, const std::string&
         auto rpath = path + ".enrichment.sampling." + key + "[" + std::to_string(i) + "]";
         errors.push_back({file, r.line_of(rpath), rpath + ".exporter", "a rule needs an exporter"});
       }
+  for (size_t i = 0; i < p.replicators.size(); ++i) {
+    auto rpath = path + ".replicators[" + std::to_string(i) + "]";
+    if (p.replicators[i].address.empty())
+      errors.push_back(
+          {file, r.line_of(rpath), rpath + ".address", "a replicator needs an address"});
+    if (p.replicators[i].port == 0)
+      errors.push_back({file, r.line_of(rpath), rpath + ".port", "a replicator needs a port"});
+  }
   for (size_t i = 0; i < p.sinks.size(); ++i) {
     auto& s = p.sinks[i];
     auto spath = path + ".sinks[" + std::to_string(i) + "]";
@@ -610,10 +627,10 @@ void complete(tidewatch_config& cfg) {
 }
 
 /// True when the file gave pipelines.<name>.sinks.
-bool sinks_given(const YAML::Node& root, const char* name) {
+/// Whether the file sets pipelines.<name>.<key>.
+bool pipeline_key_given(const YAML::Node& root, const char* name, const char* key) {
   return root && root.IsMap() && root["pipelines"] && root["pipelines"].IsMap() &&
-         root["pipelines"][name] && root["pipelines"][name].IsMap() &&
-         root["pipelines"][name]["sinks"];
+         root["pipelines"][name] && root["pipelines"][name].IsMap() && root["pipelines"][name][key];
 }
 
 } // namespace
@@ -658,9 +675,13 @@ std::vector<config_error> parse_config(const std::string& yaml_text, const std::
     r.error(root, "(document)", "expected a mapping of sections at the top level");
   else
     r.read_section(root, "", cfg);
-  if (!sinks_given(root, "netflow"))
+  // A pipeline with replicators and no sinks only replicates (standalone
+  // samplicator replacement); without either it writes the default file.
+  if (!pipeline_key_given(root, "netflow", "sinks") &&
+      !pipeline_key_given(root, "netflow", "replicators"))
     cfg.pipelines.netflow.sinks = {{"file", cfg.node.state_dir + "/flows/netflow.json"}};
-  if (!sinks_given(root, "sflow"))
+  if (!pipeline_key_given(root, "sflow", "sinks") &&
+      !pipeline_key_given(root, "sflow", "replicators"))
     cfg.pipelines.sflow.sinks = {{"file", cfg.node.state_dir + "/flows/sflow.json"}};
   complete(cfg);
   check_pipeline(r, file, "pipelines.netflow", cfg.pipelines.netflow, errors);

@@ -20,6 +20,8 @@ enum class ec : uint8_t {
   sink_failed = 3,
   /// A file a stage cannot run without (e.g. the prefix list) could not be loaded.
   cannot_load = 4,
+  /// A replicator could not open a receiver's socket (e.g. no CAP_NET_RAW).
+  cannot_replicate = 5,
 };
 
 inline constexpr caf::atom_value error_category = caf::atom("tidewatch");
@@ -34,6 +36,8 @@ inline const char* to_string(ec x) {
     return "sink_failed";
   case ec::cannot_load:
     return "cannot_load";
+  case ec::cannot_replicate:
+    return "cannot_replicate";
   }
   return "unknown";
 }

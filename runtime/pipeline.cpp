@@ -1,10 +1,13 @@
 #include "runtime/pipeline.hpp"
 
+#include <optional>
+
 #include <caf/all.hpp>
 
 #include "actors/decoder/decoder_actor.hpp"
 #include "actors/enricher/enricher_actor.hpp"
 #include "actors/listener/listener_actor.hpp"
+#include "actors/replicator/replicator_actor.hpp"
 #include "actors/sink/file_sink_actor.hpp"
 
 namespace tidewatch {
@@ -26,6 +29,14 @@ ip_prefix parse_valid_prefix(const std::string& text) {
   ip_prefix prefix;
   ip_prefix::parse(text, prefix);
   return prefix;
+}
+
+/// Prefixes from config text (validated when the config was read).
+std::vector<ip_prefix> parse_prefixes(const std::vector<std::string>& texts) {
+  std::vector<ip_prefix> out;
+  for (auto& text : texts)
+    out.push_back(parse_valid_prefix(text));
+  return out;
 }
 
 enricher_actor_options enricher_options(const std::string& pipeline, const enrichment_config& c) {
@@ -50,10 +61,43 @@ enricher_actor_options enricher_options(const std::string& pipeline, const enric
   return o;
 }
 
-/// Sinks, decoder (of `kind`), then listeners: the children every pipeline has.
+replicator_options replicator_options_of(const std::string& name, const pipeline_config& p,
+                                         size_t upstreams) {
+  replicator_options r;
+  r.pipeline = name;
+  r.upstreams = upstreams;
+  for (auto& rc : p.replicators) {
+    replica_receiver rr;
+    ip_address::parse(rc.address, rr.address); // validated with the config
+    rr.port = rc.port;
+    rr.sample_one_in = rc.sample_one_in;
+    rr.keep_source = rc.keep_source;
+    rr.from_exporters = parse_prefixes(rc.from_exporters);
+    r.receivers.push_back(std::move(rr));
+  }
+  return r;
+}
+
+/// Replicator, sinks, enricher, decoder (of `kind`), then listeners: the
+/// children a pipeline has, downstream first.
 std::vector<child_spec> pipeline_children(const std::string& name, const pipeline_config& p,
                                           decoder_kind kind) {
   std::vector<child_spec> specs;
+  auto upstreams = p.listeners.size() * p.receive_threads;
+  // The replicator comes first, so that a failing decoder or sink never
+  // restarts it (rest-for-one restarts what was started after the failure).
+  std::optional<size_t> replicator_index;
+  if (!p.replicators.empty()) {
+    replicator_index = specs.size();
+    specs.push_back({"replicator",
+                     [r = replicator_options_of(name, p, upstreams)](
+                         caf::event_based_actor* sup, const std::vector<caf::actor>&) {
+                       return caf::actor_cast<caf::actor>(
+                           sup->spawn<caf::linked + caf::detached>(replicator, r));
+                     },
+                     false, true});
+  }
+  size_t first_sink = specs.size();
   for (size_t i = 0; i < p.sinks.size(); ++i) {
     file_sink_options o;
     o.pipeline = name;
@@ -69,39 +113,41 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
                      false, true});
   }
   size_t sink_count = p.sinks.size();
-  specs.push_back(
-      {"enricher",
-       [e = enricher_options(name, p.enrichment),
-        sink_count](caf::event_based_actor* sup, const std::vector<caf::actor>& earlier) {
-         std::vector<flow_sink_actor> sinks;
-         for (size_t i = 0; i < sink_count; ++i)
-           sinks.push_back(caf::actor_cast<flow_sink_actor>(earlier[i]));
-         return caf::actor_cast<caf::actor>(sup->spawn<caf::linked>(enricher, e, sinks));
-       },
-       false, false, true});
-  size_t enricher_index = sink_count;
-  decoder_actor_options d;
-  d.pipeline = name;
-  d.kind = kind;
-  d.decoding.pending_max_datagrams = p.decoder.pending_max_datagrams;
-  d.decoding.pending_max_age_us = p.decoder.pending_max_age.count() * 1000;
-  if (kind == decoder_kind::netflow)
-    d.state_file = p.decoder.template_file;
-  d.save_interval = p.decoder.template_save_interval;
-  d.upstreams = p.listeners.size() * p.receive_threads;
-  specs.push_back(
-      {"decoder",
-       [d, enricher_index](caf::event_based_actor* sup, const std::vector<caf::actor>& earlier) {
-         // The enricher takes the decoder's batches as a sink would.
-         std::vector<flow_sink_actor> downstream{
-             caf::actor_cast<flow_sink_actor>(earlier[enricher_index])};
-         return caf::actor_cast<caf::actor>(sup->spawn<caf::linked>(decoder, d, downstream));
-       },
-       false, false});
-  size_t decoder_index = enricher_index + 1;
-  std::vector<ip_prefix> allowed;
-  for (auto& text : p.allowed_exporters)
-    allowed.push_back(parse_valid_prefix(text));
+  // Without sinks nothing would read decoded flows: no enricher or decoder either.
+  std::optional<size_t> decoder_index;
+  if (sink_count > 0) {
+    size_t enricher_index = specs.size();
+    specs.push_back(
+        {"enricher",
+         [e = enricher_options(name, p.enrichment), first_sink,
+          sink_count](caf::event_based_actor* sup, const std::vector<caf::actor>& earlier) {
+           std::vector<flow_sink_actor> sinks;
+           for (size_t i = first_sink; i < first_sink + sink_count; ++i)
+             sinks.push_back(caf::actor_cast<flow_sink_actor>(earlier[i]));
+           return caf::actor_cast<caf::actor>(sup->spawn<caf::linked>(enricher, e, sinks));
+         },
+         false, false, true});
+    decoder_actor_options d;
+    d.pipeline = name;
+    d.kind = kind;
+    d.decoding.pending_max_datagrams = p.decoder.pending_max_datagrams;
+    d.decoding.pending_max_age_us = p.decoder.pending_max_age.count() * 1000;
+    if (kind == decoder_kind::netflow)
+      d.state_file = p.decoder.template_file;
+    d.save_interval = p.decoder.template_save_interval;
+    d.upstreams = upstreams;
+    decoder_index = specs.size();
+    specs.push_back(
+        {"decoder",
+         [d, enricher_index](caf::event_based_actor* sup, const std::vector<caf::actor>& earlier) {
+           // The enricher takes the decoder's batches as a sink would.
+           std::vector<flow_sink_actor> downstream{
+               caf::actor_cast<flow_sink_actor>(earlier[enricher_index])};
+           return caf::actor_cast<caf::actor>(sup->spawn<caf::linked>(decoder, d, downstream));
+         },
+         false, false});
+  }
+  auto allowed = parse_prefixes(p.allowed_exporters);
   for (auto& l : p.listeners) {
     for (uint32_t t = 0; t < p.receive_threads; ++t) {
       listener_options o;
@@ -113,10 +159,16 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
       o.socket.allowed_exporters = allowed;
       specs.push_back(
           {"listener[" + l.address + "]:" + std::to_string(l.port) + "#" + std::to_string(t),
-           [o, decoder_index](caf::event_based_actor* sup, const std::vector<caf::actor>& earlier) {
-             auto dec = caf::actor_cast<decoder_actor>(earlier[decoder_index]);
+           [o, decoder_index, replicator_index](caf::event_based_actor* sup,
+                                                const std::vector<caf::actor>& earlier) {
+             decoder_actor dec;
+             replicator_actor rep;
+             if (decoder_index)
+               dec = caf::actor_cast<decoder_actor>(earlier[*decoder_index]);
+             if (replicator_index)
+               rep = caf::actor_cast<replicator_actor>(earlier[*replicator_index]);
              return caf::actor_cast<caf::actor>(
-                 sup->spawn<caf::linked + caf::detached>(listener, o, dec));
+                 sup->spawn<caf::linked + caf::detached>(listener, o, dec, rep));
            },
            true, false});
     }

@@ -8,9 +8,10 @@
 
 namespace tidewatch {
 
-/// The supervised children of the netflow pipeline, downstream first: sinks,
-/// decoder, then one listener per address and receive thread. Only runtime/
-/// knows this topology.
+/// The supervised children of the netflow pipeline, downstream first: the
+/// replicator (when there are replicators), sinks and the decoder (when there
+/// are sinks), then one listener per address and receive thread. Only
+/// runtime/ knows this topology.
 std::vector<child_spec> netflow_pipeline(const tidewatch_config& cfg);
 
 /// The supervised children of the sFlow pipeline, in the same order: its own

@@ -125,7 +125,7 @@ decoder_actor::behavior_type decoder(self_ptr self, decoder_actor_options opts,
   }
   self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
   return {
-      [self](datagram_batch& batch) {
+      [self](const datagram_batch& batch) {
         auto& st = self->state;
         ++st.batches_in;
         flow_batch out;

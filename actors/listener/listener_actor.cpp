@@ -20,34 +20,63 @@ void publish(listener_counters& c, const udp_receiver& r, uint64_t batches, uint
   c.credit_waits.store(waits, std::memory_order_relaxed);
 }
 
-void receive_loop(std::unique_ptr<udp_receiver> receiver, caf::strong_actor_ptr self,
-                  decoder_actor downstream, std::shared_ptr<listener_counters> counters,
-                  std::shared_ptr<std::atomic<int64_t>> in_flight,
+/// A stage the receive thread feeds, with its own credit.
+struct consumer {
+  caf::strong_actor_ptr handle; ///< null: the pipeline has no such stage
+  std::shared_ptr<std::atomic<int64_t>> in_flight;
+  std::atomic<uint64_t>* skipped = nullptr;
+
+  bool has_credit(int64_t max_in_flight) const {
+    return handle && in_flight->load(std::memory_order_acquire) < max_in_flight;
+  }
+};
+
+using consumers = std::array<consumer, 2>;
+
+/// Sends the batch as one shared message to every consumer with credit (to
+/// every consumer while draining); one without credit misses it, counted.
+void dispatch(datagram_batch& batch, const caf::strong_actor_ptr& self, consumers& to,
+              int64_t max_in_flight, bool draining) {
+  auto size = batch.size();
+  auto msg = caf::make_message(std::exchange(batch, {}));
+  for (auto& c : to) {
+    if (!c.handle)
+      continue;
+    if (!draining && !c.has_credit(max_in_flight)) {
+      c.skipped->fetch_add(size, std::memory_order_relaxed);
+      continue;
+    }
+    c.in_flight->fetch_add(1, std::memory_order_acq_rel);
+    c.handle->enqueue(self, caf::make_message_id(), msg, nullptr);
+  }
+}
+
+void receive_loop(std::unique_ptr<udp_receiver> receiver, caf::strong_actor_ptr self, consumers to,
+                  std::shared_ptr<listener_counters> counters,
                   std::shared_ptr<std::atomic<bool>> stop, int64_t max_in_flight) {
   uint64_t batches = 0;
   uint64_t waits = 0;
   datagram_batch batch;
   while (!stop->load(std::memory_order_relaxed)) {
-    if (in_flight->load(std::memory_order_acquire) >= max_in_flight) {
+    if (!to[0].has_credit(max_in_flight) && !to[1].has_credit(max_in_flight)) {
       ++waits;
       std::this_thread::sleep_for(std::chrono::microseconds(200));
       continue;
     }
     if (receiver->receive_batch(batch) == 0)
       continue;
-    in_flight->fetch_add(1, std::memory_order_acq_rel);
     ++batches;
-    caf::send_as(caf::actor_cast<caf::actor>(self), downstream, std::exchange(batch, {}));
+    dispatch(batch, self, to, max_in_flight, false);
     publish(*counters, *receiver, batches, waits);
   }
   // Draining: what the kernel already queued was received and belongs to the
-  // pipeline. Take it all, without waiting for credit (the actor that returns
-  // credit is waiting for this thread); the socket buffer bounds it.
+  // pipeline. Take it all, without waiting for credit (the actors that return
+  // credit are waiting for this thread); the socket buffer bounds it.
   for (;;) {
     if (receiver->receive_batch(batch, 0) == 0 && batch.empty())
       break;
     ++batches;
-    caf::send_as(caf::actor_cast<caf::actor>(self), downstream, std::exchange(batch, {}));
+    dispatch(batch, self, to, max_in_flight, true);
   }
   publish(*counters, *receiver, batches, waits);
 }
@@ -55,7 +84,8 @@ void receive_loop(std::unique_ptr<udp_receiver> receiver, caf::strong_actor_ptr 
 } // namespace
 
 listener_actor::behavior_type listener(listener_actor::stateful_pointer<listener_state> self,
-                                       listener_options opts, decoder_actor downstream) {
+                                       listener_options opts, decoder_actor decoder,
+                                       replicator_actor replicator) {
   auto& st = self->state;
   st.opts = std::move(opts);
   auto receiver = std::make_unique<udp_receiver>();
@@ -74,12 +104,22 @@ listener_actor::behavior_type listener(listener_actor::stateful_pointer<listener
     spdlog::warn("{}: the kernel granted a {} byte receive buffer of the {} asked; raise "
                  "net.core.rmem_max or run as root",
                  st.opts.pipeline, st.receive_buffer, st.opts.socket.receive_buffer_bytes);
+  consumers to = {consumer{caf::actor_cast<caf::strong_actor_ptr>(decoder), st.in_flight,
+                           &st.counters->decoder_skipped},
+                  consumer{caf::actor_cast<caf::strong_actor_ptr>(replicator),
+                           st.replicator_in_flight, &st.counters->replicator_skipped}};
   st.thread =
       std::thread(receive_loop, std::move(receiver), caf::actor_cast<caf::strong_actor_ptr>(self),
-                  downstream, st.counters, st.in_flight, st.stop, st.opts.max_in_flight);
+                  to, st.counters, st.stop, st.opts.max_in_flight);
   return {
-      [self](ack_atom) { self->state.in_flight->fetch_sub(1, std::memory_order_acq_rel); },
-      [self, downstream](drain_atom, caf::actor coordinator) {
+      [self, replicator](ack_atom) {
+        auto& st = self->state;
+        bool from_replicator = replicator && self->current_sender() ==
+                                                 caf::actor_cast<caf::strong_actor_ptr>(replicator);
+        (from_replicator ? st.replicator_in_flight : st.in_flight)
+            ->fetch_sub(1, std::memory_order_acq_rel);
+      },
+      [self, decoder, replicator](drain_atom, caf::actor coordinator) {
         auto& st = self->state;
         st.stop->store(true);
         if (st.thread.joinable())
@@ -90,8 +130,11 @@ listener_actor::behavior_type listener(listener_actor::stateful_pointer<listener
                      st.opts.pipeline, st.bound_port, c.datagrams.load(), c.bytes.load(),
                      c.kernel_drops.load(), c.denied.load(), c.truncated.load());
         // The thread sent its last batch as this actor, so the drain arrives
-        // behind it at the decoder.
-        self->send(downstream, drain_atom::value, coordinator);
+        // behind it at the decoder and the replicator.
+        if (decoder)
+          self->send(decoder, drain_atom::value, coordinator);
+        if (replicator)
+          self->send(replicator, drain_atom::value, coordinator);
       },
       [self](stats_atom) {
         auto& st = self->state;
@@ -109,6 +152,11 @@ listener_actor::behavior_type listener(listener_actor::stateful_pointer<listener
             {"listener_receive_errors_total", c.receive_errors.load()},
             {"listener_credit_waits_total", c.credit_waits.load()},
             {"listener_in_flight_batches", uint64_t(std::max<int64_t>(0, st.in_flight->load()))},
+            {"listener_replicator_in_flight_batches",
+             uint64_t(std::max<int64_t>(0, st.replicator_in_flight->load()))},
+            {"listener_skipped_datagrams_total{consumer=\"decoder\"}", c.decoder_skipped.load()},
+            {"listener_skipped_datagrams_total{consumer=\"replicator\"}",
+             c.replicator_skipped.load()},
             {"listener_port", st.bound_port},
             {"listener_receive_buffer_bytes", st.receive_buffer},
         };

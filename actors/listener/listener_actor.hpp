@@ -20,13 +20,18 @@ struct listener_counters {
   std::atomic<uint64_t> receive_errors{0};
   std::atomic<uint64_t> batches{0};
   std::atomic<uint64_t> credit_waits{0}; ///< times the thread paused for downstream credit
+  /// Datagrams one consumer missed because it had no credit while the other
+  /// had (a slow decoder never holds up replication, nor the reverse).
+  std::atomic<uint64_t> decoder_skipped{0};
+  std::atomic<uint64_t> replicator_skipped{0};
 };
 
 struct listener_options {
   std::string pipeline;
   udp_receiver::options socket;
-  /// Batches sent but not yet acknowledged before the thread stops reading
-  /// and lets the kernel buffer absorb the burst.
+  /// Batches sent to a consumer (decoder, replicator) but not yet
+  /// acknowledged before it gets no more; when no consumer has credit left,
+  /// the thread stops reading and lets the kernel buffer absorb the burst.
   int64_t max_in_flight = 32;
 };
 
@@ -34,6 +39,8 @@ struct listener_state {
   listener_options opts;
   std::shared_ptr<listener_counters> counters = std::make_shared<listener_counters>();
   std::shared_ptr<std::atomic<int64_t>> in_flight = std::make_shared<std::atomic<int64_t>>(0);
+  std::shared_ptr<std::atomic<int64_t>> replicator_in_flight =
+      std::make_shared<std::atomic<int64_t>>(0);
   std::shared_ptr<std::atomic<bool>> stop = std::make_shared<std::atomic<bool>>(false);
   std::thread thread;
   uint16_t bound_port = 0;
@@ -51,9 +58,11 @@ struct listener_state {
 };
 
 /// Binds the socket at spawn (failing the actor with ec::cannot_listen when it
-/// cannot) and runs recvmmsg on its own thread, sending datagram batches to
-/// `downstream` as this actor. Spawn it detached: draining joins the thread.
+/// cannot) and runs recvmmsg on its own thread, sending each datagram batch as
+/// this actor to the decoder and the replicator (either may be absent), one
+/// shared copy for both. Spawn it detached: draining joins the thread.
 listener_actor::behavior_type listener(listener_actor::stateful_pointer<listener_state> self,
-                                       listener_options opts, decoder_actor downstream);
+                                       listener_options opts, decoder_actor decoder,
+                                       replicator_actor replicator = {});
 
 } // namespace tidewatch

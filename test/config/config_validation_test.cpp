@@ -245,3 +245,38 @@ BOOST_AUTO_TEST_CASE(sflow_pipeline_errors_name_the_sflow_keys) {
       "pipelines:\n  sflow:\n    enabled: true\n    listeners: []\n",
       "node.yaml:4: pipelines.sflow.listeners: an enabled pipeline needs a listener");
 }
+
+BOOST_AUTO_TEST_CASE(replicators_without_sinks_make_a_pipeline_that_only_replicates) {
+  tidewatch_config cfg;
+  auto yaml = "pipelines:\n  netflow:\n    replicators:\n"
+              "      - {address: 10.0.0.1, port: 2055, keep_source: true}\n"
+              "      - {address: 10.0.0.2, port: 2055, sample_one_in: 5,"
+              " from_exporters: [192.0.2.0/24]}\n";
+  BOOST_REQUIRE(parse_config(yaml, "node.yaml", cfg).empty());
+  auto& nf = cfg.pipelines.netflow;
+  BOOST_TEST(nf.sinks.empty());
+  BOOST_REQUIRE_EQUAL(nf.replicators.size(), 2u);
+  BOOST_TEST(nf.replicators[0].address == "10.0.0.1");
+  BOOST_TEST(nf.replicators[0].sample_one_in == 1u);
+  BOOST_TEST(nf.replicators[0].keep_source);
+  BOOST_TEST(nf.replicators[1].sample_one_in == 5u);
+  BOOST_TEST(!nf.replicators[1].keep_source);
+  BOOST_TEST((nf.replicators[1].from_exporters == std::vector<std::string>{"192.0.2.0/24"}));
+  tidewatch_config again;
+  BOOST_REQUIRE(parse_config(render_config(cfg), "rendered.yaml", again).empty());
+  BOOST_TEST(render_config(again) == render_config(cfg));
+}
+
+BOOST_AUTO_TEST_CASE(a_replicator_without_port_or_with_sampling_zero_is_reported) {
+  expect_single_error("pipelines:\n  netflow:\n    replicators:\n      - {address: 10.0.0.1}\n",
+                      "node.yaml:4: pipelines.netflow.replicators[0].port: a replicator needs a "
+                      "port");
+  expect_single_error("pipelines:\n  netflow:\n    replicators:\n"
+                      "      - {address: 10.0.0.1, port: 9, sample_one_in: 0}\n",
+                      "node.yaml:4: pipelines.netflow.replicators[0].sample_one_in: '0' is out of "
+                      "range (1 to 1000000000)");
+  expect_single_error("pipelines:\n  netflow:\n    replicators:\n"
+                      "      - {address: 10.0.0.1, port: 9, from_exporters: [10.0.0.0/40]}\n",
+                      "node.yaml:4: pipelines.netflow.replicators[0].from_exporters[0]: "
+                      "'10.0.0.0/40' is not an IP address or prefix");
+}

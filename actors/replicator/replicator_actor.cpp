@@ -1,0 +1,111 @@
+#include "actors/replicator/replicator_actor.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "messages/error.hpp"
+
+namespace tidewatch {
+
+namespace {
+
+using self_ptr = replicator_actor::stateful_pointer<replicator_state>;
+
+uint64_t error_total(const replica_counters& c) {
+  uint64_t n = 0;
+  for (auto x : c.errors)
+    n += x;
+  return n;
+}
+
+/// Names the reasons of new send errors, at a limited rate.
+void log_new_errors(replicator_state& st) {
+  auto& rep = st.replicator;
+  for (size_t i = 0; i < rep.receiver_count(); ++i) {
+    auto& c = rep.counters(i);
+    auto total = error_total(c);
+    if (total == st.errors_seen[i])
+      continue;
+    st.errors_seen[i] = total;
+    std::string reasons;
+    for (size_t r = 0; r < replication_error_count; ++r)
+      if (c.errors[r] > 0)
+        reasons += (reasons.empty() ? "" : ", ") +
+                   std::string(to_string(static_cast<replication_error>(r))) + " " +
+                   std::to_string(c.errors[r]);
+    st.send_error_log.warn("{}: replicating to {} fails: {} (totals)", st.opts.pipeline,
+                           rep.receiver_name(i), reasons);
+  }
+}
+
+void log_summary(const replicator_state& st) {
+  auto& rep = st.replicator;
+  for (size_t i = 0; i < rep.receiver_count(); ++i) {
+    auto& c = rep.counters(i);
+    spdlog::info("{}: replicated {} datagrams ({} bytes) to {}; sampled out {}, filtered out {}, "
+                 "send errors {}",
+                 st.opts.pipeline, c.datagrams, c.bytes, rep.receiver_name(i), c.sampled_out,
+                 c.filtered_out, error_total(c));
+  }
+}
+
+stats_snapshot make_stats(const replicator_state& st) {
+  stats_snapshot s;
+  s.pipeline = st.opts.pipeline;
+  s.stage = "replicator";
+  s.counters.push_back({"replicator_batches_total", st.batches});
+  auto& rep = st.replicator;
+  for (size_t i = 0; i < rep.receiver_count(); ++i) {
+    auto& c = rep.counters(i);
+    auto label = "{receiver=\"" + rep.receiver_name(i) + "\"";
+    s.counters.push_back({"replicator_datagrams_total" + label + "}", c.datagrams});
+    s.counters.push_back({"replicator_bytes_total" + label + "}", c.bytes});
+    s.counters.push_back({"replicator_sampled_out_total" + label + "}", c.sampled_out});
+    s.counters.push_back({"replicator_filtered_out_total" + label + "}", c.filtered_out});
+    for (size_t r = 0; r < replication_error_count; ++r)
+      s.counters.push_back({"replicator_send_errors_total" + label + ",reason=\"" +
+                                to_string(static_cast<replication_error>(r)) + "\"}",
+                            c.errors[r]});
+  }
+  return s;
+}
+
+} // namespace
+
+replicator_actor::behavior_type replicator(self_ptr self, replicator_options opts) {
+  auto& st = self->state;
+  st.opts = std::move(opts);
+  std::string error;
+  if (!st.replicator.open(st.opts.receivers, error)) {
+    spdlog::error("{}: replicator: {}", st.opts.pipeline, error);
+    self->quit(make_error(ec::cannot_replicate, error));
+    return replicator_actor::behavior_type::make_empty_behavior();
+  }
+  st.errors_seen.assign(st.replicator.receiver_count(), 0);
+  for (size_t i = 0; i < st.replicator.receiver_count(); ++i) {
+    auto& r = st.replicator.receiver(i);
+    spdlog::info("{}: replicating to {} (1 in {}, {} exporter prefixes, {})", st.opts.pipeline,
+                 st.replicator.receiver_name(i), r.sample_one_in, r.from_exporters.size(),
+                 r.keep_source ? "keeping the exporter's address as source" : "from our address");
+  }
+  return {
+      [self](const datagram_batch& batch) {
+        auto& st = self->state;
+        ++st.batches;
+        st.replicator.replicate(batch);
+        log_new_errors(st);
+        if (auto sender = caf::actor_cast<listener_actor>(self->current_sender()))
+          self->send(sender, ack_atom::value);
+      },
+      [self](drain_atom, caf::actor coordinator) {
+        auto& st = self->state;
+        if (++st.drains_seen < st.opts.upstreams)
+          return;
+        log_summary(st);
+        caf::anon_send(coordinator, drained_atom::value, std::string{"replicator"});
+      },
+      [self](stats_atom) { return make_stats(self->state); },
+  };
+}
+
+} // namespace tidewatch

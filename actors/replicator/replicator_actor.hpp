@@ -1,0 +1,37 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "actors/interfaces.hpp"
+#include "actors/replicator/udp_replicator.hpp"
+#include "runtime/logging.hpp"
+
+namespace tidewatch {
+
+struct replicator_options {
+  std::string pipeline;
+  std::vector<replica_receiver> receivers;
+  size_t upstreams = 1; ///< listeners that will each send a drain
+};
+
+struct replicator_state {
+  replicator_options opts;
+  udp_replicator replicator;
+  size_t drains_seen = 0;
+  uint64_t batches = 0;
+  /// Send errors per receiver at the last batch, to log only new ones.
+  std::vector<uint64_t> errors_seen;
+  /// A receiver that is down fails every send; say so at a limited rate.
+  rate_limited_log send_error_log;
+  static inline const char* name = "replicator";
+};
+
+/// Opens a socket per receiver at spawn (failing with ec::cannot_replicate
+/// when it cannot, e.g. keep_source without CAP_NET_RAW), then sends each
+/// datagram batch on to the receivers and acknowledges it to its listener.
+/// Spawn it detached: it spends its time in sendmmsg.
+replicator_actor::behavior_type
+replicator(replicator_actor::stateful_pointer<replicator_state> self, replicator_options opts);
+
+} // namespace tidewatch

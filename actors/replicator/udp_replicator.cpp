@@ -1,0 +1,300 @@
+#include "actors/replicator/udp_replicator.hpp"
+
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace tidewatch {
+
+namespace {
+
+replication_error classify(int error) {
+  switch (error) {
+  case ECONNREFUSED:
+    return replication_error::refused;
+  case EHOSTUNREACH:
+  case ENETUNREACH:
+  case EHOSTDOWN:
+  case ENETDOWN:
+    return replication_error::unreachable;
+  case ENOBUFS:
+  case ENOMEM:
+    return replication_error::no_buffer;
+  case EAGAIN:
+    return replication_error::would_block;
+  case EMSGSIZE:
+    return replication_error::too_big;
+  default:
+    return replication_error::other;
+  }
+}
+
+socklen_t to_sockaddr(const ip_address& a, uint16_t port, sockaddr_storage& out) {
+  out = {};
+  if (a.is_v4()) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&out);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(port);
+    std::memcpy(&sin->sin_addr, a.bytes.data() + 12, 4);
+    return sizeof(sockaddr_in);
+  }
+  auto* sin6 = reinterpret_cast<sockaddr_in6*>(&out);
+  sin6->sin6_family = AF_INET6;
+  sin6->sin6_port = htons(port);
+  std::memcpy(&sin6->sin6_addr, a.bytes.data(), 16);
+  return sizeof(sockaddr_in6);
+}
+
+void set_send_buffer(int fd, uint64_t bytes) {
+  // SO_SNDBUFFORCE passes net.core.wmem_max when we are root.
+  int want = int(std::min<uint64_t>(bytes, INT32_MAX / 2));
+  if (::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof(want)) != 0)
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof(want));
+}
+
+/// A UDP socket of the receiver's family; connected to it, it sends (and
+/// reports ICMP errors) for plain receivers and tells the route MTU for
+/// spoofing ones.
+int udp_socket(const replica_receiver& r, std::string& error) {
+  int fd = ::socket(r.address.is_v4() ? AF_INET : AF_INET6,
+                    SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) {
+    error = std::string("socket: ") + std::strerror(errno);
+    return -1;
+  }
+  return fd;
+}
+
+bool try_connect(int fd, const replica_receiver& r) {
+  sockaddr_storage ss;
+  auto len = to_sockaddr(r.address, r.port, ss);
+  return ::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0;
+}
+
+} // namespace
+
+const char* to_string(replication_error x) {
+  switch (x) {
+  case replication_error::refused:
+    return "refused";
+  case replication_error::unreachable:
+    return "unreachable";
+  case replication_error::no_buffer:
+    return "no_buffer";
+  case replication_error::would_block:
+    return "would_block";
+  case replication_error::too_big:
+    return "too_big";
+  case replication_error::address_family:
+    return "address_family";
+  case replication_error::other:
+    return "other";
+  }
+  return "unknown";
+}
+
+udp_replicator::~udp_replicator() {
+  for (auto& t : receivers_) {
+    if (t.fd >= 0)
+      ::close(t.fd);
+    if (t.route_fd >= 0)
+      ::close(t.route_fd);
+  }
+}
+
+std::string udp_replicator::receiver_name(size_t i) const {
+  auto& r = receivers_[i].config;
+  auto text = r.address.to_string();
+  return (r.address.is_v4() ? text : "[" + text + "]") + ":" + std::to_string(r.port);
+}
+
+bool udp_replicator::open(std::vector<replica_receiver> receivers, std::string& error,
+                          uint64_t send_buffer_bytes) {
+  receivers_.clear();
+  receivers_.resize(receivers.size());
+  for (size_t i = 0; i < receivers.size(); ++i) {
+    auto& t = receivers_[i];
+    t.config = std::move(receivers[i]);
+    if (t.config.sample_one_in == 0)
+      t.config.sample_one_in = 1;
+    std::string why;
+    int udp = udp_socket(t.config, why);
+    if (udp < 0) {
+      error = "receiver " + receiver_name(i) + ": " + why;
+      return false;
+    }
+    if (!t.config.keep_source) {
+      t.fd = udp;
+      set_send_buffer(t.fd, send_buffer_bytes);
+      // A receiver without a route yet is no error: connecting is retried.
+      t.connected = try_connect(t.fd, t.config);
+      continue;
+    }
+    t.route_fd = udp;
+    bool v4 = t.config.address.is_v4();
+    // IPPROTO_RAW implies that we write the IP header (IP_HDRINCL; for IPv6
+    // likewise), which is what lets the exporter's address be the source.
+    t.fd = ::socket(v4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_RAW);
+    if (t.fd < 0) {
+      auto e = errno;
+      error =
+          "receiver " + receiver_name(i) + ": keep_source needs a raw socket: " + std::strerror(e);
+      if (e == EPERM || e == EACCES)
+        error += " (it needs CAP_NET_RAW: run tidewatchd as root, give it AmbientCapabilities="
+                 "CAP_NET_RAW in its systemd unit, or `setcap cap_net_raw+ep` the binary)";
+      return false;
+    }
+    set_send_buffer(t.fd, send_buffer_bytes);
+    // Raw sockets take the destination without a port (IPv6 refuses any other).
+    t.address_length = to_sockaddr(t.config.address, 0, t.address);
+    update_mtu(t);
+  }
+  return true;
+}
+
+void udp_replicator::update_mtu(target& t) {
+  if (!try_connect(t.route_fd, t.config))
+    return;
+  int mtu = 0;
+  socklen_t len = sizeof(mtu);
+  bool v4 = t.config.address.is_v4();
+  if (::getsockopt(t.route_fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_MTU : IPV6_MTU, &mtu,
+                   &len) == 0 &&
+      mtu > 0)
+    t.mtu = uint32_t(mtu);
+}
+
+uint64_t udp_replicator::payload_sum(const datagram_batch& batch, size_t i) {
+  if (!sum_known_[i]) {
+    auto& info = batch.datagrams[i];
+    payload_sums_[i] = checksum_add(0, batch.data(info), info.length);
+    sum_known_[i] = 1;
+  }
+  return payload_sums_[i];
+}
+
+void udp_replicator::replicate(const datagram_batch& batch) {
+  payload_sums_.resize(batch.size());
+  sum_known_.assign(batch.size(), 0);
+  for (auto& t : receivers_) {
+    build_messages(t, batch);
+    send_messages(t);
+  }
+}
+
+void udp_replicator::build_messages(target& t, const datagram_batch& batch) {
+  headers_.clear();
+  pieces_.clear();
+  piece_payloads_.clear();
+  message_info_.clear();
+  auto& c = t.counters;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto& info = batch.datagrams[i];
+    if (!t.config.from_exporters.empty()) {
+      bool wanted = false;
+      for (auto& p : t.config.from_exporters)
+        wanted = wanted || p.contains(info.exporter);
+      if (!wanted) {
+        ++c.filtered_out;
+        continue;
+      }
+    }
+    if (t.sample_counter++ % t.config.sample_one_in != 0) {
+      ++c.sampled_out;
+      continue;
+    }
+    auto* payload = batch.data(info);
+    size_t pieces = 1;
+    if (!t.config.keep_source) {
+      pieces_.push_back({0, 0, 0, info.length});
+    } else if (info.exporter.is_v4() != t.config.address.is_v4()) {
+      ++c.errors[size_t(replication_error::address_family)];
+      continue;
+    } else {
+      udp_packet_spec spec;
+      spec.source = info.exporter;
+      spec.source_port = info.exporter_port;
+      spec.destination = t.config.address;
+      spec.destination_port = t.config.port;
+      spec.mtu = t.mtu;
+      if ((next_identification_ & 0xffff) == 0)
+        ++next_identification_; // an IPv4 ID of 0 would be replaced by the kernel's
+      spec.identification = next_identification_++;
+      pieces = build_udp_packets(spec, info.length, payload_sum(batch, i), headers_, pieces_);
+    }
+    auto end = uint32_t(pieces_.size());
+    for (size_t k = 0; k < pieces; ++k) {
+      piece_payloads_.push_back(payload);
+      message_info_.push_back({end, info.length});
+    }
+  }
+  // Pointers last: the vectors above may have moved while growing.
+  auto n = pieces_.size();
+  iovecs_.resize(2 * n);
+  messages_.resize(n);
+  for (size_t j = 0; j < n; ++j) {
+    auto& piece = pieces_[j];
+    auto* iov = &iovecs_[2 * j];
+    iov[0] = {headers_.data() + piece.header_offset, piece.header_length};
+    iov[1] = {const_cast<uint8_t*>(piece_payloads_[j] + piece.payload_offset),
+              piece.payload_length};
+    auto& h = messages_[j].msg_hdr;
+    h = {};
+    bool has_header = piece.header_length > 0;
+    h.msg_iov = has_header ? iov : iov + 1;
+    h.msg_iovlen = has_header ? 2 : 1;
+    if (t.config.keep_source) {
+      h.msg_name = &t.address;
+      h.msg_namelen = t.address_length;
+    }
+  }
+}
+
+void udp_replicator::send_messages(target& t) {
+  auto n = messages_.size();
+  auto& c = t.counters;
+  auto fail_all_from = [&](size_t i, replication_error why) {
+    for (; i < n; i = message_info_[i].datagram_end)
+      ++c.errors[size_t(why)];
+  };
+  if (n == 0)
+    return;
+  if (!t.config.keep_source && !t.connected) {
+    t.connected = try_connect(t.fd, t.config);
+    if (!t.connected) {
+      fail_all_from(0, classify(errno));
+      return;
+    }
+  }
+  size_t i = 0;
+  while (i < n) {
+    int sent = ::sendmmsg(t.fd, &messages_[i], unsigned(n - i), MSG_DONTWAIT);
+    if (sent > 0) {
+      for (size_t j = i; j < i + size_t(sent); ++j)
+        if (message_info_[j].datagram_end == j + 1) {
+          ++c.datagrams;
+          c.bytes += message_info_[j].payload_length;
+        }
+      i += size_t(sent);
+      continue;
+    }
+    int e = errno;
+    if (e == EINTR)
+      continue;
+    auto why = classify(e);
+    if (why == replication_error::would_block) {
+      // The send buffer is full: the rest of this batch is lost for this
+      // receiver alone rather than waited for.
+      fail_all_from(i, why);
+      return;
+    }
+    ++c.errors[size_t(why)];
+    if (why == replication_error::too_big && t.config.keep_source)
+      update_mtu(t);
+    i = message_info_[i].datagram_end; // the rest of a fragmented datagram is useless
+  }
+}
+
+} // namespace tidewatch

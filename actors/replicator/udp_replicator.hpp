@@ -1,0 +1,114 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <sys/socket.h>
+
+#include "actors/listener/udp_receiver.hpp"
+#include "actors/replicator/udp_packet.hpp"
+#include "messages/datagram.hpp"
+
+namespace tidewatch {
+
+/// One receiver of replicated datagrams (samplicator's "-S addr/port/N").
+struct replica_receiver {
+  ip_address address;
+  uint16_t port = 0;
+  uint32_t sample_one_in = 1;            ///< 1: every datagram; N: the 1st, N+1st, ...
+  std::vector<ip_prefix> from_exporters; ///< empty: datagrams of every exporter
+  bool keep_source = false;              ///< send from the exporter's address and port (raw socket)
+};
+
+/// Why a datagram did not reach a receiver's socket.
+enum class replication_error : uint8_t {
+  refused,        ///< ECONNREFUSED: the receiver's port was closed (ICMP)
+  unreachable,    ///< EHOSTUNREACH, ENETUNREACH, EHOSTDOWN, ENETDOWN
+  no_buffer,      ///< ENOBUFS, ENOMEM: a device or qdisc queue was full
+  would_block,    ///< EAGAIN: the socket's send buffer was full
+  too_big,        ///< EMSGSIZE
+  address_family, ///< keep_source with an IPv6 exporter and an IPv4 receiver (or the reverse)
+  other,
+};
+inline constexpr size_t replication_error_count = 7;
+
+const char* to_string(replication_error x);
+
+/// What happened to the datagrams meant for one receiver.
+struct replica_counters {
+  uint64_t datagrams = 0; ///< handed to the kernel whole
+  uint64_t bytes = 0;     ///< UDP payload bytes of those
+  uint64_t sampled_out = 0;
+  uint64_t filtered_out = 0; ///< from an exporter outside from_exporters
+  std::array<uint64_t, replication_error_count> errors{};
+};
+
+/// Sends copies of received datagrams to a list of receivers, each with its
+/// own socket, sampling and exporter filter, optionally keeping the
+/// exporter's address and port as the source. Sends are batched (sendmmsg)
+/// and never wait: a receiver that is down or slow loses its own datagrams
+/// (counted) and holds up no other. Plain class without actors, so that it
+/// can be tested and benchmarked alone.
+class udp_replicator {
+public:
+  udp_replicator() = default;
+  udp_replicator(const udp_replicator&) = delete;
+  udp_replicator& operator=(const udp_replicator&) = delete;
+  ~udp_replicator();
+
+  /// Opens one socket per receiver: a connected UDP socket, or a raw socket
+  /// for keep_source (which needs CAP_NET_RAW). On failure returns false with
+  /// a reason that names the receiver.
+  bool open(std::vector<replica_receiver> receivers, std::string& error,
+            uint64_t send_buffer_bytes = 4ull << 20);
+
+  /// Sends every datagram of the batch to every receiver that wants it.
+  void replicate(const datagram_batch& batch);
+
+  size_t receiver_count() const { return receivers_.size(); }
+  const replica_receiver& receiver(size_t i) const { return receivers_[i].config; }
+  const replica_counters& counters(size_t i) const { return receivers_[i].counters; }
+  /// "[2001:db8::1]:2055" or "192.0.2.1:2055", for logs and counter labels.
+  std::string receiver_name(size_t i) const;
+  /// The MTU spoofed packets to receiver i are fragmented for.
+  uint32_t mtu(size_t i) const { return receivers_[i].mtu; }
+
+private:
+  struct per_message {
+    uint32_t datagram_end;   ///< index of the first message of the next datagram
+    uint32_t payload_length; ///< of the datagram the message belongs to
+  };
+
+  struct target {
+    replica_receiver config;
+    int fd = -1;       ///< connected UDP socket, or raw socket for keep_source
+    int route_fd = -1; ///< keep_source: a connected UDP socket that tells the MTU
+    bool connected = false;
+    sockaddr_storage address{};
+    socklen_t address_length = 0;
+    uint32_t mtu = 1500;
+    uint64_t sample_counter = 0;
+    replica_counters counters;
+  };
+
+  void update_mtu(target& t);
+  void build_messages(target& t, const datagram_batch& batch);
+  void send_messages(target& t);
+  uint64_t payload_sum(const datagram_batch& batch, size_t i);
+
+  std::vector<target> receivers_;
+  uint32_t next_identification_ = 1;
+  // -- scratch reused across batches, so that sending allocates nothing once warm --
+  std::vector<uint64_t> payload_sums_;
+  std::vector<uint8_t> sum_known_;
+  std::vector<uint8_t> headers_;
+  std::vector<packet_piece> pieces_;
+  std::vector<const uint8_t*> piece_payloads_;
+  std::vector<per_message> message_info_;
+  std::vector<iovec> iovecs_;
+  std::vector<mmsghdr> messages_;
+};
+
+} // namespace tidewatch

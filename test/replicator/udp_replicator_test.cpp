@@ -1,0 +1,220 @@
+#define BOOST_TEST_MODULE udp_replicator
+#include <boost/test/unit_test.hpp>
+
+#include <arpa/inet.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+
+#include "actors/replicator/udp_replicator.hpp"
+
+using namespace tidewatch;
+
+namespace {
+
+/// A UDP socket on 127.0.0.1 that a test reads what the replicator sent from.
+struct loopback_receiver {
+  int fd = -1;
+  uint16_t port = 0;
+
+  loopback_receiver() {
+    fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    BOOST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0);
+    socklen_t len = sizeof(sa);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+    port = ntohs(sa.sin_port);
+  }
+  ~loopback_receiver() { ::close(fd); }
+
+  /// Every datagram that arrives within 200 ms of the previous one, with its source.
+  std::vector<std::pair<std::string, sockaddr_in>> drain() {
+    std::vector<std::pair<std::string, sockaddr_in>> out;
+    pollfd pfd{fd, POLLIN, 0};
+    while (::poll(&pfd, 1, 200) > 0) {
+      char buf[65536];
+      sockaddr_in from{};
+      socklen_t len = sizeof(from);
+      auto n = ::recvfrom(fd, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len);
+      out.emplace_back(std::string(buf, size_t(n)), from);
+    }
+    return out;
+  }
+
+  std::vector<std::string> payloads() {
+    std::vector<std::string> out;
+    for (auto& [payload, from] : drain())
+      out.push_back(payload);
+    return out;
+  }
+};
+
+ip_address loopback() {
+  return ip_address::from_v4(0x7f000001);
+}
+
+replica_receiver to(uint16_t port, uint32_t one_in = 1) {
+  replica_receiver r;
+  r.address = loopback();
+  r.port = port;
+  r.sample_one_in = one_in;
+  return r;
+}
+
+/// `n` datagrams "payload <i>" of growing size, from `exporter` (or two
+/// exporters taking turns when `other` is given).
+datagram_batch make_batch(size_t first, size_t n, const ip_address& exporter,
+                          const ip_address* other = nullptr) {
+  datagram_batch b;
+  for (size_t i = first; i < first + n; ++i) {
+    auto text = "payload " + std::to_string(i) + std::string(i * 13, 'x');
+    datagram_info meta;
+    meta.exporter = (other != nullptr && i % 2 == 1) ? *other : exporter;
+    meta.exporter_port = 40000;
+    b.add(reinterpret_cast<const uint8_t*>(text.data()), uint32_t(text.size()), meta);
+  }
+  return b;
+}
+
+std::string expected_payload(size_t i) {
+  return "payload " + std::to_string(i) + std::string(i * 13, 'x');
+}
+
+uint16_t closed_port() {
+  loopback_receiver r;
+  return r.port; // closed when r goes
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(every_datagram_reaches_both_receivers_byte_for_byte) {
+  loopback_receiver a, b;
+  udp_replicator rep;
+  std::string error;
+  BOOST_REQUIRE_MESSAGE(rep.open({to(a.port), to(b.port)}, error), error);
+  auto batch = make_batch(0, 10, ip_address::from_v4(0xC0000201));
+  rep.replicate(batch);
+  std::vector<std::string> expected;
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < 10; ++i) {
+    expected.push_back(expected_payload(i));
+    bytes += expected.back().size();
+  }
+  BOOST_TEST(a.payloads() == expected);
+  BOOST_TEST(b.payloads() == expected);
+  for (size_t r = 0; r < 2; ++r) {
+    BOOST_TEST(rep.counters(r).datagrams == 10u);
+    BOOST_TEST(rep.counters(r).bytes == bytes);
+    BOOST_TEST(rep.counters(r).sampled_out == 0u);
+  }
+  BOOST_TEST(rep.receiver_name(0) == "127.0.0.1:" + std::to_string(a.port));
+}
+
+BOOST_AUTO_TEST_CASE(one_in_three_sends_the_first_and_every_third_after_it_across_batches) {
+  loopback_receiver a;
+  udp_replicator rep;
+  std::string error;
+  BOOST_REQUIRE(rep.open({to(a.port, 3)}, error));
+  rep.replicate(make_batch(0, 5, loopback()));
+  rep.replicate(make_batch(5, 5, loopback()));
+  BOOST_TEST((a.payloads() == std::vector<std::string>{expected_payload(0), expected_payload(3),
+                                                       expected_payload(6), expected_payload(9)}));
+  BOOST_TEST(rep.counters(0).datagrams == 4u);
+  BOOST_TEST(rep.counters(0).sampled_out == 6u);
+}
+
+BOOST_AUTO_TEST_CASE(a_receiver_with_exporter_prefixes_gets_only_their_datagrams) {
+  loopback_receiver a, all;
+  auto filtered = to(a.port);
+  ip_prefix p;
+  BOOST_REQUIRE(ip_prefix::parse("192.0.2.0/24", p));
+  filtered.from_exporters = {p};
+  udp_replicator rep;
+  std::string error;
+  BOOST_REQUIRE(rep.open({filtered, to(all.port)}, error));
+  auto inside = ip_address::from_v4(0xC0000209);  // 192.0.2.9
+  auto outside = ip_address::from_v4(0xC6336401); // 198.51.100.1
+  rep.replicate(make_batch(0, 10, inside, &outside));
+  BOOST_TEST((a.payloads() == std::vector<std::string>{expected_payload(0), expected_payload(2),
+                                                       expected_payload(4), expected_payload(6),
+                                                       expected_payload(8)}));
+  BOOST_TEST(all.payloads().size() == 10u);
+  BOOST_TEST(rep.counters(0).filtered_out == 5u);
+  BOOST_TEST(rep.counters(0).datagrams == 5u);
+  BOOST_TEST(rep.counters(1).filtered_out == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_closed_port_counts_refused_sends_and_holds_up_no_other_receiver) {
+  loopback_receiver live;
+  auto dead_port = closed_port();
+  udp_replicator rep;
+  std::string error;
+  BOOST_REQUIRE(rep.open({to(dead_port), to(live.port)}, error));
+  rep.replicate(make_batch(0, 20, loopback()));
+  rep.replicate(make_batch(20, 20, loopback()));
+  BOOST_TEST(live.payloads().size() == 40u);
+  BOOST_TEST(rep.counters(1).datagrams == 40u);
+  auto& dead = rep.counters(0);
+  auto refused = dead.errors[size_t(replication_error::refused)];
+  // The kernel reports each ICMP port unreachable on the next send, which is
+  // lost: every datagram is either handed over or counted as refused.
+  BOOST_TEST(refused >= 1u);
+  BOOST_TEST(dead.datagrams + refused == 40u);
+}
+
+BOOST_AUTO_TEST_CASE(keep_source_without_cap_net_raw_fails_at_open_naming_the_capability) {
+  int fds[2];
+  BOOST_REQUIRE(::pipe(fds) == 0);
+  auto pid = ::fork();
+  if (pid == 0) {
+    // As nobody, the child has no capabilities left.
+    if (::getuid() == 0 && ::setuid(65534) != 0)
+      ::_exit(3);
+    auto r = to(9);
+    r.keep_source = true;
+    udp_replicator rep;
+    std::string error;
+    bool ok = rep.open({r}, error);
+    auto n = ::write(fds[1], error.data(), error.size());
+    ::_exit(ok || n < 0 ? 1 : 0);
+  }
+  ::close(fds[1]);
+  std::string text;
+  char buf[1024];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof(buf))) > 0;)
+    text.append(buf, size_t(n));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  BOOST_TEST(WEXITSTATUS(status) == 0);
+  BOOST_TEST(text.find("receiver 127.0.0.1:9: keep_source needs a raw socket: Operation not "
+                       "permitted (it needs CAP_NET_RAW") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(keep_source_sends_from_the_exporters_address_and_port_as_root) {
+  if (::geteuid() != 0) {
+    BOOST_TEST_MESSAGE("skipped: raw sockets need root");
+    return;
+  }
+  loopback_receiver a;
+  auto r = to(a.port);
+  r.keep_source = true;
+  udp_replicator rep;
+  std::string error;
+  BOOST_REQUIRE_MESSAGE(rep.open({r}, error), error);
+  auto exporter = ip_address::from_v4(0x7f000063); // 127.0.0.99
+  rep.replicate(make_batch(0, 5, exporter));
+  auto got = a.drain();
+  BOOST_REQUIRE(got.size() == 5u);
+  for (size_t i = 0; i < 5; ++i) {
+    BOOST_TEST(got[i].first == expected_payload(i));
+    BOOST_TEST(ntohl(got[i].second.sin_addr.s_addr) == 0x7f000063u);
+    BOOST_TEST(ntohs(got[i].second.sin_port) == 40000u);
+  }
+  BOOST_TEST(rep.counters(0).datagrams == 5u);
+}
