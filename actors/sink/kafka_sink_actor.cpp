@@ -55,9 +55,9 @@ flow_sink_actor::behavior_type kafka_sink(self_ptr self, kafka_sink_options opts
         st.producer.close();
         log_losses(st);
         spdlog::info("{}: kafka topic {}: {} records in, {} delivered, {} failed deliveries, {} "
-                     "dropped; {} bytes left in the spool",
+                     "spooled, {} dropped; {} bytes left in the spool",
                      st.opts.pipeline, st.opts.producer.topic, st.records, st.producer.delivered(),
-                     st.producer.failed(), st.producer.dropped(),
+                     st.producer.failed(), st.producer.spooled(), st.producer.dropped(),
                      st.producer.spooled_records().bytes());
         caf::anon_send(coordinator, drained_atom::value, std::string{"kafka_sink"});
       },
