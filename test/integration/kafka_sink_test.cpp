@@ -155,6 +155,16 @@ BOOST_AUTO_TEST_CASE(every_record_flowgen_sends_arrives_in_kafka_as_json_with_th
   BOOST_TEST(logged(d, "delivered") == 20000u);
   BOOST_TEST(logged(d, "dropped") == 0u);
   BOOST_TEST(logged(d, "bytes left in the spool") == 0u);
+  // The example Druid ingestion spec reads exactly the fields a message has.
+  std::string diff;
+  BOOST_REQUIRE_EQUAL(
+      run("kcat -C -b 127.0.0.1:" + std::to_string(kafka_port) +
+              " -t netflow -o beginning -e -q 2>/dev/null | head -1 | /usr/bin/python3 " + scripts +
+              "/check_druid_spec.py " + env_or("TIDEWATCH_SOURCE_DIR", ".") +
+              "/config/examples/druid-kafka-ingestion.json",
+          &diff),
+      0);
+  BOOST_TEST(diff == "");
 }
 
 BOOST_AUTO_TEST_CASE(a_broker_outage_mid_stream_loses_no_record_once_a_broker_is_back) {
