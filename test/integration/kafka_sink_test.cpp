@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE kafka_sink
 #include <boost/test/unit_test.hpp>
 
-#include <regex>
+#include <cctype>
 
 #include "integration/harness.hpp"
 
@@ -52,6 +52,30 @@ std::string kafka_config(const scratch_dir& dir, uint16_t udp_port, uint16_t kaf
          sink_extra;
 }
 
+/// The number written right after the first `label` in text (spaces skipped).
+uint64_t number_after(const std::string& text, const std::string& label) {
+  auto at = text.find(label);
+  BOOST_REQUIRE_MESSAGE(at != std::string::npos, "no '" << label << "' in: " << text);
+  at = text.find_first_not_of(' ', at + label.size());
+  auto end = text.find_first_not_of("0123456789", at);
+  BOOST_REQUIRE_MESSAGE(end != at, "no number after '" << label << "' in: " << text);
+  return std::stoull(text.substr(at, end - at));
+}
+
+/// The number written right before the first ` label` that follows a number.
+uint64_t number_before(const std::string& text, const std::string& label) {
+  for (auto at = text.find(" " + label); at != std::string::npos;
+       at = text.find(" " + label, at + 1)) {
+    auto begin = at;
+    while (begin > 0 && std::isdigit(static_cast<unsigned char>(text[begin - 1])))
+      --begin;
+    if (begin < at)
+      return std::stoull(text.substr(begin, at - begin));
+  }
+  BOOST_FAIL("no number before '" << label << "' in: " << text);
+  return 0;
+}
+
 /// flowgen's totals: records, flow packets, flow bytes.
 struct sent {
   uint64_t records = 0, packets = 0, bytes = 0;
@@ -64,13 +88,10 @@ sent send(uint16_t port, uint64_t records, uint64_t rate, int seed) {
                               " --rate " + std::to_string(rate) + " --seed " + std::to_string(seed),
                           &out),
                       0);
-  std::smatch m;
   sent s;
   s.records = records;
-  BOOST_REQUIRE(std::regex_search(out, m, std::regex("flow packets +(\\d+)")));
-  s.packets = std::stoull(m[1]);
-  BOOST_REQUIRE(std::regex_search(out, m, std::regex("flow bytes +(\\d+)")));
-  s.bytes = std::stoull(m[1]);
+  s.packets = number_after(out, "flow packets");
+  s.bytes = number_after(out, "flow bytes");
   return s;
 }
 
@@ -88,12 +109,7 @@ topic_summary read_topic(uint16_t kafka_port) {
                           &out),
                       0);
   topic_summary s;
-  auto get = [&](const char* name) {
-    std::smatch m;
-    BOOST_REQUIRE_MESSAGE(
-        std::regex_search(out, m, std::regex(std::string("\"") + name + "\": (\\d+)")), out);
-    return std::stoull(m[1]);
-  };
+  auto get = [&](const char* name) { return number_after(out, std::string("\"") + name + "\":"); };
   s.messages = get("messages");
   s.bad_json = get("bad_json");
   s.packets = get("packets");
@@ -118,10 +134,7 @@ topic_summary wait_for_messages(uint16_t kafka_port, uint64_t n, std::chrono::se
 
 /// A number the daemon logged as `<number> <label>` in its sink summary.
 uint64_t logged(const process& d, const std::string& label) {
-  std::smatch m;
-  auto err = d.err();
-  BOOST_REQUIRE_MESSAGE(std::regex_search(err, m, std::regex("(\\d+) " + label)), err);
-  return std::stoull(m[1]);
+  return number_before(d.err(), label);
 }
 
 void stop_daemon(process& d) {
