@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -48,10 +49,20 @@ struct decoder_config {
 };
 
 struct sink_config {
-  std::string type = "file"; ///< file | stdout
+  std::string type = "file"; ///< file | stdout | kafka
   std::string path;          ///< file: the current output file
   uint64_t rotate_bytes = 256ull << 20;
   std::chrono::milliseconds rotate_interval{3'600'000};
+  // -- kafka --
+  std::string topic{};                             ///< empty: the pipeline's name
+  std::string brokers{};                           ///< bootstrap.servers
+  std::string key = "none";                        ///< none | exporter | src | dst
+  std::map<std::string, std::string> properties{}; ///< any librdkafka property, passed through
+  uint64_t queue_max_messages = 100'000;           ///< librdkafka's in-memory queue
+  uint64_t queue_max_bytes = 256ull << 20;
+  std::string spool_dir{}; ///< empty: <state_dir>/<pipeline>-kafka-spool[-<index>]
+  uint64_t spool_max_bytes = 1ull << 30;
+  std::chrono::milliseconds flush_timeout{5'000}; ///< at shutdown; the rest is spooled
   bool unscaled_counters = false; ///< also print packets/bytes before sampling extrapolation
 };
 

@@ -16,6 +16,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "actors/sink/kafka_producer.hpp"
 #include "config/config.hpp"
 #include "messages/address.hpp"
 
@@ -223,6 +224,27 @@ public:
     auto path = join_path(current_->path, key);
     for (size_t i = 0; i < values.size() && child && child.IsSequence(); ++i)
       validate(child[i], path + "[" + std::to_string(i) + "]", values[i], check);
+  }
+
+  /// A mapping of names to scalar values, e.g. librdkafka properties.
+  void map(const char* key, std::map<std::string, std::string>& values) {
+    auto child = lookup(key);
+    if (!child || child.IsNull())
+      return;
+    auto path = join_path(current_->path, key);
+    if (!child.IsMap()) {
+      error(child, path, "expected a mapping of names to values");
+      return;
+    }
+    values.clear();
+    for (auto it = child.begin(); it != child.end(); ++it) {
+      auto name = it->first.Scalar();
+      lines_[path + "." + name] = it->first.Mark().line + 1;
+      if (!it->second.IsScalar())
+        error(it->second, path + "." + name, "expected a single value");
+      else
+        values[name] = it->second.Scalar();
+    }
   }
 
   template <class T, class Check = no_check>
@@ -450,6 +472,18 @@ public:
     out_ << YAML::EndSeq;
   }
 
+  void map(const char* key, std::map<std::string, std::string>& values) {
+    out_ << YAML::Key << key << YAML::Value;
+    if (values.empty()) {
+      out_ << YAML::Flow << YAML::BeginMap << YAML::EndMap;
+      return;
+    }
+    out_ << YAML::BeginMap;
+    for (auto& [name, value] : values)
+      out_ << YAML::Key << name << YAML::Value << YAML::DoubleQuoted << value;
+    out_ << YAML::EndMap;
+  }
+
   template <class T, class Check = no_check> void field(const char* key, T& value, Check = {}) {
     out_ << YAML::Key << key << YAML::Value;
     if constexpr (std::is_same_v<T, bool>)
@@ -514,11 +548,25 @@ template <class V> void describe(V& v, decoder_config& x) {
 }
 
 template <class V> void describe(V& v, sink_config& x) {
-  v.field("type", x.type, one_of{{"file", "stdout"}});
-  v.field("path", x.path);
-  v.field("rotate_bytes", size_value{x.rotate_bytes});
-  v.field("rotate_interval", x.rotate_interval);
+  using ms = std::chrono::milliseconds;
+  v.field("type", x.type, one_of{{"file", "stdout", "kafka"}});
   v.field("unscaled_counters", x.unscaled_counters);
+  // A sink takes (and prints) only its type's keys; `type` is read first.
+  if (x.type != "kafka") {
+    v.field("path", x.path);
+    v.field("rotate_bytes", size_value{x.rotate_bytes});
+    v.field("rotate_interval", x.rotate_interval);
+    return;
+  }
+  v.field("topic", x.topic);
+  v.field("brokers", x.brokers);
+  v.field("key", x.key, one_of{{"none", "exporter", "src", "dst"}});
+  v.map("properties", x.properties);
+  v.field("queue_max_messages", x.queue_max_messages, in_range<uint64_t>{1, 10'000'000});
+  v.field("queue_max_bytes", size_value{x.queue_max_bytes});
+  v.field("spool_dir", x.spool_dir);
+  v.field("spool_max_bytes", size_value{x.spool_max_bytes});
+  v.field("flush_timeout", x.flush_timeout, in_range<ms>{ms(0), ms(600'000)});
 }
 
 template <class V> void describe(V& v, sampling_rule_config& x) {
@@ -611,6 +659,20 @@ void check_pipeline(const reader& r, const std::string& file, const std::string&
     if (s.type == "file" && s.rotate_bytes < 4096)
       errors.push_back({file, r.line_of(spath + ".rotate_bytes"), spath + ".rotate_bytes",
                         "must be at least 4KiB"});
+    if (s.type != "kafka")
+      continue;
+    if (s.brokers.empty())
+      errors.push_back({file, r.line_of(spath + ".brokers"), spath + ".brokers",
+                        "a kafka sink needs brokers (host:port, ...)"});
+    if (s.queue_max_bytes < 1024)
+      errors.push_back({file, r.line_of(spath + ".queue_max_bytes"), spath + ".queue_max_bytes",
+                        "must be at least 1KiB"});
+    for (auto& [name, value] : s.properties) {
+      std::string why;
+      if (!check_kafka_property(name, value, &why))
+        errors.push_back(
+            {file, r.line_of(spath + ".properties." + name), spath + ".properties." + name, why});
+    }
   }
 }
 
@@ -620,13 +682,23 @@ void complete(tidewatch_config& cfg) {
   auto& nf = cfg.pipelines.netflow;
   if (nf.decoder.template_file.empty())
     nf.decoder.template_file = cfg.node.state_dir + "/netflow-templates.bin";
-  for (auto* p : {&nf, &cfg.pipelines.sflow})
-    for (auto& s : p->sinks)
+  // Per sink: stdout has no path; a Kafka sink defaults its topic and spool
+  // directory by pipeline.
+  for (auto [name, topic, p] :
+       {std::tuple{"netflow", "netflow", &nf},
+        std::tuple{"sflow", "network_flows_internal", &cfg.pipelines.sflow}})
+    for (size_t i = 0; i < p->sinks.size(); ++i) {
+      auto& s = p->sinks[i];
       if (s.type == "stdout")
         s.path.clear();
+      if (s.type == "kafka" && s.topic.empty())
+        s.topic = topic;
+      if (s.type == "kafka" && s.spool_dir.empty())
+        s.spool_dir = cfg.node.state_dir + "/" + name + "-kafka-spool" +
+                      (i == 0 ? std::string() : "-" + std::to_string(i));
+    }
 }
 
-/// True when the file gave pipelines.<name>.sinks.
 /// Whether the file sets pipelines.<name>.<key>.
 bool pipeline_key_given(const YAML::Node& root, const char* name, const char* key) {
   return root && root.IsMap() && root["pipelines"] && root["pipelines"].IsMap() &&

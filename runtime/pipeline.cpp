@@ -1,5 +1,6 @@
 #include "runtime/pipeline.hpp"
 
+#include <algorithm>
 #include <optional>
 
 #include <caf/all.hpp>
@@ -9,6 +10,7 @@
 #include "actors/listener/listener_actor.hpp"
 #include "actors/replicator/replicator_actor.hpp"
 #include "actors/sink/file_sink_actor.hpp"
+#include "actors/sink/kafka_sink_actor.hpp"
 
 namespace tidewatch {
 
@@ -78,6 +80,23 @@ replicator_options replicator_options_of(const std::string& name, const pipeline
   return r;
 }
 
+kafka_sink_options kafka_options(const std::string& pipeline, const sink_config& s) {
+  kafka_sink_options o;
+  o.pipeline = pipeline;
+  o.producer.brokers = s.brokers;
+  o.producer.topic = s.topic;
+  parse_kafka_key(s.key, o.producer.key); // validated with the config
+  o.producer.properties = s.properties;
+  o.producer.queue_max_messages = s.queue_max_messages;
+  o.producer.queue_max_bytes = s.queue_max_bytes;
+  o.producer.spool.directory = s.spool_dir;
+  o.producer.spool.max_bytes = s.spool_max_bytes;
+  o.producer.spool.segment_bytes = std::clamp<uint64_t>(s.spool_max_bytes / 8, 64 << 10, 64 << 20);
+  o.producer.flush_timeout = s.flush_timeout;
+  o.producer.json.unscaled_counters = s.unscaled_counters;
+  return o;
+}
+
 /// Replicator, sinks, enricher, decoder (of `kind`), then listeners: the
 /// children a pipeline has, downstream first.
 std::vector<child_spec> pipeline_children(const std::string& name, const pipeline_config& p,
@@ -99,6 +118,15 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
   }
   size_t first_sink = specs.size();
   for (size_t i = 0; i < p.sinks.size(); ++i) {
+    if (p.sinks[i].type == "kafka") {
+      specs.push_back({"sink[" + std::to_string(i) + "]",
+                       [o = kafka_options(name, p.sinks[i])](caf::event_based_actor* sup,
+                                                             const std::vector<caf::actor>&) {
+                         return caf::actor_cast<caf::actor>(sup->spawn<caf::linked>(kafka_sink, o));
+                       },
+                       false, true});
+      continue;
+    }
     file_sink_options o;
     o.pipeline = name;
     o.to_stdout = p.sinks[i].type == "stdout";

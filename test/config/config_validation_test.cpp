@@ -171,7 +171,50 @@ BOOST_AUTO_TEST_CASE(a_file_sink_without_path_is_reported) {
 BOOST_AUTO_TEST_CASE(an_unknown_sink_type_is_reported) {
   expect_single_error("pipelines:\n  netflow:\n    sinks:\n      - type: carrier-pigeon\n",
                       "node.yaml:4: pipelines.netflow.sinks[0].type: 'carrier-pigeon' is not one "
-                      "of: file, stdout");
+                      "of: file, stdout, kafka");
+}
+
+BOOST_AUTO_TEST_CASE(a_kafka_sink_takes_its_keys_and_fills_topic_and_spool_from_the_pipeline) {
+  tidewatch_config cfg;
+  auto yaml = "node:\n  state_dir: /srv/tw\npipelines:\n  netflow:\n    sinks:\n"
+              "      - type: kafka\n        brokers: k1:9092,k2:9092\n        key: src\n"
+              "        properties: {acks: all, compression.type: zstd, linger.ms: 5}\n"
+              "        queue_max_messages: 5000\n        spool_max_bytes: 64MiB\n"
+              "        flush_timeout: 2s\n";
+  BOOST_REQUIRE(parse_config(yaml, "node.yaml", cfg).empty());
+  BOOST_REQUIRE_EQUAL(cfg.pipelines.netflow.sinks.size(), 1u);
+  auto& s = cfg.pipelines.netflow.sinks[0];
+  BOOST_TEST(s.brokers == "k1:9092,k2:9092");
+  BOOST_TEST(s.topic == "netflow");
+  BOOST_TEST(s.key == "src");
+  BOOST_TEST(s.properties.size() == 3u);
+  BOOST_TEST(s.properties.at("compression.type") == "zstd");
+  BOOST_TEST(s.properties.at("linger.ms") == "5");
+  BOOST_TEST(s.queue_max_messages == 5000u);
+  BOOST_TEST(s.queue_max_bytes == 256ull << 20);
+  BOOST_TEST(s.spool_dir == "/srv/tw/netflow-kafka-spool");
+  BOOST_TEST(s.spool_max_bytes == 64ull << 20);
+  BOOST_TEST(s.flush_timeout.count() == 2000);
+  tidewatch_config again;
+  BOOST_REQUIRE(parse_config(render_config(cfg), "rendered.yaml", again).empty());
+  BOOST_TEST(render_config(again) == render_config(cfg));
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_librdkafka_property_is_reported_with_its_line) {
+  expect_single_error("pipelines:\n  netflow:\n    sinks:\n      - type: kafka\n"
+                      "        brokers: 127.0.0.1:9092\n        properties:\n"
+                      "          acks: all\n          lingr.ms: 5\n",
+                      "node.yaml:8: pipelines.netflow.sinks[0].properties.lingr.ms: No such "
+                      "configuration property: \"lingr.ms\"");
+}
+
+BOOST_AUTO_TEST_CASE(a_kafka_sink_without_brokers_or_with_a_file_key_is_reported) {
+  auto errors = errors_of("pipelines:\n  netflow:\n    sinks:\n      - type: kafka\n"
+                          "        path: /tmp/x\n");
+  BOOST_REQUIRE_EQUAL(errors.size(), 2u);
+  BOOST_TEST(errors[0].starts_with("node.yaml:5: pipelines.netflow.sinks[0].path: unknown key"));
+  BOOST_TEST(errors[1] == "node.yaml:4: pipelines.netflow.sinks[0].brokers: a kafka sink needs "
+                          "brokers (host:port, ...)");
 }
 
 BOOST_AUTO_TEST_CASE(an_enabled_pipeline_without_listeners_is_reported) {

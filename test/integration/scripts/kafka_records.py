@@ -1,0 +1,37 @@
+#!/usr/bin/python3
+"""Summarises Kafka messages as kcat prints them with -f '%k\\t%s\\n': one JSON
+object per line on stdout, e.g.
+{"messages": 20000, "bad_json": 0, "packets": 313, "bytes": 2432, ...}.
+`key_is_exporter` counts messages whose key equals their peer_ip_src;
+`missing_fields` those lacking one of the fields every record has.
+Usage: kcat ... | kafka_records.py"""
+import json
+import sys
+
+FIELDS = ("event_type", "peer_ip_src", "ip_src", "ip_dst", "port_src", "port_dst", "ip_proto",
+          "timestamp_start", "timestamp_end", "export_proto_version", "flows", "packets", "bytes",
+          "export_protocol", "ip_version")
+summary = {"messages": 0, "bad_json": 0, "packets": 0, "bytes": 0, "flows": 0,
+           "key_is_exporter": 0, "missing_fields": 0, "distinct": 0}
+seen = set()
+for line in sys.stdin:
+    line = line.rstrip("\n")
+    if not line:
+        continue
+    key, _, value = line.partition("\t")
+    summary["messages"] += 1
+    try:
+        r = json.loads(value)
+    except ValueError:
+        summary["bad_json"] += 1
+        continue
+    if any(f not in r for f in FIELDS):
+        summary["missing_fields"] += 1
+        continue
+    seen.add(value)
+    summary["packets"] += r["packets"]
+    summary["bytes"] += r["bytes"]
+    summary["flows"] += r["flows"]
+    summary["key_is_exporter"] += key == r["peer_ip_src"]
+summary["distinct"] = len(seen)
+print(json.dumps(summary))
