@@ -551,6 +551,7 @@ template <class V> void describe(V& v, sink_config& x) {
   using ms = std::chrono::milliseconds;
   v.field("type", x.type, one_of{{"file", "stdout", "kafka"}});
   v.field("unscaled_counters", x.unscaled_counters);
+  v.list("scopes", x.scopes, one_of{{"inbound", "outbound", "internal", "external", "unknown"}});
   // A sink takes (and prints) only its type's keys; `type` is read first.
   if (x.type != "kafka") {
     v.field("path", x.path);
@@ -653,6 +654,13 @@ void check_pipeline(const reader& r, const std::string& file, const std::string&
   for (size_t i = 0; i < p.sinks.size(); ++i) {
     auto& s = p.sinks[i];
     auto spath = path + ".sinks[" + std::to_string(i) + "]";
+    bool needs_prefixes = false;
+    for (auto& scope : s.scopes)
+      needs_prefixes |= scope == "inbound" || scope == "outbound" || scope == "internal";
+    if (needs_prefixes && s.scopes.size() < 5 && p.enrichment.prefix_file.empty())
+      errors.push_back({file, r.line_of(spath + ".scopes"), spath + ".scopes",
+                        "selecting traffic by scope needs our prefixes: set " + path +
+                            ".enrichment.prefix_file (without it every record is external)"});
     if (s.type == "file" && s.path.empty())
       errors.push_back(
           {file, r.line_of(spath + ".path"), spath + ".path", "a file sink needs a path"});
@@ -691,6 +699,9 @@ void complete(tidewatch_config& cfg) {
       auto& s = p->sinks[i];
       if (s.type == "stdout")
         s.path.clear();
+      // The deployment this replaces keeps only internal sFlow traffic.
+      if (p == &cfg.pipelines.sflow && s.scopes.empty())
+        s.scopes = {"internal"};
       if (s.type == "kafka" && s.topic.empty())
         s.topic = topic;
       if (s.type == "kafka" && s.spool_dir.empty())

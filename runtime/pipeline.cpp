@@ -145,16 +145,19 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
   std::optional<size_t> decoder_index;
   if (sink_count > 0) {
     size_t enricher_index = specs.size();
-    specs.push_back(
-        {"enricher",
-         [e = enricher_options(name, p.enrichment), first_sink,
-          sink_count](caf::event_based_actor* sup, const std::vector<caf::actor>& earlier) {
-           std::vector<flow_sink_actor> sinks;
-           for (size_t i = first_sink; i < first_sink + sink_count; ++i)
-             sinks.push_back(caf::actor_cast<flow_sink_actor>(earlier[i]));
-           return caf::actor_cast<caf::actor>(sup->spawn<caf::linked>(enricher, e, sinks));
-         },
-         false, false, true});
+    auto e = enricher_options(name, p.enrichment);
+    for (auto& s : p.sinks)
+      e.sink_scopes.push_back(scope_mask(s.scopes));
+    specs.push_back({"enricher",
+                     [e, first_sink, sink_count](caf::event_based_actor* sup,
+                                                 const std::vector<caf::actor>& earlier) {
+                       std::vector<flow_sink_actor> sinks;
+                       for (size_t i = first_sink; i < first_sink + sink_count; ++i)
+                         sinks.push_back(caf::actor_cast<flow_sink_actor>(earlier[i]));
+                       return caf::actor_cast<caf::actor>(
+                           sup->spawn<caf::linked>(enricher, e, sinks));
+                     },
+                     false, false, true});
     decoder_actor_options d;
     d.pipeline = name;
     d.kind = kind;

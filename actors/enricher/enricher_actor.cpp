@@ -57,11 +57,18 @@ enricher_actor::behavior_type enricher(self_ptr self, enricher_actor_options opt
         }
         ++st.batches_out;
         st.owed_acks.push_back(sender);
+        // Every sink gets a batch (maybe empty) so that credit counts stay simple.
         for (size_t i = 0; i < st.sinks.size(); ++i) {
-          if (i + 1 == st.sinks.size())
+          uint8_t mask = i < st.opts.sink_scopes.size() ? st.opts.sink_scopes[i] : all_scopes;
+          if (mask != all_scopes) {
+            auto selected = select_scopes(batch, mask);
+            st.records_filtered += batch.records.size() - selected.records.size();
+            self->send(st.sinks[i], std::move(selected));
+          } else if (i + 1 == st.sinks.size()) {
             self->send(st.sinks[i], std::move(batch));
-          else
+          } else {
             self->send(st.sinks[i], batch);
+          }
         }
       },
       [self](ack_atom) {
@@ -93,6 +100,7 @@ enricher_actor::behavior_type enricher(self_ptr self, enricher_actor_options opt
         s.stage = "enricher";
         s.counters = {{"enricher_batches_out_total", st.batches_out},
                       {"enricher_batches_in_flight", st.owed_acks.size()},
+                      {"enricher_records_not_selected_total", st.records_filtered},
                       {"enricher_prefixes", st.files->prefix_count()},
                       {"enricher_reloads_total", st.files->reloads()},
                       {"enricher_reload_errors_total", st.files->reload_errors()}};

@@ -15,6 +15,8 @@ struct enricher_actor_options {
   enricher_settings settings;
   enrichment_files::paths files;
   std::chrono::milliseconds watch_interval{1'000}; ///< how often files are checked for changes
+  /// Per sink, the scopes it takes (scope_mask); empty: every sink takes all.
+  std::vector<uint8_t> sink_scopes;
 };
 
 struct enricher_state {
@@ -23,6 +25,7 @@ struct enricher_state {
   std::unique_ptr<enrichment_files> files;
   std::vector<flow_sink_actor> sinks;
   std::vector<uint64_t> sink_acks; ///< batches each sink finished
+  uint64_t records_filtered = 0;   ///< records a sink did not take (its scopes)
   uint64_t batches_out = 0;
   uint64_t batches_done = 0; ///< batches every sink finished
   /// Who sent each batch not yet finished by every sink, oldest first: its

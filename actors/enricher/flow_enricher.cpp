@@ -29,6 +29,28 @@ uint8_t family_length(const ip_prefix& p) {
 
 } // namespace
 
+uint8_t scope_mask(const std::vector<std::string>& names) {
+  if (names.empty())
+    return all_scopes;
+  uint8_t mask = 0;
+  for (auto& name : names)
+    for (uint8_t s = 0; s < 5; ++s)
+      if (name == to_string(traffic_scope(s)))
+        mask |= scope_bit(traffic_scope(s));
+  return mask;
+}
+
+flow_batch select_scopes(const flow_batch& batch, uint8_t mask) {
+  flow_batch out;
+  out.pipeline = batch.pipeline;
+  out.labels = batch.labels;
+  out.records.reserve(batch.records.size());
+  for (auto& r : batch.records)
+    if (mask & scope_bit(r.scope))
+      out.records.push_back(r);
+  return out;
+}
+
 flow_enricher::flow_enricher(enricher_settings settings) : settings_(std::move(settings)) {
   if (settings_.address_cache_size != 0) {
     size_t sets = std::bit_ceil((settings_.address_cache_size + cache_ways - 1) / cache_ways);

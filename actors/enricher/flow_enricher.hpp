@@ -13,6 +13,19 @@
 
 namespace tidewatch {
 
+/// A set of traffic scopes: bit (1 << scope) for each.
+constexpr uint8_t scope_bit(traffic_scope s) {
+  return uint8_t(1u << uint8_t(s));
+}
+constexpr uint8_t all_scopes = 0x1f;
+
+/// Parses scope names ("inbound", ...) into a mask; empty: all_scopes.
+uint8_t scope_mask(const std::vector<std::string>& names);
+
+/// The records of batch whose scope is in mask, with the batch's labels
+/// (a sink that takes only some scopes, e.g. internal sFlow traffic).
+flow_batch select_scopes(const flow_batch& batch, uint8_t mask);
+
 /// A sampling rate for the exporters inside a prefix.
 struct sampling_rule {
   ip_prefix exporters;

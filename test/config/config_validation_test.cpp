@@ -270,7 +270,8 @@ BOOST_AUTO_TEST_CASE(the_sflow_pipeline_is_off_by_default_and_listens_on_6343_on
   tidewatch_config cfg;
   BOOST_TEST(parse_config("node:\n  state_dir: /srv/tw\n", "node.yaml", cfg).empty());
   BOOST_TEST(!cfg.pipelines.sflow.enabled);
-  BOOST_TEST(parse_config("node:\n  state_dir: /srv/tw\npipelines:\n  sflow:\n    enabled: true\n",
+  BOOST_TEST(parse_config("node:\n  state_dir: /srv/tw\npipelines:\n  sflow:\n    enabled: true\n"
+                          "    enrichment: {prefix_file: /etc/tw/ours.txt}\n",
                           "node.yaml", cfg)
                  .empty());
   auto& sf = cfg.pipelines.sflow;
@@ -280,12 +281,27 @@ BOOST_AUTO_TEST_CASE(the_sflow_pipeline_is_off_by_default_and_listens_on_6343_on
   BOOST_TEST(sf.listeners[0].port == 6343);
   BOOST_REQUIRE_EQUAL(sf.sinks.size(), 1u);
   BOOST_TEST(sf.sinks[0].path == "/srv/tw/flows/sflow.json");
+  // Internal traffic only, as the deployment this replaces keeps it.
+  BOOST_TEST(sf.sinks[0].scopes == std::vector<std::string>{"internal"});
+  BOOST_TEST(cfg.pipelines.netflow.sinks[0].scopes.empty());
   BOOST_TEST(cfg.pipelines.netflow.enabled);
+}
+
+BOOST_AUTO_TEST_CASE(selecting_scopes_without_a_prefix_list_is_an_error) {
+  expect_single_error("pipelines:\n  sflow:\n    enabled: true\n",
+                      "node.yaml:2: pipelines.sflow.sinks[0].scopes: selecting traffic by scope "
+                      "needs our prefixes: set pipelines.sflow.enrichment.prefix_file (without it "
+                      "every record is external)");
+  expect_single_error("pipelines:\n  netflow:\n    sinks:\n      - type: stdout\n"
+                      "        scopes: [external, bogus]\n",
+                      "node.yaml:5: pipelines.netflow.sinks[0].scopes[1]: 'bogus' is not one of: "
+                      "inbound, outbound, internal, external, unknown");
 }
 
 BOOST_AUTO_TEST_CASE(sflow_pipeline_errors_name_the_sflow_keys) {
   expect_single_error(
-      "pipelines:\n  sflow:\n    enabled: true\n    listeners: []\n",
+      "pipelines:\n  sflow:\n    enabled: true\n    listeners: []\n"
+      "    enrichment: {prefix_file: /etc/tw/ours.txt}\n",
       "node.yaml:4: pipelines.sflow.listeners: an enabled pipeline needs a listener");
 }
 

@@ -324,3 +324,24 @@ BOOST_AUTO_TEST_CASE(the_region_label_goes_on_every_record) {
   BOOST_TEST(b.label(b.records[0].region) == "eu-west");
   BOOST_TEST(b.label(b.records[1].region) == "eu-west");
 }
+
+BOOST_AUTO_TEST_CASE(a_sink_selection_keeps_only_its_scopes_and_the_labels) {
+  flow_enricher e;
+  e.set_prefixes(ours("192.0.2.0/24 dc1\n"));
+  flow_batch b;
+  b.records = {
+      flow("10.0.0.1", "192.0.2.1", "192.0.2.2"), flow("10.0.0.1", "198.51.100.1", "192.0.2.2"),
+      flow("10.0.0.1", "198.51.100.1", "203.0.113.1"), flow("10.0.0.1", "192.0.2.3", "192.0.2.4")};
+  e.enrich(b);
+  BOOST_TEST(scope_mask({}) == all_scopes);
+  BOOST_TEST(scope_mask({"internal"}) == scope_bit(traffic_scope::internal));
+  auto internal = select_scopes(b, scope_mask({"internal"}));
+  BOOST_REQUIRE(internal.records.size() == 2u);
+  BOOST_TEST(internal.records[0].src_addr.to_string() == "192.0.2.1");
+  BOOST_TEST(internal.records[1].src_addr.to_string() == "192.0.2.3");
+  BOOST_TEST(internal.label(internal.records[1].src_net_name) == "dc1");
+  auto rest = select_scopes(b, scope_mask({"inbound", "external"}));
+  BOOST_REQUIRE(rest.records.size() == 2u);
+  BOOST_TEST(int(rest.records[0].scope) == int(traffic_scope::inbound));
+  BOOST_TEST(int(rest.records[1].scope) == int(traffic_scope::external));
+}

@@ -228,6 +228,14 @@ inline std::string pmacct_print_config(const std::string& daemon, uint16_t port,
          "timestamp_start, timestamp_end, timestamp_arrival, src_net, dst_net, flows\n";
 }
 
+/// How often `what` occurs in text.
+inline size_t count_of(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+    ++n;
+  return n;
+}
+
 /// Counts lines in a file.
 inline size_t count_lines(const std::filesystem::path& p) {
   auto text = read_file(p);

@@ -37,13 +37,6 @@ traffic make_traffic(const scratch_dir& dir) {
   return t;
 }
 
-size_t count_of(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
-    ++n;
-  return n;
-}
-
 uint64_t total_packets(const std::vector<std::string>& flows) {
   uint64_t sum = 0;
   for (auto& f : flows) {

@@ -27,7 +27,9 @@ struct sfprobe_run {
   uint16_t port = free_port();
   std::filesystem::path traffic = dir / "traffic.pcap";
   std::filesystem::path capture = dir / "sflow.pcap";
-  std::filesystem::path output = dir / "sflow.json";
+  std::filesystem::path internal_output = dir / "sflow.json";
+  std::filesystem::path other_output = dir / "sflow-other.json";
+  std::filesystem::path output = dir / "all.json"; ///< both sinks' records
   std::string daemon_log;
   int daemon_exit = -1;
 
@@ -36,12 +38,19 @@ struct sfprobe_run {
     BOOST_REQUIRE_EQUAL(
         run(python + " " + scripts + "/make_traffic_pcap.py " + traffic.string(), &out), 0);
     // The sflow pipeline beside a netflow one on a port nobody sends to.
+    // Our prefixes hold both ends of the IPv4 flows, not those of the IPv6
+    // ones: the default sink takes the internal (IPv4) records, a second one
+    // every other scope (the IPv6 records).
+    write_file(dir / "ours.txt", "203.0.113.0/24 edge\n198.51.100.0/24 core\n");
     write_file(dir / "node.yaml",
                node_config(dir.path, free_port()) +
                    "  sflow:\n    enabled: true\n    listeners:\n"
                    "      - {address: 127.0.0.1, port: " +
                    std::to_string(port) +
-                   "}\n    sinks:\n      - type: file\n        path: " + output.string() + "\n");
+                   "}\n    enrichment:\n      prefix_file: " + (dir / "ours.txt").string() +
+                   "\n    sinks:\n      - type: file\n        path: " + internal_output.string() +
+                   "\n      - type: file\n        path: " + other_output.string() +
+                   "\n        scopes: [inbound, outbound, external, unknown]\n");
     process daemon({tidewatchd, "--config", (dir / "node.yaml").string()}, dir.path, "tidewatchd");
     BOOST_REQUIRE(daemon.wait_for("sflow: listening on udp", 10s));
     process dumpcap({"dumpcap", "-q", "-i", "lo", "-f", "udp dst port " + std::to_string(port),
@@ -65,6 +74,7 @@ struct sfprobe_run {
     BOOST_REQUIRE(code.has_value());
     daemon_exit = *code;
     daemon_log = daemon.err();
+    write_file(output, read_file(internal_output) + read_file(other_output));
   }
 };
 
@@ -81,6 +91,19 @@ BOOST_AUTO_TEST_CASE(pmacctd_sfprobe_samples_match_tshark_and_the_offline_decode
   BOOST_TEST(ours.size() > 1500u);
   BOOST_TEST(ours.size() <= 1534u);
   BOOST_TEST(ours == reference, boost::test_tools::per_element());
+  // Split by scope: every IPv4 flow was internal, every IPv6 one external.
+  auto internal = read_file(r.internal_output);
+  auto other = read_file(r.other_output);
+  size_t v4 = 0;
+  for (auto& line : reference)
+    v4 += line.find(':') == std::string::npos ? 1 : 0;
+  BOOST_TEST(v4 > 0u);
+  BOOST_TEST(v4 < reference.size());
+  BOOST_TEST(count_of(internal, "\n") == v4);
+  BOOST_TEST(count_of(internal, R"("ip_version": 4)") == v4);
+  BOOST_TEST(count_of(internal, R"("traffic_scope": "internal")") == v4);
+  BOOST_TEST(count_of(other, "\n") == reference.size() - v4);
+  BOOST_TEST(count_of(other, R"("traffic_scope": "external")") == reference.size() - v4);
   auto offline = r.dir / "offline.json";
   BOOST_REQUIRE_EQUAL(
       run(tidewatch_cli + " decode " + r.capture.string() + " > " + offline.string()), 0);

@@ -14,13 +14,6 @@ namespace {
 const std::string replay = "/usr/bin/python3 " + env_or("TIDEWATCH_SOURCE_DIR", ".") +
                            "/test/integration/scripts/replay.py";
 
-size_t count(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
-    ++n;
-  return n;
-}
-
 struct restart_fixture {
   scratch_dir dir{"restart"};
   uint16_t port = free_port();
@@ -65,7 +58,7 @@ BOOST_FIXTURE_TEST_CASE(data_sent_right_after_a_restart_decodes_with_the_saved_t
   auto text = read_file(output);
   BOOST_TEST(count_lines(output) == 2000u);
   // The sampling rate came in options data before the restart and is kept too.
-  BOOST_TEST(count(text, "\"sampling_rate\": 100,") == 2000u);
+  BOOST_TEST(count_of(text, "\"sampling_rate\": 100,") == 2000u);
 }
 
 BOOST_FIXTURE_TEST_CASE(without_the_state_file_the_same_data_waits_for_a_template,

@@ -143,7 +143,8 @@ class tidewatchd:
                     f"pipelines:\n  {pipeline}\n    listeners:\n"
                     f"      - {{address: 127.0.0.1, port: {port}}}\n"
                     f"    receive_buffer_bytes: 64MiB\n"
-                    f"    sinks:\n      - {{type: file, path: {self.out}, rotate_bytes: 64GiB}}\n")
+                    f"    sinks:\n      - {{type: file, path: {self.out}, rotate_bytes: 64GiB,"
+                    f" scopes: [inbound, outbound, internal, external, unknown]}}\n")
         self.proc = subprocess.Popen([os.path.join(build, "tidewatchd"), "--config", cfg],
                                      stderr=open(os.path.join(workdir, "tidewatchd.err"), "w"))
 
