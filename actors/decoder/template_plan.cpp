@@ -45,6 +45,8 @@ enum class field_action : uint8_t {
   sampling_interval,
   sampling_packet_interval,
   sampling_packet_space,
+  sampling_size,
+  sampling_population,
   start_uptime_ms,
   end_uptime_ms,
   start_seconds,
@@ -185,6 +187,10 @@ mapping map_standard(uint16_t ie, const presence& has) {
     return {fa::sampling_packet_interval, shape::number};
   case 306:
     return {fa::sampling_packet_space, shape::number};
+  case 309:
+    return {fa::sampling_size, shape::number};
+  case 310:
+    return {fa::sampling_population, shape::number};
   case 21:
     return {fa::end_uptime_ms, shape::uptime};
   case 22:
@@ -348,6 +354,10 @@ field_step lower(field_action a, uint16_t length) {
     return at(fo::sampling_packet_interval, 0);
   case fa::sampling_packet_space:
     return at(fo::sampling_packet_space, 0);
+  case fa::sampling_size:
+    return at(fo::sampling_size, 0);
+  case fa::sampling_population:
+    return at(fo::sampling_population, 0);
   case fa::system_init_ms:
     return at(fo::system_init_ms, 0);
   case fa::reverse_bytes:
@@ -428,6 +438,8 @@ compile_result compile_template(template_definition def, compiled_template& out)
     case field_action::sampling_interval:
     case field_action::sampling_packet_interval:
     case field_action::sampling_packet_space:
+    case field_action::sampling_size:
+    case field_action::sampling_population:
       t.has_record_sampling = true;
       break;
     default:
@@ -461,6 +473,8 @@ uint32_t sampling_rate_of(const record_extras& x) {
   uint64_t rate = 0;
   if (x.packet_interval > 0)
     rate = (x.packet_interval + x.packet_space) / x.packet_interval;
+  else if (x.sampling_size > 0)
+    rate = x.sampling_population / x.sampling_size;
   else
     rate = x.sampling_interval;
   return static_cast<uint32_t>(std::min<uint64_t>(rate, std::numeric_limits<uint32_t>::max()));

@@ -116,6 +116,8 @@ enum class field_op : uint8_t {
   sampling_interval,        ///< 34 samplingInterval, 50 samplerRandomInterval: 1 in N
   sampling_packet_interval, ///< 305
   sampling_packet_space,    ///< 306
+  sampling_size,            ///< 309 samplingSize (random n-out-of-N: n)
+  sampling_population,      ///< 310 samplingPopulation (random n-out-of-N: N)
   system_init_ms,
   reverse_bytes,
   reverse_packets,
@@ -153,6 +155,8 @@ struct record_extras {
   uint64_t sampling_interval = 0;
   uint64_t packet_interval = 0;
   uint64_t packet_space = 0;
+  uint64_t sampling_size = 0;
+  uint64_t sampling_population = 0;
   int64_t system_init_ms = -1;
   uint64_t reverse_bytes = 0;
   uint64_t reverse_packets = 0;
@@ -176,7 +180,10 @@ enum class compile_result : uint8_t { ok, no_fields, zero_length_field, too_long
 compile_result compile_template(template_definition def, compiled_template& out);
 
 /// Sampling rate (1 in N) a record announces: (305 interval + 306 space) /
-/// interval when 305 is present, else the 34/50 interval itself; 0 when none.
+/// interval for systematic count-based selection (selector algorithm 1),
+/// 310 population / 309 size for random n-out-of-N (algorithm 3), else the
+/// 34/50 interval itself; 0 when none. Time-based selection (307/308) gives
+/// no packet rate and stays 0.
 uint32_t sampling_rate_of(const record_extras& x);
 
 /// Writes `v` to the `T` at byte offset `target` of the record.
@@ -253,6 +260,10 @@ template <field_op Op>
     x.packet_interval = load_be(p, len);
   } else if constexpr (Op == field_op::sampling_packet_space) {
     x.packet_space = load_be(p, len);
+  } else if constexpr (Op == field_op::sampling_size) {
+    x.sampling_size = load_be(p, len);
+  } else if constexpr (Op == field_op::sampling_population) {
+    x.sampling_population = load_be(p, len);
   } else if constexpr (Op == field_op::system_init_ms) {
     x.system_init_ms = int64_t(load_be(p, len) & 0x7fffffffffffull);
   } else if constexpr (Op == field_op::reverse_bytes) {
@@ -342,6 +353,12 @@ template <class F> [[gnu::always_inline]] inline void visit_op(field_op op, F&& 
     return;
   case field_op::sampling_packet_space:
     f.template operator()<field_op::sampling_packet_space>();
+    return;
+  case field_op::sampling_size:
+    f.template operator()<field_op::sampling_size>();
+    return;
+  case field_op::sampling_population:
+    f.template operator()<field_op::sampling_population>();
     return;
   case field_op::system_init_ms:
     f.template operator()<field_op::system_init_ms>();

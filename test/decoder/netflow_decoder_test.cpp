@@ -356,6 +356,42 @@ BOOST_AUTO_TEST_CASE(ipfix_selector_options_give_interval_plus_space_over_interv
   BOOST_TEST(out[1].sampling_rate == 4u);
 }
 
+BOOST_AUTO_TEST_CASE(random_n_out_of_n_selection_gives_population_over_size) {
+  auto p = packet::ipfix(0, 3);
+  // Options template 401: scope selectorId, selectorAlgorithm 3, samplingSize, samplingPopulation.
+  p.begin_set(3).u16(401).u16(4).u16(1).u16(302).u16(4).u16(304).u16(1).u16(309).u16(4);
+  p.u16(310).u16(4).zeros(2).end_set();
+  p.begin_set(401).u32(4).u8(3).u32(5).u32(5000).zeros(3).end_set();
+  p.template_set(2, 256, {{302, 4}, {8, 4}});
+  p.begin_set(256).u32(4).v4("10.0.0.1").end_set().done();
+  netflow_decoder d;
+  std::vector<flow_record> out;
+  BOOST_TEST(decode(d, p, from("127.0.0.1"), out) == 1u);
+  BOOST_TEST(out[0].sampler_id == 4u);
+  BOOST_TEST(out[0].sampling_rate == 1000u);
+}
+
+BOOST_AUTO_TEST_CASE(options_arriving_after_data_apply_from_then_on_only) {
+  netflow_decoder d;
+  std::vector<flow_record> out;
+  auto data = [](uint32_t sequence) {
+    auto p = packet::ipfix(sequence, 3);
+    p.template_set(2, 256, {{302, 4}, {8, 4}});
+    p.begin_set(256).u32(9).v4("10.0.0.1").end_set().done();
+    return p;
+  };
+  BOOST_TEST(decode(d, data(0), from("127.0.0.1"), out) == 1u);
+  auto options = packet::ipfix(1, 3);
+  options.begin_set(3).u16(400).u16(3).u16(1).u16(302).u16(4).u16(305).u16(2).u16(306).u16(2);
+  options.end_set().begin_set(400).u32(9).u16(1).u16(499).end_set().done();
+  decode(d, options, from("127.0.0.1"), out);
+  BOOST_TEST(decode(d, data(2), from("127.0.0.1"), out) == 1u);
+  BOOST_TEST_REQUIRE(out.size() == 2u);
+  // The first record came before the exporter said how it samples.
+  BOOST_TEST(out[0].sampling_rate == 0u);
+  BOOST_TEST(out[1].sampling_rate == 500u);
+}
+
 BOOST_AUTO_TEST_CASE(sampling_in_the_data_record_itself_is_used) {
   auto p = packet::ipfix(0, 0);
   p.template_set(2, 256, {{8, 4}, {34, 4}});

@@ -80,18 +80,35 @@ class tidewatchd:
         cfg = os.path.join(workdir, "node.yaml")
         with open(cfg, "w") as f:
             f.write(f"node:\n  state_dir: {workdir}\n  shutdown_timeout: 60s\nlogging:\n"
-                    f"  level: warn\npipelines:\n  netflow:\n    listeners:\n"
+                    f"  level: info\npipelines:\n  netflow:\n    listeners:\n"
                     f"      - {{address: 127.0.0.1, port: {port}}}\n"
                     f"    receive_buffer_bytes: 64MiB\n"
                     f"    sinks:\n      - type: kafka\n        brokers: 127.0.0.1:{kafka_port}\n"
                     f"        queue_max_messages: 1000000\n        queue_max_bytes: 1GiB\n"
                     f"        flush_timeout: 50s\n")
+        self.log = os.path.join(workdir, "tidewatchd.err")
         self.proc = subprocess.Popen([os.path.join(build, "tidewatchd"), "--config", cfg],
-                                     stderr=open(os.path.join(workdir, "tidewatchd.err"), "w"))
+                                     stderr=open(self.log, "w"))
 
     def finish(self):
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=90)
+
+    def accounting(self):
+        """What tidewatchd says it decoded, delivered and dropped, so that a
+        loss can be placed: in tidewatchd or downstream (the broker)."""
+        with open(self.log) as f:
+            text = f.read()
+        out = {}
+        m = re.search(r"decoded (\d+) records", text)
+        if m:
+            out["decoded"] = int(m.group(1))
+        m = re.search(r"(\d+) records in, (\d+) delivered, (\d+) failed deliveries, (\d+) "
+                      r"spooled, (\d+) dropped", text)
+        if m:
+            out.update(zip(["sink_in", "delivered", "failed", "spooled", "dropped"],
+                           map(int, m.groups())))
+        return out
 
 
 class nfacctd:
@@ -144,6 +161,7 @@ def run_once(kind, build, protocol, rate, seconds):
             wall = time.time() - t0
             rss = proc_peak_rss_mb(collector.proc.pid)
             collector.finish()
+            accounting = collector.accounting() if hasattr(collector, "accounting") else {}
             messages, packets = kafka.summary()
         finally:
             if collector.proc.poll() is None:
@@ -152,7 +170,8 @@ def run_once(kind, build, protocol, rate, seconds):
         loss = 1 - packets / sent["packets"] if sent["packets"] else 1.0
         return {"collector": kind.name, "rate": rate, "sent_records": sent["records"],
                 "achieved_rate": sent["records_per_s"], "messages": messages, "loss": loss,
-                "kernel_drops": drops, "cpu": cpu / wall, "rss_mb": rss}
+                "kernel_drops": drops, "cpu": cpu / wall, "rss_mb": rss,
+                "accounting": accounting}
 
 
 def main():
@@ -173,6 +192,9 @@ def main():
             print(f"{r['collector']:<11} {rate:>9} {r['achieved_rate']:>9.0f} "
                   f"{r['sent_records']:>9} {r['messages']:>9} {100 * r['loss']:>7.3f} "
                   f"{r['kernel_drops']:>8} {100 * r['cpu']:>6.0f} {r['rss_mb']:>7.1f}", flush=True)
+            if r["accounting"]:
+                print("            tidewatchd's own accounting: " +
+                      ", ".join(f"{k} {v}" for k, v in r["accounting"].items()), flush=True)
             if r["loss"] < 0.001 and r["kernel_drops"] == 0:
                 best[name] = max(best.get(name, 0), r["achieved_rate"])
             elif r["loss"] > 0.05:
