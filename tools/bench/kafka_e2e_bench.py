@@ -4,7 +4,7 @@ tidewatchd (kafka sink, lz4) and, in the same run, pmacct's nfacctd (kafka
 plugin, JSON, lz4, every primitive), on the same load.
 
 The broker is kmock (librdkafka's mock cluster in its own process), a fresh
-one per run, with a 256-partition topic: the mock keeps at most 5 MiB per
+one per run, with a 1024-partition topic: the mock keeps at most 5 MiB per
 partition, so many partitions keep a run's whole output readable. After each
 run kcat reads the topic back; what arrived is the sum of `packets` (so that
 nfacctd's aggregation does not hide records). Kernel drops on the collector's
@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2e_bench import (PMACCT_PRIMITIVES, free_udp_port, proc_cpu_seconds,  # noqa: E402
                        proc_peak_rss_mb, udp_drops, wait_bound)
 
-PARTITIONS = 256
+PARTITIONS = 1024
 
 
 def free_tcp_port():
