@@ -3,6 +3,7 @@
 #include "actors/common/clock.hpp"
 
 #include <arpa/inet.h>
+#include <linux/sock_diag.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -82,7 +83,24 @@ bool udp_receiver::open(const options& opts, std::string& error) {
   return true;
 }
 
+void udp_receiver::read_socket_drops() {
+  uint32_t meminfo[SK_MEMINFO_VARS] = {};
+  socklen_t length = sizeof(meminfo);
+  if (::getsockopt(fd_, SOL_SOCKET, SO_MEMINFO, meminfo, &length) == 0 &&
+      length > SK_MEMINFO_DROPS * sizeof(uint32_t))
+    observe_drops(meminfo[SK_MEMINFO_DROPS]);
+}
+
+void udp_receiver::observe_drops(uint32_t raw) {
+  uint32_t delta = raw - last_drops_raw_; // the kernel's counter wraps
+  if (delta == 0 || delta >= 0x8000'0000u)
+    return;
+  kernel_drops_ += delta;
+  last_drops_raw_ = raw;
+}
+
 size_t udp_receiver::receive_batch(datagram_batch& out, int timeout_ms) {
+  read_socket_drops();
   pollfd pfd{fd_, POLLIN, 0};
   if (::poll(&pfd, 1, timeout_ms) <= 0)
     return 0;
@@ -117,8 +135,7 @@ size_t udp_receiver::receive_batch(datagram_batch& out, int timeout_ms) {
       if (c->cmsg_type == SO_RXQ_OVFL) {
         uint32_t ovfl = 0;
         std::memcpy(&ovfl, CMSG_DATA(c), sizeof(ovfl));
-        kernel_drops_ += uint32_t(ovfl - last_ovfl_); // the kernel's counter wraps
-        last_ovfl_ = ovfl;
+        observe_drops(ovfl);
       } else if (c->cmsg_type == SO_TIMESTAMP) {
         timeval tv;
         std::memcpy(&tv, CMSG_DATA(c), sizeof(tv));

@@ -48,9 +48,14 @@ public:
   // -- counters --
   uint64_t datagrams() const { return datagrams_; }
   uint64_t bytes() const { return bytes_; }
-  uint64_t denied() const { return denied_; }             ///< from exporters not allowed
-  uint64_t truncated() const { return truncated_; }       ///< larger than the receive slot
-  uint64_t kernel_drops() const { return kernel_drops_; } ///< SO_RXQ_OVFL total
+  uint64_t denied() const { return denied_; }       ///< from exporters not allowed
+  uint64_t truncated() const { return truncated_; } ///< larger than the receive slot
+  /// Datagrams the kernel dropped on this socket (its buffer was full).
+  /// SO_RXQ_OVFL reports the count with each received datagram; drops after
+  /// the last datagram that arrived (a burst that ends with a full buffer)
+  /// would go unseen that way, so every receive call also reads the
+  /// socket's own counter (SO_MEMINFO) and the larger value counts.
+  uint64_t kernel_drops() const { return kernel_drops_; }
   uint64_t receive_errors() const { return errors_; }
 
 private:
@@ -70,7 +75,12 @@ private:
   uint64_t denied_ = 0;
   uint64_t truncated_ = 0;
   uint64_t kernel_drops_ = 0;
-  uint32_t last_ovfl_ = 0;
+  uint32_t last_drops_raw_ = 0; ///< the kernel's 32-bit counter, last seen
+  /// Takes a reading of the socket's drop counter (from either source; an
+  /// older reading than one already seen is ignored, wrap-around is handled).
+  void observe_drops(uint32_t raw);
+  /// Reads the socket's drop counter with SO_MEMINFO.
+  void read_socket_drops();
   uint64_t errors_ = 0;
 };
 

@@ -135,3 +135,31 @@ BOOST_AUTO_TEST_CASE(a_bad_address_is_a_clear_error) {
   BOOST_TEST(!r.open(o, error));
   BOOST_TEST(error == "'not-an-address' is not an IP address");
 }
+
+BOOST_AUTO_TEST_CASE(drops_of_a_burst_that_ends_with_a_full_buffer_are_counted_exactly) {
+  udp_receiver r;
+  udp_receiver::options o;
+  o.address = "127.0.0.1";
+  o.receive_buffer_bytes = 4096; // the kernel's minimum: a few datagrams fit
+  std::string error;
+  BOOST_REQUIRE_MESSAGE(r.open(o, error), error);
+  // Nothing reads while the burst arrives; no datagram comes after the drops
+  // to carry their count (SO_RXQ_OVFL), so only the socket's counter has them.
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(r.bound_port());
+  to.sin_addr.s_addr = htonl(0x7f000001);
+  std::string payload(1000, 'x');
+  constexpr int sent = 200;
+  for (int i = 0; i < sent; ++i)
+    ::sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+  ::close(fd);
+  datagram_batch batch;
+  while (r.receive_batch(batch, 0) > 0) {
+  }
+  r.receive_batch(batch, 0);
+  BOOST_TEST(r.datagrams() > 0u);
+  BOOST_TEST(r.datagrams() < uint64_t(sent));
+  BOOST_TEST(r.datagrams() + r.kernel_drops() == uint64_t(sent));
+}
