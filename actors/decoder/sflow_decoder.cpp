@@ -86,6 +86,25 @@ void set_compact_interface(uint32_t word, uint32_t& value, uint8_t& format) {
   value = word & 0x3fffffff;
 }
 
+/// A sampled IPv4 (address_size 4) or IPv6 (16) record: frame length,
+/// protocol, source and destination address, ports, TCP flags, ToS; the
+/// caller checked that 24 + 2 * address_size bytes are there.
+void read_sampled_ip(const uint8_t* p, size_t address_size, flow_record& r) {
+  r.bytes = load_be32(p);
+  r.ip_protocol = static_cast<uint8_t>(load_be32(p + 4));
+  const uint8_t* a = p + 8;
+  bool v4 = address_size == 4;
+  r.src_addr = v4 ? ip_address::from_v4_bytes(a) : ip_address::from_v6_bytes(a);
+  r.dst_addr = v4 ? ip_address::from_v4_bytes(a + address_size)
+                  : ip_address::from_v6_bytes(a + address_size);
+  const uint8_t* q = a + 2 * address_size;
+  r.src_port = static_cast<uint16_t>(load_be32(q));
+  r.dst_port = static_cast<uint16_t>(load_be32(q + 4));
+  r.tcp_flags = static_cast<uint8_t>(load_be32(q + 8));
+  r.tos = static_cast<uint8_t>(load_be32(q + 12));
+  r.ip_version = v4 ? 4 : 6;
+}
+
 } // namespace
 
 const char* to_string(sflow_error e) {
@@ -535,35 +554,14 @@ bool sflow_decoder::apply_flow_record(uint32_t format, const uint8_t* p, size_t 
     }
     return true;
   case sampled_ipv4:
-    if (n < 32)
+  case sampled_ipv6: {
+    size_t address_size = format == sampled_ipv4 ? 4 : 16;
+    if (n < 24 + 2 * address_size)
       return false;
-    if (!have_header) {
-      r.bytes = load_be32(p);
-      r.ip_protocol = static_cast<uint8_t>(load_be32(p + 4));
-      r.src_addr = ip_address::from_v4_bytes(p + 8);
-      r.dst_addr = ip_address::from_v4_bytes(p + 12);
-      r.src_port = static_cast<uint16_t>(load_be32(p + 16));
-      r.dst_port = static_cast<uint16_t>(load_be32(p + 20));
-      r.tcp_flags = static_cast<uint8_t>(load_be32(p + 24));
-      r.tos = static_cast<uint8_t>(load_be32(p + 28));
-      r.ip_version = 4;
-    }
+    if (!have_header)
+      read_sampled_ip(p, address_size, r);
     return true;
-  case sampled_ipv6:
-    if (n < 56)
-      return false;
-    if (!have_header) {
-      r.bytes = load_be32(p);
-      r.ip_protocol = static_cast<uint8_t>(load_be32(p + 4));
-      r.src_addr = ip_address::from_v6_bytes(p + 8);
-      r.dst_addr = ip_address::from_v6_bytes(p + 24);
-      r.src_port = static_cast<uint16_t>(load_be32(p + 40));
-      r.dst_port = static_cast<uint16_t>(load_be32(p + 44));
-      r.tcp_flags = static_cast<uint8_t>(load_be32(p + 48));
-      r.tos = static_cast<uint8_t>(load_be32(p + 52));
-      r.ip_version = 6;
-    }
-    return true;
+  }
   case extended_switch:
     if (n < 16)
       return false;
