@@ -2,18 +2,12 @@
 
 #include <pcap/pcap.h>
 
+#include "actors/common/byte_order.hpp"
+
 namespace tidewatch {
 
 namespace detail {
 namespace {
-
-uint16_t load_be16(const uint8_t* p) {
-  return uint16_t(p[0] << 8 | p[1]);
-}
-
-uint32_t load_be32(const uint8_t* p) {
-  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
-}
 
 constexpr uint16_t ethertype_ipv4 = 0x0800;
 constexpr uint16_t ethertype_ipv6 = 0x86dd;

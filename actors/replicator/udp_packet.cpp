@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "actors/common/byte_order.hpp"
+
 namespace tidewatch {
 
 namespace {
@@ -14,21 +16,11 @@ constexpr uint32_t ipv6_header = 40;
 constexpr uint32_t fragment_header = 8;
 constexpr uint32_t udp_header = 8;
 
-void put16(uint8_t* p, uint32_t v) {
-  p[0] = uint8_t(v >> 8);
-  p[1] = uint8_t(v);
-}
-
-void put32(uint8_t* p, uint32_t v) {
-  put16(p, v >> 16);
-  put16(p + 2, v);
-}
-
 void write_udp_header(uint8_t* p, const udp_packet_spec& spec, uint32_t udp_length,
                       uint16_t checksum) {
-  put16(p, spec.source_port);
-  put16(p + 2, spec.destination_port);
-  put16(p + 4, udp_length);
+  detail::store_be16(p, spec.source_port);
+  detail::store_be16(p + 2, spec.destination_port);
+  detail::store_be16(p + 4, udp_length);
   std::memcpy(p + 6, &checksum, 2);
 }
 
@@ -36,9 +28,9 @@ void write_ipv4_header(uint8_t* p, const udp_packet_spec& spec, uint32_t total_l
                        uint32_t fragment_field) {
   std::memset(p, 0, ipv4_header);
   p[0] = 0x45;
-  put16(p + 2, total_length);
-  put16(p + 4, spec.identification & 0xffff);
-  put16(p + 6, fragment_field);
+  detail::store_be16(p + 2, total_length);
+  detail::store_be16(p + 4, spec.identification & 0xffff);
+  detail::store_be16(p + 6, fragment_field);
   p[8] = spec.ttl;
   p[9] = proto_udp;
   std::memcpy(p + 12, spec.source.bytes.data() + 12, 4);
@@ -51,7 +43,7 @@ void write_ipv6_header(uint8_t* p, const udp_packet_spec& spec, uint32_t payload
                        uint8_t next_header) {
   std::memset(p, 0, ipv6_header);
   p[0] = 0x60;
-  put16(p + 4, payload_length);
+  detail::store_be16(p + 4, payload_length);
   p[6] = next_header;
   p[7] = spec.ttl;
   std::memcpy(p + 8, spec.source.bytes.data(), 16);
@@ -110,19 +102,19 @@ uint16_t udp_checksum(const ip_address& source, uint16_t source_port, const ip_a
     std::memcpy(pseudo, source.bytes.data() + 12, 4);
     std::memcpy(pseudo + 4, destination.bytes.data() + 12, 4);
     pseudo[9] = proto_udp;
-    put16(pseudo + 10, udp_length);
+    detail::store_be16(pseudo + 10, udp_length);
     n = 12;
   } else {
     std::memcpy(pseudo, source.bytes.data(), 16);
     std::memcpy(pseudo + 16, destination.bytes.data(), 16);
-    put32(pseudo + 32, udp_length);
+    detail::store_be32(pseudo + 32, udp_length);
     pseudo[39] = proto_udp;
     n = 40;
   }
   // The UDP header itself, with its checksum field zero.
-  put16(pseudo + n, source_port);
-  put16(pseudo + n + 2, destination_port);
-  put16(pseudo + n + 4, udp_length);
+  detail::store_be16(pseudo + n, source_port);
+  detail::store_be16(pseudo + n + 2, destination_port);
+  detail::store_be16(pseudo + n + 4, udp_length);
   n += udp_header;
   auto sum = checksum_fold(checksum_add(payload_sum, pseudo, n));
   return sum == 0 ? uint16_t(0xffff) : sum;
@@ -165,8 +157,8 @@ size_t build_udp_packets(const udp_packet_spec& spec, uint32_t payload_length, u
       auto* f = p + ipv6_header;
       f[0] = proto_udp;
       f[1] = 0;
-      put16(f + 2, offset | (more ? 1u : 0u));
-      put32(f + 4, spec.identification);
+      detail::store_be16(f + 2, offset | (more ? 1u : 0u));
+      detail::store_be32(f + 4, spec.identification);
     }
     if (first)
       write_udp_header(p + fragment_space, spec, udp_length, checksum);

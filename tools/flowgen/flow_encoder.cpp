@@ -5,6 +5,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "actors/common/byte_order.hpp"
+
 namespace tidewatch {
 
 namespace detail {
@@ -73,22 +75,6 @@ inline uint8_t* put8(uint8_t* p, uint8_t v) {
   *p = v;
   return p + 1;
 }
-inline uint8_t* put16(uint8_t* p, uint16_t v) {
-  p[0] = uint8_t(v >> 8);
-  p[1] = uint8_t(v);
-  return p + 2;
-}
-inline uint8_t* put32(uint8_t* p, uint32_t v) {
-  p[0] = uint8_t(v >> 24);
-  p[1] = uint8_t(v >> 16);
-  p[2] = uint8_t(v >> 8);
-  p[3] = uint8_t(v);
-  return p + 4;
-}
-inline uint8_t* put64(uint8_t* p, uint64_t v) {
-  put32(p, uint32_t(v >> 32));
-  return put32(p + 4, uint32_t(v));
-}
 inline uint8_t* put_v4(uint8_t* p, const ip_address& a) {
   std::memcpy(p, a.bytes.data() + 12, 4);
   return p + 4;
@@ -119,8 +105,8 @@ template <size_t N> constexpr size_t fields_length(const std::array<field_spec, 
 
 template <size_t N> uint8_t* put_fields(uint8_t* p, const std::array<field_spec, N>& fields) {
   for (auto& f : fields) {
-    p = put16(p, f.id);
-    p = put16(p, f.length);
+    p = store_be16(p, f.id);
+    p = store_be16(p, f.length);
   }
   return p;
 }
@@ -128,8 +114,8 @@ template <size_t N> uint8_t* put_fields(uint8_t* p, const std::array<field_spec,
 /// A data template record: template ID, field count, (id, length) pairs.
 template <size_t N>
 uint8_t* put_template(uint8_t* p, uint16_t id, const std::array<field_spec, N>& fields) {
-  p = put16(p, id);
-  p = put16(p, uint16_t(N));
+  p = store_be16(p, id);
+  p = store_be16(p, uint16_t(N));
   return put_fields(p, fields);
 }
 
@@ -199,31 +185,31 @@ void flow_encoder::write_header(uint8_t* p, size_t length, uint16_t record_count
     uint16_t sampling = 0;
     if (sampling_rate_ > 1)
       sampling = uint16_t(0x4000 | std::min<uint32_t>(sampling_rate_, 0x3fff));
-    p = put16(p, 5);
-    p = put16(p, record_count);
-    p = put32(p, uptime_ms(now_us));
-    p = put32(p, secs);
-    p = put32(p, uint32_t(now_us % 1'000'000) * 1000);
-    p = put32(p, sequence_);
+    p = store_be16(p, 5);
+    p = store_be16(p, record_count);
+    p = store_be32(p, uptime_ms(now_us));
+    p = store_be32(p, secs);
+    p = store_be32(p, uint32_t(now_us % 1'000'000) * 1000);
+    p = store_be32(p, sequence_);
     p = put8(p, engine_type_);
     p = put8(p, engine_id_);
-    put16(p, sampling);
+    store_be16(p, sampling);
     break;
   }
   case export_protocol::netflow_v9:
-    p = put16(p, 9);
-    p = put16(p, record_count);
-    p = put32(p, uptime_ms(now_us));
-    p = put32(p, secs);
-    p = put32(p, sequence_);
-    put32(p, domain_id_);
+    p = store_be16(p, 9);
+    p = store_be16(p, record_count);
+    p = store_be32(p, uptime_ms(now_us));
+    p = store_be32(p, secs);
+    p = store_be32(p, sequence_);
+    store_be32(p, domain_id_);
     break;
   default:
-    p = put16(p, 10);
-    p = put16(p, uint16_t(length));
-    p = put32(p, secs);
-    p = put32(p, sequence_);
-    put32(p, domain_id_);
+    p = store_be16(p, 10);
+    p = store_be16(p, uint16_t(length));
+    p = store_be32(p, secs);
+    p = store_be32(p, sequence_);
+    store_be32(p, domain_id_);
     break;
   }
 }
@@ -236,27 +222,27 @@ std::vector<uint8_t> flow_encoder::template_datagram(int64_t now_us) {
   if (protocol_ == export_protocol::sflow_v5) {
     out.resize(sflow_header_size + 8 + 12 + 8 + 88 + 8 + 52);
     uint8_t* p = write_sflow_header(out.data(), 1, now_us);
-    p = put32(p, 2); // counter sample
-    p = put32(p, 12 + 8 + 88 + 8 + 52);
-    p = put32(p, ++counter_sample_sequence_);
-    p = put32(p, sflow_source_index);
-    p = put32(p, 2);
-    p = put32(p, 1); // generic interface counters
-    p = put32(p, 88);
-    p = put32(p, sflow_source_index);
-    p = put32(p, 6);                 // ethernetCsmacd
-    p = put64(p, 10'000'000'000ull); // 10 Gbit/s
-    p = put32(p, 1);                 // full duplex
-    p = put32(p, 3);                 // admin and operationally up
-    p = put64(p, sflow_octets_);
-    p = put32(p, sflow_samples_ * std::max<uint32_t>(sampling_rate_, 1));
+    p = store_be32(p, 2); // counter sample
+    p = store_be32(p, 12 + 8 + 88 + 8 + 52);
+    p = store_be32(p, ++counter_sample_sequence_);
+    p = store_be32(p, sflow_source_index);
+    p = store_be32(p, 2);
+    p = store_be32(p, 1); // generic interface counters
+    p = store_be32(p, 88);
+    p = store_be32(p, sflow_source_index);
+    p = store_be32(p, 6);                 // ethernetCsmacd
+    p = store_be64(p, 10'000'000'000ull); // 10 Gbit/s
+    p = store_be32(p, 1);                 // full duplex
+    p = store_be32(p, 3);                 // admin and operationally up
+    p = store_be64(p, sflow_octets_);
+    p = store_be32(p, sflow_samples_ * std::max<uint32_t>(sampling_rate_, 1));
     for (int i = 0; i < 5; ++i) // multicast, broadcast, discards, errors, unknown protos
-      p = put32(p, 0);
-    p = put64(p, 0);            // out octets
+      p = store_be32(p, 0);
+    p = store_be64(p, 0);       // out octets
     for (int i = 0; i < 6; ++i) // out unicast .. errors, promiscuous mode
-      p = put32(p, 0);
-    p = put32(p, 2); // Ethernet counters
-    p = put32(p, 52);
+      p = store_be32(p, 0);
+    p = store_be32(p, 2); // Ethernet counters
+    p = store_be32(p, 52);
     std::memset(p, 0, 52);
     ++sequence_;
     return out;
@@ -268,7 +254,7 @@ std::vector<uint8_t> flow_encoder::template_datagram(int64_t now_us) {
   uint8_t* p = base + header_size();
   // Data templates.
   uint8_t* set = p;
-  p = put16(p, v9 ? v9_template_flowset_id : ipfix_template_set_id);
+  p = store_be16(p, v9 ? v9_template_flowset_id : ipfix_template_set_id);
   p += 2;
   if (v9) {
     p = put_template(p, ipv4_template_id, v9_ipv4_fields);
@@ -277,46 +263,46 @@ std::vector<uint8_t> flow_encoder::template_datagram(int64_t now_us) {
     p = put_template(p, ipv4_template_id, ipfix_ipv4_fields);
     p = put_template(p, ipv6_template_id, ipfix_ipv6_fields);
   }
-  put16(set + 2, uint16_t(p - set));
+  store_be16(set + 2, uint16_t(p - set));
   uint16_t records = 2;
   if (sampled) {
     // Options template. v9: template ID, scope length and option length in bytes;
     // IPFIX: template ID, field count, scope field count.
     set = p;
-    p = put16(p, v9 ? v9_options_template_flowset_id : ipfix_options_template_set_id);
+    p = store_be16(p, v9 ? v9_options_template_flowset_id : ipfix_options_template_set_id);
     p += 2;
-    p = put16(p, sampling_options_template_id);
+    p = store_be16(p, sampling_options_template_id);
     if (v9) {
-      p = put16(p, uint16_t(v9_options_scope.size() * 4));
-      p = put16(p, uint16_t(v9_options_fields.size() * 4));
+      p = store_be16(p, uint16_t(v9_options_scope.size() * 4));
+      p = store_be16(p, uint16_t(v9_options_fields.size() * 4));
       p = put_fields(p, v9_options_scope);
       p = put_fields(p, v9_options_fields);
       while ((p - set) % 4 != 0)
         *p++ = 0;
     } else {
-      p = put16(p, uint16_t(ipfix_options_scope.size() + ipfix_options_fields.size()));
-      p = put16(p, uint16_t(ipfix_options_scope.size()));
+      p = store_be16(p, uint16_t(ipfix_options_scope.size() + ipfix_options_fields.size()));
+      p = store_be16(p, uint16_t(ipfix_options_scope.size()));
       p = put_fields(p, ipfix_options_scope);
       p = put_fields(p, ipfix_options_fields);
     }
-    put16(set + 2, uint16_t(p - set));
+    store_be16(set + 2, uint16_t(p - set));
     // Options data: one record for the whole source / observation domain.
     set = p;
-    p = put16(p, sampling_options_template_id);
+    p = store_be16(p, sampling_options_template_id);
     p += 2;
-    p = put32(p, domain_id_);
+    p = store_be32(p, domain_id_);
     if (v9) {
       p = put8(p, uint8_t(sampler_id));
-      p = put32(p, sampling_rate_);
+      p = store_be32(p, sampling_rate_);
       p = put8(p, 1);
       while ((p - set) % 4 != 0)
         *p++ = 0;
     } else {
-      p = put32(p, sampling_rate_);
-      p = put32(p, 1);
-      p = put32(p, sampling_rate_ - 1);
+      p = store_be32(p, sampling_rate_);
+      p = store_be32(p, 1);
+      p = store_be32(p, sampling_rate_ - 1);
     }
-    put16(set + 2, uint16_t(p - set));
+    store_be16(set + 2, uint16_t(p - set));
     records += 2;
   }
   size_t length = size_t(p - base);
@@ -338,31 +324,31 @@ uint8_t* flow_encoder::write_record(uint8_t* p, const flow_record& r, bool ipv6)
     p = put_v4(p, r.src_addr);
     p = put_v4(p, r.dst_addr);
   }
-  p = put16(p, r.src_port);
-  p = put16(p, r.dst_port);
+  p = store_be16(p, r.src_port);
+  p = store_be16(p, r.dst_port);
   p = put8(p, r.ip_protocol);
   p = put8(p, r.tcp_flags);
   p = put8(p, r.tos);
   if (v9) {
-    p = put32(p, clamp32(r.bytes));
-    p = put32(p, clamp32(r.packets));
+    p = store_be32(p, clamp32(r.bytes));
+    p = store_be32(p, clamp32(r.packets));
   } else {
-    p = put64(p, r.bytes);
-    p = put64(p, r.packets);
+    p = store_be64(p, r.bytes);
+    p = store_be64(p, r.packets);
   }
-  p = put32(p, r.input_interface);
-  p = put32(p, r.output_interface);
-  p = put32(p, r.src_as);
-  p = put32(p, r.dst_as);
+  p = store_be32(p, r.input_interface);
+  p = store_be32(p, r.output_interface);
+  p = store_be32(p, r.src_as);
+  p = store_be32(p, r.dst_as);
   p = put8(p, r.src_mask);
   p = put8(p, r.dst_mask);
   p = ipv6 ? put_v6(p, r.next_hop) : put_v4(p, r.next_hop);
   if (v9) {
-    p = put32(p, uptime_ms(r.flow_start_us));
-    p = put32(p, uptime_ms(r.flow_end_us));
+    p = store_be32(p, uptime_ms(r.flow_start_us));
+    p = store_be32(p, uptime_ms(r.flow_end_us));
   } else {
-    p = put64(p, uint64_t(r.flow_start_us / 1000));
-    p = put64(p, uint64_t(r.flow_end_us / 1000));
+    p = store_be64(p, uint64_t(r.flow_start_us / 1000));
+    p = store_be64(p, uint64_t(r.flow_end_us / 1000));
   }
   return put8(p, uint8_t(r.direction));
 }
@@ -380,13 +366,13 @@ size_t flow_encoder::data_datagram(std::span<const flow_record> records, int64_t
 }
 
 uint8_t* flow_encoder::write_sflow_header(uint8_t* p, uint32_t sample_count, int64_t now_us) {
-  p = put32(p, 5);
-  p = put32(p, 1);
+  p = store_be32(p, 5);
+  p = store_be32(p, 1);
   p = put_v4(p, agent_);
-  p = put32(p, domain_id_);
-  p = put32(p, sequence_);
-  p = put32(p, uptime_ms(now_us));
-  return put32(p, sample_count);
+  p = store_be32(p, domain_id_);
+  p = store_be32(p, sequence_);
+  p = store_be32(p, uptime_ms(now_us));
+  return store_be32(p, sample_count);
 }
 
 uint8_t* flow_encoder::write_flow_sample(uint8_t* p, const flow_record& r) {
@@ -398,45 +384,45 @@ uint8_t* flow_encoder::write_flow_sample(uint8_t* p, const flow_record& r) {
   sample_pool_ += rate;
   ++sflow_samples_;
   sflow_octets_ += frame;
-  p = put32(p, 1); // flow sample
-  p = put32(p, uint32_t(record_size(ipv6) - 8));
-  p = put32(p, ++flow_sample_sequence_);
-  p = put32(p, sflow_source_index);
-  p = put32(p, rate);
-  p = put32(p, sample_pool_);
-  p = put32(p, 0); // drops
-  p = put32(p, r.input_interface & 0x3fffffff);
-  p = put32(p, r.output_interface & 0x3fffffff);
-  p = put32(p, 1); // one record: the raw packet header
-  p = put32(p, 1);
-  p = put32(p, uint32_t(16 + align4(header_length)));
-  p = put32(p, 1); // Ethernet
-  p = put32(p, frame);
-  p = put32(p, 4); // the FCS, stripped
-  p = put32(p, uint32_t(header_length));
+  p = store_be32(p, 1); // flow sample
+  p = store_be32(p, uint32_t(record_size(ipv6) - 8));
+  p = store_be32(p, ++flow_sample_sequence_);
+  p = store_be32(p, sflow_source_index);
+  p = store_be32(p, rate);
+  p = store_be32(p, sample_pool_);
+  p = store_be32(p, 0); // drops
+  p = store_be32(p, r.input_interface & 0x3fffffff);
+  p = store_be32(p, r.output_interface & 0x3fffffff);
+  p = store_be32(p, 1); // one record: the raw packet header
+  p = store_be32(p, 1);
+  p = store_be32(p, uint32_t(16 + align4(header_length)));
+  p = store_be32(p, 1); // Ethernet
+  p = store_be32(p, frame);
+  p = store_be32(p, 4); // the FCS, stripped
+  p = store_be32(p, uint32_t(header_length));
   uint8_t* header = p;
-  p = put16(p, uint16_t(r.dst_mac >> 32));
-  p = put32(p, uint32_t(r.dst_mac));
-  p = put16(p, uint16_t(r.src_mac >> 32));
-  p = put32(p, uint32_t(r.src_mac));
+  p = store_be16(p, uint16_t(r.dst_mac >> 32));
+  p = store_be32(p, uint32_t(r.dst_mac));
+  p = store_be16(p, uint16_t(r.src_mac >> 32));
+  p = store_be32(p, uint32_t(r.src_mac));
   uint16_t ip_length = uint16_t(std::min<uint32_t>(frame - 14, 0xffff));
   if (ipv6) {
-    p = put16(p, 0x86dd);
-    p = put32(p, uint32_t(6) << 28 | uint32_t(r.tos) << 20);
-    p = put16(p, uint16_t(ip_length - 40));
+    p = store_be16(p, 0x86dd);
+    p = store_be32(p, uint32_t(6) << 28 | uint32_t(r.tos) << 20);
+    p = store_be16(p, uint16_t(ip_length - 40));
     p = put8(p, r.ip_protocol);
     p = put8(p, 64);
     p = put_v6(p, r.src_addr);
     p = put_v6(p, r.dst_addr);
   } else {
-    p = put16(p, 0x0800);
+    p = store_be16(p, 0x0800);
     p = put8(p, 0x45);
     p = put8(p, r.tos);
-    p = put16(p, ip_length);
-    p = put32(p, 0); // identification, flags, fragment offset
+    p = store_be16(p, ip_length);
+    p = store_be32(p, 0); // identification, flags, fragment offset
     p = put8(p, 64);
     p = put8(p, r.ip_protocol);
-    p = put16(p, 0);
+    p = store_be16(p, 0);
     p = put_v4(p, r.src_addr);
     p = put_v4(p, r.dst_addr);
   }
@@ -444,8 +430,8 @@ uint8_t* flow_encoder::write_flow_sample(uint8_t* p, const flow_record& r) {
   if (r.ip_protocol == 1 || r.ip_protocol == 58) {
     put8(p, r.ip_protocol == 1 ? 8 : 128); // echo request
   } else {
-    put16(p, r.src_port);
-    put16(p + 2, r.dst_port);
+    store_be16(p, r.src_port);
+    store_be16(p + 2, r.dst_port);
     if (r.ip_protocol == 6) {
       put8(p + 12, 0x50);
       put8(p + 13, r.tcp_flags);
@@ -494,23 +480,23 @@ size_t flow_encoder::encode_v5(std::span<const flow_record> records, int64_t now
     p = put_v4(p, r.src_addr);
     p = put_v4(p, r.dst_addr);
     p = put_v4(p, r.next_hop);
-    p = put16(p, clamp16(r.input_interface));
-    p = put16(p, clamp16(r.output_interface));
-    p = put32(p, clamp32(r.packets));
-    p = put32(p, clamp32(r.bytes));
-    p = put32(p, uptime_ms(r.flow_start_us));
-    p = put32(p, uptime_ms(r.flow_end_us));
-    p = put16(p, r.src_port);
-    p = put16(p, r.dst_port);
+    p = store_be16(p, clamp16(r.input_interface));
+    p = store_be16(p, clamp16(r.output_interface));
+    p = store_be32(p, clamp32(r.packets));
+    p = store_be32(p, clamp32(r.bytes));
+    p = store_be32(p, uptime_ms(r.flow_start_us));
+    p = store_be32(p, uptime_ms(r.flow_end_us));
+    p = store_be16(p, r.src_port);
+    p = store_be16(p, r.dst_port);
     p = put8(p, 0);
     p = put8(p, r.tcp_flags);
     p = put8(p, r.ip_protocol);
     p = put8(p, r.tos);
-    p = put16(p, clamp16(r.src_as));
-    p = put16(p, clamp16(r.dst_as));
+    p = store_be16(p, clamp16(r.src_as));
+    p = store_be16(p, clamp16(r.dst_as));
     p = put8(p, r.src_mask);
     p = put8(p, r.dst_mask);
-    p = put16(p, 0);
+    p = store_be16(p, 0);
     ++count;
   }
   if (count == 0) {
@@ -537,7 +523,7 @@ size_t flow_encoder::encode_sets(std::span<const flow_record> records, int64_t n
   auto close_set = [&] {
     size_t end = closed_length(length);
     std::memset(base + length, 0, end - length);
-    put16(base + set_start + 2, uint16_t(end - set_start));
+    store_be16(base + set_start + 2, uint16_t(end - set_start));
     length = end;
   };
   size_t n = 0;
@@ -552,7 +538,7 @@ size_t flow_encoder::encode_sets(std::span<const flow_record> records, int64_t n
         close_set();
       set_start = length;
       set_ipv6 = ipv6;
-      put16(base + length, ipv6 ? ipv6_template_id : ipv4_template_id);
+      store_be16(base + length, ipv6 ? ipv6_template_id : ipv4_template_id);
       length += set_header_size;
     } else if (closed_length(length + size) > max_datagram_size_) {
       break;

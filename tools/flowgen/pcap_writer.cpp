@@ -5,6 +5,9 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "actors/common/byte_order.hpp"
+#include "actors/replicator/udp_packet.hpp"
+
 namespace tidewatch {
 
 namespace {
@@ -16,26 +19,6 @@ constexpr size_t ipv4_header_size = 20;
 constexpr size_t ipv6_header_size = 40;
 constexpr size_t udp_header_size = 8;
 constexpr uint8_t ip_proto_udp = 17;
-
-void put16(uint8_t* p, uint16_t v) {
-  p[0] = uint8_t(v >> 8);
-  p[1] = uint8_t(v);
-}
-
-/// Ones' complement sum of big-endian 16-bit words (RFC 1071), not yet folded.
-uint32_t sum16(const uint8_t* p, size_t n, uint32_t acc = 0) {
-  for (; n > 1; p += 2, n -= 2)
-    acc += uint32_t(p[0]) << 8 | p[1];
-  if (n == 1)
-    acc += uint32_t(p[0]) << 8;
-  return acc;
-}
-
-uint16_t fold(uint32_t acc) {
-  while (acc >> 16)
-    acc = (acc & 0xffff) + (acc >> 16);
-  return uint16_t(~acc);
-}
 
 } // namespace
 
@@ -73,38 +56,36 @@ void pcap_writer::write(const udp_endpoint& src, const udp_endpoint& dst,
   h[5] = 2;
   h[6] = 0x02;
   h[11] = 1;
-  put16(h.data() + 12, v4 ? 0x0800 : 0x86dd);
+  detail::store_be16(h.data() + 12, v4 ? 0x0800 : 0x86dd);
   uint8_t* ip = h.data() + ethernet_header_size;
   uint8_t* udp = ip + ip_size;
   // The UDP checksum covers a pseudo header of addresses, protocol and length.
-  uint32_t pseudo = 0;
   if (v4) {
     ip[0] = 0x45;
-    put16(ip + 2, uint16_t(ipv4_header_size + udp_length));
-    put16(ip + 4, ip_id_++);
-    put16(ip + 6, 0x4000); // don't fragment
+    detail::store_be16(ip + 2, uint16_t(ipv4_header_size + udp_length));
+    detail::store_be16(ip + 4, ip_id_++);
+    detail::store_be16(ip + 6, 0x4000); // don't fragment
     ip[8] = 64;
     ip[9] = ip_proto_udp;
     std::memcpy(ip + 12, src.address.bytes.data() + 12, 4);
     std::memcpy(ip + 16, dst.address.bytes.data() + 12, 4);
-    put16(ip + 10, fold(sum16(ip, ipv4_header_size)));
-    pseudo = sum16(ip + 12, 8);
+    uint16_t header_checksum = checksum_fold(checksum_add(0, ip, ipv4_header_size));
+    std::memcpy(ip + 10, &header_checksum, 2);
   } else {
     ip[0] = 0x60;
-    put16(ip + 4, uint16_t(udp_length));
+    detail::store_be16(ip + 4, uint16_t(udp_length));
     ip[6] = ip_proto_udp;
     ip[7] = 64;
     std::memcpy(ip + 8, src.address.bytes.data(), 16);
     std::memcpy(ip + 24, dst.address.bytes.data(), 16);
-    pseudo = sum16(ip + 8, 32);
   }
-  pseudo += ip_proto_udp + uint32_t(udp_length);
-  put16(udp, src.port);
-  put16(udp + 2, dst.port);
-  put16(udp + 4, uint16_t(udp_length));
+  detail::store_be16(udp, src.port);
+  detail::store_be16(udp + 2, dst.port);
+  detail::store_be16(udp + 4, uint16_t(udp_length));
   uint16_t checksum =
-      fold(sum16(payload.data(), payload.size(), sum16(udp, udp_header_size, pseudo)));
-  put16(udp + 6, checksum == 0 ? 0xffff : checksum);
+      udp_checksum(src.address, src.port, dst.address, dst.port,
+                   checksum_add(0, payload.data(), payload.size()), uint32_t(payload.size()));
+  std::memcpy(udp + 6, &checksum, 2);
   size_t frame = ethernet_header_size + ip_size + udp_header_size;
   struct {
     uint32_t secs;
