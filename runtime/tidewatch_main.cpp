@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/enricher/enrichment_files.hpp"
 #include "config/config.hpp"
 #include "runtime/decode_command.hpp"
 
@@ -12,20 +13,53 @@ namespace {
 
 void usage(std::ostream& out) {
   out << "usage: tidewatch <command> ...\n"
-         "  config check FILE   validate FILE, print the effective config (defaults filled in)\n"
+         "  config check FILE [--syntax-only]\n"
+         "                      validate FILE, print the effective config (defaults filled in);\n"
+         "                      also reads the prefix lists and databases it names, unless\n"
+         "                      --syntax-only (e.g. on another machine than the node's)\n"
          "  config defaults     print the built-in default config\n"
          "  decode FILE [--port N]\n"
          "                      decode the NetFlow/IPFIX/sFlow datagrams of a capture (pcap or\n"
          "                      pcapng) in order; JSON lines on stdout, summary on stderr\n";
 }
 
-int config_check(const std::string& path) {
+/// Reads the files a pipeline's enricher would read at start: a prefix list
+/// that does not load stops the pipeline from starting (an error here); a
+/// database that does not open only leaves its fields empty (a warning).
+size_t check_enrichment_files(const std::string& pipeline, const tidewatch::enrichment_config& e) {
+  std::vector<std::string> errors;
+  if (!e.prefix_file.empty()) {
+    tidewatch::prefix_list list;
+    tidewatch::prefix_list::load(e.prefix_file, list, errors);
+  }
+  for (auto* path : {&e.country_database, &e.asn_database}) {
+    std::string error;
+    if (!path->empty() && !tidewatch::open_database_copy(*path, error))
+      std::cerr << "warning: pipelines." << pipeline << ": database " << *path << ": " << error
+                << " (its fields will stay empty)\n";
+  }
+  for (auto& error : errors)
+    std::cerr << error << "\n";
+  return errors.size();
+}
+
+int config_check(const std::string& path, bool syntax_only) {
   tidewatch::tidewatch_config cfg;
   auto errors = tidewatch::load_config_file(path, cfg);
   if (!errors.empty()) {
     for (auto& e : errors)
       std::cerr << e.to_string() << "\n";
     std::cerr << errors.size() << " error(s) in " << path << "\n";
+    return 1;
+  }
+  size_t file_errors = 0;
+  if (!syntax_only)
+    for (auto [name, p] :
+         {std::pair{"netflow", &cfg.pipelines.netflow}, std::pair{"sflow", &cfg.pipelines.sflow}})
+      if (p->enabled)
+        file_errors += check_enrichment_files(name, p->enrichment);
+  if (file_errors != 0) {
+    std::cerr << file_errors << " error(s) in files that " << path << " names\n";
     return 1;
   }
   std::cout << "# " << path << ": OK; effective configuration:\n" << tidewatch::render_config(cfg);
@@ -37,7 +71,9 @@ int config_check(const std::string& path) {
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.size() == 3 && args[0] == "config" && args[1] == "check")
-    return config_check(args[2]);
+    return config_check(args[2], false);
+  if (args.size() == 4 && args[0] == "config" && args[1] == "check" && args[3] == "--syntax-only")
+    return config_check(args[2], true);
   if (args.size() == 2 && args[0] == "config" && args[1] == "defaults") {
     std::cout << tidewatch::render_config(tidewatch::default_config());
     return 0;
