@@ -86,6 +86,23 @@ void set_compact_interface(uint32_t word, uint32_t& value, uint8_t& format) {
   value = word & 0x3fffffff;
 }
 
+/// The head every flow and counter sample starts with: sequence number and
+/// data source, the source split as the form says (compact: type in the top
+/// 8 bits, index in the low 24; expanded: one word each), and where the
+/// sample's own fields begin. The caller checked the sample's fixed length.
+struct sample_head {
+  uint32_t sequence;
+  uint32_t source_type;
+  uint32_t source_index;
+  size_t fields_at;
+};
+
+sample_head read_sample_head(const uint8_t* p, bool expanded) {
+  if (expanded)
+    return {load_be32(p), load_be32(p + 4), load_be32(p + 8), 12};
+  return {load_be32(p), p[4], load_be32(p + 4) & 0x00ffffff, 8};
+}
+
 /// A sampled IPv4 (address_size 4) or IPv6 (16) record: frame length,
 /// protocol, source and destination address, ports, TCP flags, ToS; the
 /// caller checked that 24 + 2 * address_size bytes are there.
@@ -457,18 +474,7 @@ void sflow_decoder::decode_flow_sample(const uint8_t* p, size_t n, bool expanded
     count_error(sflow_error::bad_sample_length);
     return;
   }
-  uint32_t sequence = load_be32(p);
-  uint32_t source_type, source_index;
-  size_t pos;
-  if (expanded) {
-    source_type = load_be32(p + 4);
-    source_index = load_be32(p + 8);
-    pos = 12;
-  } else {
-    source_type = p[4];
-    source_index = load_be32(p + 4) & 0x00ffffff;
-    pos = 8;
-  }
+  auto [sequence, source_type, source_index, pos] = read_sample_head(p, expanded);
   uint32_t sampling_rate = load_be32(p + pos);
   uint32_t sample_pool = load_be32(p + pos + 4);
   pos += 12; // drops too
@@ -631,18 +637,7 @@ void sflow_decoder::decode_counter_sample(const uint8_t* p, size_t n, bool expan
     count_error(sflow_error::bad_sample_length);
     return;
   }
-  uint32_t sequence = load_be32(p);
-  uint32_t source_type, source_index;
-  size_t pos;
-  if (expanded) {
-    source_type = load_be32(p + 4);
-    source_index = load_be32(p + 8);
-    pos = 12;
-  } else {
-    source_type = p[4];
-    source_index = load_be32(p + 4) & 0x00ffffff;
-    pos = 8;
-  }
+  auto [sequence, source_type, source_index, pos] = read_sample_head(p, expanded);
   uint32_t record_count = load_be32(p + pos);
   pos += 4;
   ++counter_samples_;
