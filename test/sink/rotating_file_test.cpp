@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "actors/sink/rotating_file.hpp"
+#include "temp_dir.hpp"
 
 using namespace tidewatch;
 namespace fs = std::filesystem;
@@ -17,18 +18,8 @@ namespace fs = std::filesystem;
 namespace {
 
 /// A fresh directory per test, removed afterwards.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string pattern = (fs::temp_directory_path() / "rotating_file_test-XXXXXX").string();
-    BOOST_REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::permissions(path, fs::perms::owner_all, fs::perm_options::add, ec);
-    fs::remove_all(path, ec);
-  }
+struct temp_dir : test::temp_dir {
+  temp_dir() : test::temp_dir("rotating_file_test") {}
 };
 
 std::string read_file(const fs::path& p) {

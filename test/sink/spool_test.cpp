@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "actors/sink/spool.hpp"
+#include "temp_dir.hpp"
 
 using namespace tidewatch;
 namespace fs = std::filesystem;
@@ -16,17 +17,8 @@ namespace fs = std::filesystem;
 namespace {
 
 /// A fresh directory per test, removed afterwards.
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    std::string pattern = (fs::temp_directory_path() / "spool_test-XXXXXX").string();
-    BOOST_REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
+struct temp_dir : test::temp_dir {
+  temp_dir() : test::temp_dir("spool_test") {}
 };
 
 spool::options small(const fs::path& dir, uint64_t max_bytes = 1 << 20) {
