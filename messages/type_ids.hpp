@@ -2,6 +2,7 @@
 
 #include <caf/actor_system_config.hpp>
 
+#include "messages/blackhole.hpp"
 #include "messages/datagram.hpp"
 #include "messages/flow.hpp"
 #include "messages/stats.hpp"
@@ -21,6 +22,7 @@ inline void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<counter_value>("tidewatch::counter_value");
   cfg.add_message_type<stats_snapshot>("tidewatch::stats_snapshot");
   cfg.add_message_type<std::vector<stats_snapshot>>("std::vector<tidewatch::stats_snapshot>");
+  cfg.add_message_type<blackhole_route>("tidewatch::blackhole_route");
 }
 
 } // namespace tidewatch
