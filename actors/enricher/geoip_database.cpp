@@ -1,41 +1,56 @@
 #include "actors/enricher/geoip_database.hpp"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <cstring>
+#include <memory>
+#include <unordered_map>
 
 #include <maxminddb.h>
 
 namespace tidewatch {
 
-geoip_database::geoip_database() : db_(std::make_unique<MMDB_s>()) {}
-
-geoip_database::~geoip_database() {
-  if (open_)
-    MMDB_close(db_.get());
+geoip_database::v6_key geoip_database::v6_key::of(const ip_address& a) {
+  v6_key k;
+  for (size_t i = 0; i < 8; ++i) {
+    k.high = k.high << 8 | a.bytes[i];
+    k.low = k.low << 8 | a.bytes[8 + i];
+  }
+  return k;
 }
 
-bool geoip_database::open(const std::string& path, std::string& error) {
-  if (open_) {
-    MMDB_close(db_.get());
-    open_ = false;
-  }
-  records_.clear();
-  path_ = path;
-  int status = MMDB_open(path.c_str(), MMDB_MODE_MMAP, db_.get());
-  if (status != MMDB_SUCCESS) {
-    error = MMDB_strerror(status);
-    if (status == MMDB_IO_ERROR)
-      error += std::string(": ") + std::strerror(errno);
-    return false;
-  }
-  open_ = true;
-  return true;
+template <class Key>
+void geoip_database::range_table<Key>::append(const Key& start, uint32_t value) {
+  // The walk visits ranges in address order; neighbours with the same data
+  // become one range.
+  if (!values.empty() && values.back() == value)
+    return;
+  starts.push_back(start);
+  values.push_back(value);
 }
 
-std::string geoip_database::database_type() const {
-  return open_ && db_->metadata.database_type ? db_->metadata.database_type : "";
+template <class Key> void geoip_database::range_table<Key>::build_index() {
+  index.assign(65537, 0);
+  if (starts.empty())
+    return;
+  size_t range = 0;
+  for (size_t bucket = 0; bucket < 65536; ++bucket) {
+    // The range holding the bucket's first address: the last one starting
+    // in an earlier bucket or exactly at this one's start.
+    while (range + 1 < starts.size() &&
+           (top16(starts[range + 1]) < bucket ||
+            (top16(starts[range + 1]) == bucket && starts_bucket(starts[range + 1]))))
+      ++range;
+    index[bucket] = uint32_t(range);
+  }
+  index[65536] = uint32_t(starts.size() - 1);
+  starts.shrink_to_fit();
+  values.shrink_to_fit();
+}
+
+size_t geoip_database::memory_bytes() const {
+  return v4_.starts.size() * sizeof(uint32_t) + v6_.starts.size() * sizeof(v6_key) +
+         (v4_.values.size() + v6_.values.size() + v4_.index.size() + v6_.index.size()) *
+             sizeof(uint32_t) +
+         infos_.size() * sizeof(geo_info);
 }
 
 namespace {
@@ -68,58 +83,196 @@ uint32_t number_at(MMDB_entry_s* entry, const char* const* path) {
   }
 }
 
+struct mmdb_closer {
+  void operator()(MMDB_s* db) const {
+    MMDB_close(db);
+    delete db;
+  }
+};
+
 } // namespace
 
-geo_info geoip_database::decode_record(uint32_t offset, void* entry_ptr) {
-  if (auto it = records_.find(offset); it != records_.end())
-    return it->second;
-  auto* entry = static_cast<MMDB_entry_s*>(entry_ptr);
-  static const char* const iso_code[] = {"country", "iso_code", nullptr};
-  static const char* const flat_country[] = {"country_code", nullptr};
-  static const char* const asn_path[] = {"autonomous_system_number", nullptr};
-  static const char* const org_path[] = {"autonomous_system_organization", nullptr};
-  geo_info info;
-  auto iso = string_at(entry, iso_code);
-  if (iso.empty())
-    iso = string_at(entry, flat_country);
-  if (iso.size() == 2)
-    info.country = country_code(iso[0], iso[1]);
-  info.asn = number_at(entry, asn_path);
-  if (auto org = string_at(entry, org_path); !org.empty()) {
-    auto [it, added] = name_index_.try_emplace(std::string(org), nullptr);
-    if (added)
-      it->second = &names_.emplace_back(org);
-    info.as_name = it->second;
+/// The tree walk: the open database, what its data records decode to, and
+/// where each family's ranges go.
+struct geoip_database::walk_state {
+  geoip_database& out;
+  MMDB_s* db;
+  std::unordered_map<uint64_t, uint32_t> value_of_offset;
+  std::unordered_map<std::string_view, const std::string*> names;
+  std::string error;
+  /// The IPv4 tree's node in an IPv6 tree: IPv6 prefixes that lead to it
+  /// (::/96, and the ::ffff:0:0/96, 6to4 and Teredo aliases MaxMind's writer
+  /// adds) become one alias range each instead of a copy of every IPv4 range.
+  uint64_t v4_tree_node = UINT64_MAX;
+
+  /// The 1-based info index of the data record at entry, decoded the first
+  /// time it is met (many networks share one record).
+  uint32_t value_of(MMDB_entry_s entry) {
+    auto [it, added] = value_of_offset.try_emplace(entry.offset, 0);
+    if (!added)
+      return it->second;
+    static const char* const iso_code[] = {"country", "iso_code", nullptr};
+    static const char* const flat_country[] = {"country_code", nullptr};
+    static const char* const asn_path[] = {"autonomous_system_number", nullptr};
+    static const char* const org_path[] = {"autonomous_system_organization", nullptr};
+    MMDB_entry_data_s probe;
+    if (MMDB_get_value(&entry, &probe, nullptr) != MMDB_SUCCESS) {
+      ++out.lookup_errors_;
+      return 0;
+    }
+    geo_info info;
+    auto iso = string_at(&entry, iso_code);
+    if (iso.empty())
+      iso = string_at(&entry, flat_country);
+    if (iso.size() == 2)
+      info.country = country_code(iso[0], iso[1]);
+    info.asn = number_at(&entry, asn_path);
+    if (auto org = string_at(&entry, org_path); !org.empty()) {
+      auto found = names.find(org);
+      if (found == names.end()) {
+        auto& stored = out.names_.emplace_back(org);
+        found = names.emplace(std::string_view(stored), &stored).first;
+      }
+      info.as_name = found->second;
+    }
+    if (info == geo_info{})
+      return 0;
+    out.infos_.push_back(info);
+    return it->second = uint32_t(out.infos_.size());
   }
-  records_.emplace(offset, info);
-  return info;
+
+  /// The value a record stands for when it is a leaf; false for a search node.
+  bool leaf_value(uint8_t type, MMDB_entry_s entry, uint32_t& value) {
+    switch (type) {
+    case MMDB_RECORD_TYPE_SEARCH_NODE:
+      return false;
+    case MMDB_RECORD_TYPE_DATA:
+      value = value_of(entry);
+      return true;
+    case MMDB_RECORD_TYPE_EMPTY:
+      value = 0;
+      return true;
+    default:
+      error = "the search tree has an invalid record";
+      value = 0;
+      return true;
+    }
+  }
+
+  /// Walks the subtree below node (at depth bits of prefix), appending its
+  /// ranges in address order; emit(prefix, depth, value) takes each leaf.
+  template <class Emit>
+  void walk(uint64_t node, unsigned depth, unsigned max_depth, v6_key prefix, Emit& emit) {
+    if (!error.empty())
+      return;
+    if (node >= db->metadata.node_count || depth >= max_depth) {
+      error = "the search tree is deeper than the address or points outside itself";
+      return;
+    }
+    MMDB_search_node_s n;
+    if (MMDB_read_node(db, uint32_t(node), &n) != MMDB_SUCCESS) {
+      error = "a search tree node cannot be read";
+      return;
+    }
+    for (int side = 0; side < 2; ++side) {
+      v6_key child = prefix;
+      if (side == 1) {
+        if (depth < 64)
+          child.high |= uint64_t(1) << (63 - depth);
+        else
+          child.low |= uint64_t(1) << (127 - depth);
+      }
+      uint8_t type = side == 0 ? n.left_record_type : n.right_record_type;
+      MMDB_entry_s entry = side == 0 ? n.left_record_entry : n.right_record_entry;
+      uint64_t record = side == 0 ? n.left_record : n.right_record;
+      uint32_t value = 0;
+      if (leaf_value(type, entry, value))
+        emit(child, depth + 1, value);
+      else if (record == v4_tree_node)
+        emit(child, depth + 1, alias_flag | (depth + 1));
+      else
+        walk(record, depth + 1, max_depth, child, emit);
+    }
+  }
+};
+
+bool geoip_database::flatten(std::string& error) {
+  MMDB_s* db = nullptr;
+  {
+    auto owned = std::unique_ptr<MMDB_s, mmdb_closer>(new MMDB_s{});
+    int status = MMDB_open(path_.c_str(), MMDB_MODE_MMAP, owned.get());
+    if (status != MMDB_SUCCESS) {
+      delete owned.release(); // MMDB_open cleans up after itself on failure
+      error = MMDB_strerror(status);
+      if (status == MMDB_IO_ERROR)
+        error += std::string(": ") + std::strerror(errno);
+      return false;
+    }
+    db = owned.release();
+  }
+  std::unique_ptr<MMDB_s, mmdb_closer> guard(db);
+  if (db->metadata.database_type)
+    database_type_ = db->metadata.database_type;
+  walk_state state{*this, db, {}, {}, {}, UINT64_MAX};
+  const bool v6_tree = db->metadata.ip_version == 6;
+  const unsigned tree_depth = v6_tree ? 128 : 32;
+  // IPv4 addresses sit at ::a.b.c.d in an IPv6 tree (what libmaxminddb
+  // looks up for them); find that subtree by following 96 zero bits.
+  uint64_t v4_node = 0;
+  bool v4_leaf = false;
+  uint32_t v4_leaf_value = 0;
+  if (v6_tree) {
+    for (unsigned depth = 0; depth < 96 && !v4_leaf; ++depth) {
+      MMDB_search_node_s n;
+      if (v4_node >= db->metadata.node_count || MMDB_read_node(db, uint32_t(v4_node), &n) != 0) {
+        error = "the search tree cannot be read";
+        return false;
+      }
+      v4_leaf = state.leaf_value(n.left_record_type, n.left_record_entry, v4_leaf_value);
+      v4_node = n.left_record;
+    }
+  }
+  if (v4_leaf) {
+    v4_.append(0, v4_leaf_value);
+  } else {
+    auto emit_v4 = [this](const v6_key& prefix, unsigned, uint32_t value) {
+      v4_.append(uint32_t(prefix.high >> 32), value);
+    };
+    state.walk(v4_node, 0, 32, v6_key{}, emit_v4);
+  }
+  if (v6_tree) {
+    if (!v4_leaf)
+      state.v4_tree_node = v4_node;
+    auto emit_v6 = [this](const v6_key& prefix, unsigned, uint32_t value) {
+      v6_.append(prefix, value);
+    };
+    state.walk(0, 0, tree_depth, v6_key{}, emit_v6);
+  }
+  if (!state.error.empty()) {
+    error = state.error;
+    return false;
+  }
+  v4_.build_index();
+  v6_.build_index();
+  return true;
 }
 
-geo_info geoip_database::lookup(const ip_address& a) {
-  if (!open_)
-    return {};
-  sockaddr_storage storage{};
-  if (a.is_v4()) {
-    auto* sin = reinterpret_cast<sockaddr_in*>(&storage);
-    sin->sin_family = AF_INET;
-    std::memcpy(&sin->sin_addr, a.bytes.data() + 12, 4);
-  } else {
-    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&storage);
-    sin6->sin6_family = AF_INET6;
-    std::memcpy(&sin6->sin6_addr, a.bytes.data(), 16);
-  }
-  int mmdb_error = MMDB_SUCCESS;
-  auto result =
-      MMDB_lookup_sockaddr(db_.get(), reinterpret_cast<const sockaddr*>(&storage), &mmdb_error);
-  if (mmdb_error != MMDB_SUCCESS) {
-    // An IPv6 address in an IPv4-only database is not an error of the data.
-    if (mmdb_error != MMDB_IPV6_LOOKUP_IN_IPV4_DATABASE_ERROR)
-      ++lookup_errors_;
-    return {};
-  }
-  if (!result.found_entry)
-    return {};
-  return decode_record(result.entry.offset, &result.entry);
+uint32_t geoip_database::find_v6(const ip_address& a) const {
+  auto key = v6_key::of(a);
+  uint32_t value = v6_.find(key);
+  if (!(value & alias_flag))
+    return value;
+  // The 32 address bits that follow the alias prefix are the IPv4 address.
+  unsigned offset = value & 0x7f;
+  uint32_t v4 = offset >= 64   ? uint32_t(key.low >> (96 - offset))
+                : offset <= 32 ? uint32_t(key.high >> (32 - offset))
+                               : uint32_t(key.high << (offset - 32) | key.low >> (96 - offset));
+  return v4_.find(v4);
+}
+
+bool geoip_database::open(const std::string& path, std::string& error) {
+  path_ = path;
+  return flatten(error);
 }
 
 } // namespace tidewatch

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -144,7 +145,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string error;
+  auto load_start = std::chrono::steady_clock::now();
   auto db = open_database_copy(database, error);
+  double load_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
   if (!db) {
     std::fprintf(stderr, "enricher_bench: %s: %s\n", database.c_str(), error.c_str());
     return 1;
@@ -173,8 +177,11 @@ int main(int argc, char** argv) {
       {"+ GeoIP/ASN, cache, 2M addrs", true, true, 1 << 16, &many},
       {"+ GeoIP/ASN, no cache, 2M addrs", true, true, 0, &many},
   };
-  std::printf("database: %s (%s); prefix list: %zu prefixes, %zu KiB of tries\n", database.c_str(),
-              db->database_type().c_str(), ours->entries().size(), ours->memory_bytes() / 1024);
+  std::printf("database: %s (%s): loaded in %.2f s, %zu ranges, %zu KiB flattened\n",
+              database.c_str(), db->database_type().c_str(), load_seconds, db->ranges(),
+              db->memory_bytes() / 1024);
+  std::printf("prefix list: %zu prefixes, %zu KiB of tries\n", ours->entries().size(),
+              ours->memory_bytes() / 1024);
   std::printf("%-36s %12s %16s %12s\n", "enricher", "ns/record", "records/s/core", "cache hits");
   for (auto& r : rows) {
     enricher_settings s;
