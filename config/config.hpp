@@ -67,6 +67,11 @@ struct sink_config {
   /// The traffic scopes (inbound, outbound, internal, external, unknown) this
   /// sink takes; empty: all. The sflow pipeline's sinks default to internal.
   std::vector<std::string> scopes{};
+  /// Aggregation before this sink (pmacct's `aggregate`): the primitives
+  /// that make the key (src_host, dst_host, proto, ...); empty: one record
+  /// per flow. Bytes, packets and flows are summed per key and interval.
+  std::vector<std::string> aggregate{};
+  std::chrono::milliseconds aggregate_interval{60'000};
 };
 
 struct sampling_rule_config {

@@ -16,6 +16,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "actors/sink/flow_aggregator.hpp"
 #include "actors/sink/kafka_producer.hpp"
 #include "config/config.hpp"
 #include "messages/address.hpp"
@@ -37,6 +38,13 @@ struct one_of {
 /// An address or prefix such as 192.0.2.0/24 or 2001:db8::/32.
 struct address_or_prefix {};
 struct ip_literal {};
+
+std::vector<std::string> aggregate_primitive_choices() {
+  std::vector<std::string> names;
+  for (auto name : aggregate_primitive_names())
+    names.emplace_back(name);
+  return names;
+}
 
 const std::map<std::string, int>& facilities() {
   static const std::map<std::string, int> names = {
@@ -552,6 +560,8 @@ template <class V> void describe(V& v, sink_config& x) {
   v.field("type", x.type, one_of{{"file", "stdout", "kafka"}});
   v.field("unscaled_counters", x.unscaled_counters);
   v.list("scopes", x.scopes, one_of{{"inbound", "outbound", "internal", "external", "unknown"}});
+  v.list("aggregate", x.aggregate, one_of{aggregate_primitive_choices()});
+  v.field("aggregate_interval", x.aggregate_interval, in_range<ms>{ms(1000), ms(86'400'000)});
   // A sink takes (and prints) only its type's keys; `type` is read first.
   if (x.type != "kafka") {
     v.field("path", x.path);

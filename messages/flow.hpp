@@ -84,6 +84,7 @@ struct flow_record {
   // -- counters (as exported; the enricher scales them by sampling_rate) --
   uint64_t bytes = 0;
   uint64_t packets = 0;
+  uint32_t flows = 1; ///< flows this record stands for: 1, or a sum after aggregation
 
   // -- routing and interfaces, as exported --
   uint32_t input_interface = 0;
@@ -144,14 +145,15 @@ struct flow_record {
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, flow_record& x) {
   return f(caf::meta::type_name("tidewatch::flow_record"), x.exporter, x.observation_domain,
            x.received_us, x.protocol_version, x.src_addr, x.dst_addr, x.src_port, x.dst_port,
-           x.ip_protocol, x.ip_version, x.tcp_flags, x.tos, x.bytes, x.packets, x.input_interface,
-           x.output_interface, x.src_as, x.dst_as, x.src_mask, x.dst_mask, x.direction,
-           x.forwarding_status, x.next_hop, x.bgp_next_hop, x.src_vlan, x.dst_vlan, x.src_mac,
-           x.dst_mac, x.flow_start_us, x.flow_end_us, x.sampler_id, x.sampling_rate, x.sample_pool,
-           x.is_fragment, x.input_interface_format, x.output_interface_format, x.src_peer_as,
-           x.dst_peer_as, x.src_priority, x.dst_priority, x.inner_vlan, x.mpls_top_label, x.scope,
-           x.rate_source, x.src_net_length, x.dst_net_length, x.src_country, x.dst_country,
-           x.src_net_name, x.dst_net_name, x.src_as_name, x.dst_as_name, x.region);
+           x.ip_protocol, x.ip_version, x.tcp_flags, x.tos, x.bytes, x.packets, x.flows,
+           x.input_interface, x.output_interface, x.src_as, x.dst_as, x.src_mask, x.dst_mask,
+           x.direction, x.forwarding_status, x.next_hop, x.bgp_next_hop, x.src_vlan, x.dst_vlan,
+           x.src_mac, x.dst_mac, x.flow_start_us, x.flow_end_us, x.sampler_id, x.sampling_rate,
+           x.sample_pool, x.is_fragment, x.input_interface_format, x.output_interface_format,
+           x.src_peer_as, x.dst_peer_as, x.src_priority, x.dst_priority, x.inner_vlan,
+           x.mpls_top_label, x.scope, x.rate_source, x.src_net_length, x.dst_net_length,
+           x.src_country, x.dst_country, x.src_net_name, x.dst_net_name, x.src_as_name,
+           x.dst_as_name, x.region);
 }
 
 /// The texts that records of one batch refer to by index (AS names, site
@@ -197,6 +199,12 @@ struct flow_batch {
   std::string pipeline;
   std::vector<flow_record> records;
   label_table labels;
+  /// Non-zero: the records are sums per key and time bucket (see
+  /// actors/sink/flow_aggregator.hpp); the bits are the aggregate_primitive
+  /// fields that make the key, the only ones a sink writes.
+  uint32_t aggregated_by = 0;
+  /// For aggregated records: when the sums were taken (µs since the epoch).
+  int64_t aggregated_at_us = 0;
 
   /// The text of a label index; empty for 0 or an index out of range.
   std::string_view label(uint32_t index) const { return labels[index]; }
@@ -205,7 +213,8 @@ struct flow_batch {
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, flow_batch& x) {
-  return f(caf::meta::type_name("tidewatch::flow_batch"), x.pipeline, x.records, x.labels);
+  return f(caf::meta::type_name("tidewatch::flow_batch"), x.pipeline, x.records, x.labels,
+           x.aggregated_by, x.aggregated_at_us);
 }
 
 } // namespace tidewatch

@@ -9,6 +9,7 @@
 #include "actors/enricher/enricher_actor.hpp"
 #include "actors/listener/listener_actor.hpp"
 #include "actors/replicator/replicator_actor.hpp"
+#include "actors/sink/aggregator_actor.hpp"
 #include "actors/sink/file_sink_actor.hpp"
 #include "actors/sink/kafka_sink_actor.hpp"
 
@@ -118,27 +119,42 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
   }
   size_t first_sink = specs.size();
   for (size_t i = 0; i < p.sinks.size(); ++i) {
-    if (p.sinks[i].type == "kafka") {
-      specs.push_back({"sink[" + std::to_string(i) + "]",
-                       [o = kafka_options(name, p.sinks[i])](caf::event_based_actor* sup,
-                                                             const std::vector<caf::actor>&) {
-                         return caf::actor_cast<caf::actor>(sup->spawn<caf::linked>(kafka_sink, o));
-                       },
-                       false, true});
-      continue;
+    const auto& sink = p.sinks[i];
+    std::function<flow_sink_actor(caf::local_actor*)> spawn_sink;
+    if (sink.type == "kafka") {
+      spawn_sink = [o = kafka_options(name, sink)](caf::local_actor* parent) {
+        return parent->spawn<caf::linked>(kafka_sink, o);
+      };
+    } else {
+      file_sink_options o;
+      o.pipeline = name;
+      o.to_stdout = sink.type == "stdout";
+      o.file.path = sink.path;
+      o.file.rotate_bytes = sink.rotate_bytes;
+      o.file.rotate_interval_us = sink.rotate_interval.count() * 1000;
+      o.json.unscaled_counters = sink.unscaled_counters;
+      spawn_sink = [o](caf::local_actor* parent) {
+        return parent->spawn<caf::linked>(file_sink, o);
+      };
     }
-    file_sink_options o;
-    o.pipeline = name;
-    o.to_stdout = p.sinks[i].type == "stdout";
-    o.file.path = p.sinks[i].path;
-    o.file.rotate_bytes = p.sinks[i].rotate_bytes;
-    o.file.rotate_interval_us = p.sinks[i].rotate_interval.count() * 1000;
-    o.json.unscaled_counters = p.sinks[i].unscaled_counters;
-    specs.push_back({"sink[" + std::to_string(i) + "]",
-                     [o](caf::event_based_actor* sup, const std::vector<caf::actor>&) {
-                       return caf::actor_cast<caf::actor>(sup->spawn<caf::linked>(file_sink, o));
-                     },
-                     false, true});
+    std::function<caf::actor(caf::event_based_actor*, const std::vector<caf::actor>&)> start;
+    if (sink.aggregate.empty()) {
+      start = [spawn_sink](caf::event_based_actor* sup, const std::vector<caf::actor>&) {
+        return caf::actor_cast<caf::actor>(spawn_sink(sup));
+      };
+    } else {
+      aggregator_options a;
+      a.pipeline = name;
+      a.settings.interval_us = sink.aggregate_interval.count() * 1000;
+      a.settings.grace_us = std::min<int64_t>(2'000'000, a.settings.interval_us);
+      for (auto& primitive : sink.aggregate)
+        a.settings.primitives |= bit(*parse_aggregate_primitive(primitive));
+      a.spawn_sink = spawn_sink;
+      start = [a](caf::event_based_actor* sup, const std::vector<caf::actor>&) {
+        return caf::actor_cast<caf::actor>(sup->spawn<caf::linked>(aggregating_sink, a));
+      };
+    }
+    specs.push_back({"sink[" + std::to_string(i) + "]", start, false, true});
   }
   size_t sink_count = p.sinks.size();
   // Without sinks nothing would read decoded flows: no enricher or decoder either.

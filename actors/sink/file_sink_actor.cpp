@@ -51,7 +51,7 @@ flow_sink_actor::behavior_type file_sink(self_ptr self, file_sink_options opts) 
         auto& st = self->state;
         st.buffer.clear();
         for (auto& r : batch.records)
-          st.encoder.encode(r, batch.labels, st.buffer);
+          st.encoder.encode_any(r, batch, st.buffer);
         bool ok =
             st.opts.to_stdout ? write_stdout(st.buffer) : st.file.write(st.buffer, unix_now_us());
         if (ok) {

@@ -1,5 +1,7 @@
 #include "actors/sink/json_encoder.hpp"
 
+#include "actors/sink/flow_aggregator.hpp"
+
 #include <algorithm>
 #include <bit>
 #include <charconv>
@@ -398,7 +400,9 @@ void json_encoder::encode(const flow_record& r, const label_table& labels, std::
   p = put(p, "\", \"stamp_updated\": \"");
   std::memmove(p, stamp, stamp_length);
   p += stamp_length;
-  p = put(p, "\", \"flows\": 1, \"packets\": ");
+  p = put(p, "\", \"flows\": ");
+  p = put_uint(p, r.flows);
+  p = put(p, ", \"packets\": ");
   p = put_uint(p, r.packets);
   p = put(p, ", \"bytes\": ");
   p = put_uint(p, r.bytes);
@@ -459,6 +463,139 @@ void json_encoder::encode(const flow_record& r, const label_table& labels, std::
   p = put_label(p, label(r.region));
   p = put(p, "\"}\n");
 
+  out.append(line, size_t(p - line));
+}
+
+void json_encoder::encode_aggregate(const flow_record& r, uint32_t primitives, int64_t updated_us,
+                                    std::string& out) const {
+  using namespace detail;
+  using a = aggregate_primitive;
+  char line[max_line_size];
+  char* p = line;
+  const bool has_addresses = r.ip_version != 0;
+  p = put(p, "{\"event_type\": \"purge\"");
+  for (unsigned i = 0; i < unsigned(a::count_); ++i) {
+    if (!(primitives & bit(a(i))))
+      continue;
+    switch (a(i)) {
+    case a::src_mac:
+      p = put_mac(put(p, ", \"mac_src\": \""), r.src_mac);
+      *p++ = '"';
+      break;
+    case a::dst_mac:
+      p = put_mac(put(p, ", \"mac_dst\": \""), r.dst_mac);
+      *p++ = '"';
+      break;
+    case a::vlan:
+      p = put_uint(put(p, ", \"vlan\": "),
+                   r.direction == flow_direction::egress ? r.dst_vlan : r.src_vlan);
+      break;
+    case a::src_as:
+      p = put_uint(put(p, ", \"as_src\": "), r.src_as);
+      break;
+    case a::dst_as:
+      p = put_uint(put(p, ", \"as_dst\": "), r.dst_as);
+      break;
+    case a::peer_src_ip:
+      p = put_optional_address(put(p, ", \"peer_ip_src\": \""), r.exporter);
+      *p++ = '"';
+      break;
+    case a::peer_dst_ip:
+      p = put_optional_address(put(p, ", \"peer_ip_dst\": \""), r.bgp_next_hop);
+      *p++ = '"';
+      break;
+    case a::in_iface:
+      p = put_uint(put(p, ", \"iface_in\": "), r.input_interface);
+      break;
+    case a::out_iface:
+      p = put_uint(put(p, ", \"iface_out\": "), r.output_interface);
+      break;
+    case a::src_host:
+      p = put(p, ", \"ip_src\": \"");
+      if (has_addresses)
+        p = put_address(p, r.src_addr);
+      *p++ = '"';
+      break;
+    case a::src_net:
+      p = put(p, ", \"net_src\": \"");
+      if (has_addresses)
+        p = put_network(p, r.src_addr, r.src_mask);
+      *p++ = '"';
+      break;
+    case a::dst_host:
+      p = put(p, ", \"ip_dst\": \"");
+      if (has_addresses)
+        p = put_address(p, r.dst_addr);
+      *p++ = '"';
+      break;
+    case a::dst_net:
+      p = put(p, ", \"net_dst\": \"");
+      if (has_addresses)
+        p = put_network(p, r.dst_addr, r.dst_mask);
+      *p++ = '"';
+      break;
+    case a::src_mask:
+      p = put_uint(put(p, ", \"mask_src\": "), r.src_mask);
+      break;
+    case a::dst_mask:
+      p = put_uint(put(p, ", \"mask_dst\": "), r.dst_mask);
+      break;
+    case a::src_port:
+      p = put_uint(put(p, ", \"port_src\": "), r.src_port);
+      break;
+    case a::dst_port:
+      p = put_uint(put(p, ", \"port_dst\": "), r.dst_port);
+      break;
+    case a::tcpflags:
+      p = put_uint(put(p, ", \"tcp_flags\": \""), r.tcp_flags);
+      *p++ = '"';
+      break;
+    case a::proto:
+      p = put(p, ", \"ip_proto\": \"");
+      if (auto name = ip_proto_names[r.ip_protocol]; !name.empty())
+        p = put(p, name);
+      else
+        p = put_uint(p, r.ip_protocol);
+      *p++ = '"';
+      break;
+    case a::tos:
+      p = put_uint(put(p, ", \"tos\": "), r.tos);
+      break;
+    case a::sampling_rate:
+      p = put_uint(put(p, ", \"sampling_rate\": "), r.sampling_rate);
+      break;
+    case a::export_proto_version:
+      p = put_uint(put(p, ", \"export_proto_version\": "),
+                   proto_version_number(r.protocol_version));
+      break;
+    case a::peer_src_as:
+      p = put_uint(put(p, ", \"peer_as_src\": "), r.src_peer_as);
+      break;
+    case a::peer_dst_as:
+      p = put_uint(put(p, ", \"peer_as_dst\": "), r.dst_peer_as);
+      break;
+    case a::src_host_country:
+      p = put_country(put(p, ", \"country_ip_src\": \""), r.src_country);
+      *p++ = '"';
+      break;
+    case a::dst_host_country:
+      p = put_country(put(p, ", \"country_ip_dst\": \""), r.dst_country);
+      *p++ = '"';
+      break;
+    case a::traffic_scope:
+      p = put(put(p, ", \"traffic_scope\": \""), std::string_view(to_string(r.scope)));
+      *p++ = '"';
+      break;
+    case a::count_:
+      break;
+    }
+  }
+  p = put_date(put(p, ", \"stamp_inserted\": \""), split_us(r.received_us).first);
+  p = put_date(put(p, "\", \"stamp_updated\": \""), split_us(updated_us).first);
+  p = put_uint(put(p, "\", \"flows\": "), r.flows);
+  p = put_uint(put(p, ", \"packets\": "), r.packets);
+  p = put_uint(put(p, ", \"bytes\": "), r.bytes);
+  p = put(p, "}\n");
   out.append(line, size_t(p - line));
 }
 

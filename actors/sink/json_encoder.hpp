@@ -49,6 +49,21 @@ public:
   /// record or field beyond out's own growth (reuse out across calls).
   void encode(const flow_record& r, const label_table& labels, std::string& out) const;
 
+  /// Appends one JSON object for an aggregated record (flow_aggregator's
+  /// output) plus '\n': event_type, the keys of the `primitives` that make
+  /// the aggregation key (pmacct's names and order, as nfacctd prints them
+  /// with `aggregate`), stamp_inserted (the bucket's start), stamp_updated
+  /// (updated_us), flows, packets, bytes.
+  void encode_aggregate(const flow_record& r, uint32_t primitives, int64_t updated_us,
+                        std::string& out) const;
+  /// Either of the above, as the batch says.
+  void encode_any(const flow_record& r, const flow_batch& batch, std::string& out) const {
+    if (batch.aggregated_by != 0)
+      encode_aggregate(r, batch.aggregated_by, batch.aggregated_at_us, out);
+    else
+      encode(r, batch.labels, out);
+  }
+
 private:
   /// "YYYY-MM-DD HH:MM:SS" of one second since the epoch, remembered so that
   /// the many records of one second share the calendar arithmetic.

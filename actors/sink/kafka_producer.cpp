@@ -149,11 +149,11 @@ void kafka_producer::to_spool(std::string_view key, std::string_view value) {
     ++dropped_full_;
 }
 
-void kafka_producer::write(std::span<const flow_record> records, const label_table& labels) {
+void kafka_producer::write(const flow_batch& batch) {
   char key[64];
-  for (auto& r : records) {
+  for (auto& r : batch.records) {
     value_.clear();
-    encoder_.encode(r, labels, value_);
+    encoder_.encode_any(r, batch, value_);
     value_.pop_back(); // the newline that ends a JSON line
     std::string_view k(key, format_key(opts_.key, r, key));
     if (spool_pending_) {

@@ -3,7 +3,6 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
-#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -76,9 +75,9 @@ public:
   /// text in error on a bad property or an unusable spool directory.
   bool open(const kafka_producer_options& o, std::string* error);
 
-  /// Encodes and enqueues (or spools, or drops) each record; `labels` is
-  /// the records' batch's label table. Never blocks.
-  void write(std::span<const flow_record> records, const label_table& labels);
+  /// Encodes and enqueues (or spools, or drops) each record of the batch
+  /// (flow records, or aggregated ones). Never blocks.
+  void write(const flow_batch& batch);
 
   /// Serves delivery reports and moves spooled records into the queue while
   /// it has room. Call often (after each batch and on a short timer).

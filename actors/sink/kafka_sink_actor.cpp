@@ -42,7 +42,7 @@ flow_sink_actor::behavior_type kafka_sink(self_ptr self, kafka_sink_options opts
   return {
       [self](const flow_batch& batch) {
         auto& st = self->state;
-        st.producer.write(batch.records, batch.labels);
+        st.producer.write(batch);
         st.producer.poll();
         st.records += batch.records.size();
         ++st.batches;
