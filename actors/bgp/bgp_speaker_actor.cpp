@@ -316,6 +316,9 @@ bgp_speaker(bgp_speaker_actor::stateful_pointer<bgp_speaker_state> self, bgp_con
         st.reset(self, address);
         return;
       }
+    // A session that ended normally already reported its end.
+    if (msg.reason == caf::exit_reason::normal && msg.source != st.acceptor.address())
+      return;
     // Shutdown (or the acceptor failed): the sessions and the acceptor follow.
     for (auto& [address, n] : st.neighbors)
       if (n.session)

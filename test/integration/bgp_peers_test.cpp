@@ -190,7 +190,7 @@ BOOST_FIXTURE_TEST_CASE(gobgpd_receives_the_blackhole_route_with_its_community, 
       },
       10s));
   BOOST_TEST_INFO(adj);
-  BOOST_TEST(adj.find("65535:666") != std::string::npos);
+  BOOST_TEST(adj.find("{Communities: blackhole}") != std::string::npos); // 65535:666, RFC 7999
   BOOST_TEST(adj.find("192.0.2.1") != std::string::npos);
   self->send(speaker, blackhole_route{addr("198.51.100.7"), {0xffff029a}, false});
   BOOST_TEST(eventually(
