@@ -3,10 +3,12 @@
 
 #include "bgp/bgp_test_helpers.hpp"
 
+#include <algorithm>
 #include <initializer_list>
 
 #include "actors/bgp/bgp_format.hpp"
 #include "actors/bgp/bgp_message.hpp"
+#include "actors/bgp/bgp_report.hpp"
 
 using namespace tidewatch;
 using tidewatch::test::addr;
@@ -297,4 +299,43 @@ BOOST_AUTO_TEST_CASE(extended_communities_render_route_targets_and_origins) {
                             0x8000000000000001ull};
   BOOST_TEST(format_extended_communities(a) ==
              "RT:65000:100 SoO:192.0.2.1:7 RT:4200000001:1 0x8000000000000001");
+}
+
+BOOST_AUTO_TEST_CASE(neighbors_and_routes_render_as_tables_and_json) {
+  bgp_neighbor_status n;
+  n.address = addr("127.0.0.2");
+  n.remote_as = 4200000001;
+  n.router_id = 0x7f000002;
+  n.state = "established";
+  n.established_us = 1'000'000;
+  n.prefixes = 3;
+  n.updates_received = 4;
+  n.withdrawals_received = 1;
+  BOOST_TEST(render_neighbors_json({n}, 3'662'000'000) ==
+             "[{\"neighbor\":\"127.0.0.2\",\"remote_as\":4200000001,\"router_id\":\"127.0.0.2\","
+             "\"state\":\"established\",\"uptime\":3661,\"prefixes\":3,\"updates\":4,"
+             "\"withdrawals\":1}]");
+  auto table = render_neighbors_table({n}, 3'662'000'000);
+  BOOST_TEST(table.find("1h01m01s") != std::string::npos);
+  BOOST_TEST(std::count(table.begin(), table.end(), '\n') == 2);
+  BOOST_TEST(format_uptime(93784) == "1d02h03m04s");
+  bgp_route_report r;
+  BOOST_TEST(render_route_report_json(r) == "{\"found\":false}");
+  r.found = true;
+  r.neighbor = addr("127.0.0.2");
+  r.network = addr("203.0.113.0");
+  r.length = 24;
+  r.attributes.origin = 0;
+  r.attributes.segments = {uint16_t(2 << 8 | 2)};
+  r.attributes.as_path = {64500, 15169};
+  r.attributes.next_hop = addr("192.0.2.1");
+  r.attributes.flags = bgp_path_attributes::has_med;
+  r.attributes.med = 10;
+  r.attributes.communities = {0xfde90064};
+  BOOST_TEST(render_route_report_json(r) ==
+             "{\"found\":true,\"neighbor\":\"127.0.0.2\",\"prefix\":\"203.0.113.0/24\","
+             "\"path_id\":0,\"as_path\":\"64500 15169\",\"as_origin\":15169,\"peer_as\":64500,"
+             "\"origin\":\"igp\",\"next_hop\":\"192.0.2.1\",\"med\":10,\"comms\":\"65001:100\","
+             "\"ecomms\":\"\",\"lcomms\":\"\"}");
+  BOOST_TEST(render_route_report(r).find("as_path:    64500 15169\n") != std::string::npos);
 }
