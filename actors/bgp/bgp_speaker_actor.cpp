@@ -146,6 +146,7 @@ void bgp_session_loop(caf::blocking_actor* self, int fd, session_setup setup,
   session.connected(now_ms(), out);
   bool alive = write_all(fd, out);
   bool ended_by_us = false;
+  bool was_established = false;
   bool swept = false;
   bgp_neighbor_status status;
   status.address = setup.peer;
@@ -204,8 +205,10 @@ void bgp_session_loop(caf::blocking_actor* self, int fd, session_setup setup,
     auto state = to_string(session.state());
     int64_t t = now_ms();
     if (state != status.state || t - last_status_ms >= 1000 || !alive) {
-      if (session.state() == bgp_state::established && status.state != "established")
+      if (session.state() == bgp_state::established && status.state != "established") {
         status.established_us = wall_us();
+        was_established = true;
+      }
       status.state = alive ? state : "idle";
       status.router_id = session.peer_open().router_id;
       status.updates_received = session.updates_received();
@@ -225,8 +228,7 @@ void bgp_session_loop(caf::blocking_actor* self, int fd, session_setup setup,
     spdlog::info("bgp: session with {} ended (connection closed)", setup.peer.to_string());
   // RFC 4724: routes of a neighbor that can restart gracefully outlive a
   // connection that dropped without a NOTIFICATION.
-  bool graceful =
-      !ended_by_us && !err && session.peer_open().graceful_restart && status.established_us != 0;
+  bool graceful = !ended_by_us && !err && session.peer_open().graceful_restart && was_established;
   self->send(speaker, session_end_atom::value, setup.peer, graceful,
              uint32_t(session.peer_open().restart_time) * 1000);
 }

@@ -200,3 +200,92 @@ BOOST_FIXTURE_TEST_CASE(gobgpd_receives_the_blackhole_route_with_its_community, 
       },
       10s));
 }
+
+namespace {
+
+/// A bird2 daemon as router 127.0.0.3 (AS 65003) with graceful restart,
+/// announcing the static routes of `routes4.conf` and one IPv6 route.
+struct bird_router {
+  const scratch_dir& dir;
+  uint16_t port;
+
+  void write_routes(bool with_second) {
+    write_file(
+        dir / "routes4.conf",
+        std::string("route 203.0.113.0/24 blackhole { bgp_path.prepend(64500); "
+                    "bgp_community.add((65003,7)); bgp_large_community.add((65003,1,2)); };\n") +
+            (with_second ? "route 198.51.100.0/24 blackhole { bgp_path.prepend(64501); };\n" : ""));
+  }
+
+  void start() {
+    write_file(dir / "bird.conf",
+               "router id 127.0.0.3;\nprotocol device {}\n"
+               "protocol static s4 { ipv4;\ninclude \"" +
+                   (dir / "routes4.conf").string() +
+                   "\";\n}\n"
+                   "protocol static s6 { ipv6; route 2001:db8:300::/48 blackhole { "
+                   "bgp_path.prepend(64503); }; }\n"
+                   "protocol bgp tw {\n  local 127.0.0.3 as 65003;\n  neighbor 127.0.0.1 port " +
+                   std::to_string(port) +
+                   " as 65000;\n  multihop;\n  graceful restart on;\n"
+                   "  ipv4 { import none; export all; next hop address 192.0.2.3; };\n"
+                   "  ipv6 { import none; export all; next hop address 2001:db8::3; };\n}\n");
+    std::string out;
+    int rc = run("bird -c " + (dir / "bird.conf").string() + " -s " + (dir / "bird.ctl").string() +
+                     " -P " + (dir / "bird.pid").string(),
+                 &out);
+    BOOST_TEST_INFO(out);
+    BOOST_REQUIRE(rc == 0);
+  }
+
+  /// Stops bird as its graceful restart does: no NOTIFICATION, the TCP connection just closes.
+  void graceful_stop() {
+    std::string out;
+    run("birdc -s " + (dir / "bird.ctl").string() + " graceful restart", &out);
+    BOOST_TEST_INFO(out);
+    wait_gone();
+  }
+
+  void wait_gone() {
+    for (int i = 0; i < 100 && std::filesystem::exists(dir / "bird.ctl"); ++i)
+      std::this_thread::sleep_for(50ms);
+  }
+
+  ~bird_router() {
+    auto pid = read_file(dir / "bird.pid");
+    if (!pid.empty())
+      ::kill(std::stoi(pid), SIGTERM);
+    wait_gone();
+  }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(bird_routes_survive_its_graceful_restart_until_it_resyncs, fixture) {
+  bird_router bird{dir, port};
+  bird.write_routes(true);
+  bird.start();
+  BOOST_REQUIRE(eventually([&] { return neighbor("127.0.0.3").prefixes == 3; }, 15s));
+  auto r = lookup("203.0.113.1", "127.0.0.3");
+  BOOST_TEST(format_as_path(r.attributes) == "65003 64500");
+  BOOST_TEST(format_communities(r.attributes) == "65003:7");
+  BOOST_TEST(format_large_communities(r.attributes) == "65003:1:2");
+  BOOST_TEST(r.attributes.next_hop.to_string() == "192.0.2.3");
+  BOOST_TEST(lookup("2001:db8:300::1", "127.0.0.3").attributes.next_hop.to_string() ==
+             "2001:db8::3");
+  bird.graceful_stop();
+  BOOST_REQUIRE(eventually([&] { return neighbor("127.0.0.3").state == "idle"; }, 10s));
+  // The routes stay (stale) while bird is away...
+  std::this_thread::sleep_for(2s);
+  BOOST_TEST(neighbor("127.0.0.3").prefixes == 3u);
+  BOOST_TEST(lookup("198.51.100.1", "127.0.0.3").found);
+  // ...and when it is back without 198.51.100.0/24, that one goes once it re-synced.
+  bird.write_routes(false);
+  // Started without -R: in recovery mode bird holds its routes for its own
+  // graceful restart wait (240 s); the speaker's side is the same either way.
+  bird.start();
+  BOOST_REQUIRE(eventually([&] { return neighbor("127.0.0.3").state == "established"; }, 15s));
+  BOOST_TEST(eventually([&] { return !lookup("198.51.100.1", "127.0.0.3").found; }, 15s));
+  BOOST_TEST(eventually([&] { return neighbor("127.0.0.3").prefixes == 2u; }, 15s));
+  BOOST_TEST(lookup("203.0.113.1", "127.0.0.3").found);
+}
