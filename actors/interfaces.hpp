@@ -3,6 +3,8 @@
 #include <caf/typed_actor.hpp>
 
 #include "messages/atoms.hpp"
+#include "messages/bgp.hpp"
+#include "messages/blackhole.hpp"
 #include "messages/datagram.hpp"
 #include "messages/flow.hpp"
 #include "messages/stats.hpp"
@@ -60,5 +62,23 @@ using flow_sink_actor = caf::typed_actor<               //
     caf::reacts_to<drain_atom, caf::actor>,             // flush and report
     caf::reacts_to<tick_atom>,                          // periodic flush
     caf::replies_to<stats_atom>::with<stats_snapshot>>; //
+
+/// A BGP RIB REPLICA (kept by enrichers): takes the speaker's route changes.
+using bgp_replica_actor = caf::typed_actor<caf::reacts_to<bgp_route_batch>>;
+
+/// The BGP SPEAKER actor interface: supervises one session actor per
+/// neighbor, keeps every neighbor's routes, publishes route changes to
+/// subscribed replicas (a full copy first), announces the detector's
+/// blackhole routes and answers inspection queries.
+using bgp_speaker_actor = caf::typed_actor<
+    caf::reacts_to<bgp_route_batch>,                              // from a session
+    caf::reacts_to<bgp_neighbor_status>,                          // from a session
+    caf::reacts_to<session_end_atom, ip_address, bool, uint32_t>, // neighbor, graceful, restart ms
+    caf::reacts_to<accept_atom, int, ip_address>,                 // from the acceptor: fd, peer
+    caf::reacts_to<sweep_atom, ip_address, uint64_t>,             // restart time over
+    caf::reacts_to<blackhole_route>,                              // from the detector
+    caf::reacts_to<subscribe_atom, bgp_replica_actor>,            // a replica wants routes
+    caf::replies_to<neighbors_atom>::with<std::vector<bgp_neighbor_status>>,        // inspection
+    caf::replies_to<lookup_atom, ip_address, std::string>::with<bgp_route_report>>; // "" any
 
 } // namespace tidewatch

@@ -137,11 +137,35 @@ struct pipelines_config {
   pipeline_config sflow = disabled_pipeline();
 };
 
+/// One BGP neighbor (a router that exports flows and sends its table).
+struct bgp_neighbor_config {
+  std::string address;                ///< the router's session address
+  uint32_t remote_as = 0;             ///< the AS it must open with
+  std::vector<std::string> exporters; ///< other addresses its flow exports come from
+  bool announce_blackhole = false;    ///< send it the detector's blackhole routes
+};
+
+/// The node's BGP speaker: passive sessions from routers, one routing table
+/// each, used to enrich the flows they export.
+struct bgp_config {
+  bool enabled = false;
+  std::string address = "::"; ///< listen address
+  uint16_t port = 179;
+  uint32_t local_as = 0;
+  std::string router_id; ///< IPv4 dotted quad
+  std::chrono::milliseconds hold_time{90'000};
+  std::chrono::milliseconds restart_time{120'000}; ///< graceful restart time we advertise
+  std::string blackhole_next_hop = "192.0.2.1";    ///< next hop of announced IPv4 blackholes
+  std::string blackhole_next_hop_v6 = "100::1";    ///< next hop of announced IPv6 blackholes
+  std::vector<bgp_neighbor_config> neighbors;
+};
+
 struct tidewatch_config {
   node_section node;
   logging_config logging;
   supervision_config supervision;
   pipelines_config pipelines;
+  bgp_config bgp;
 };
 
 /// One problem found in a configuration file.

@@ -627,11 +627,33 @@ template <class V> void describe(V& v, pipelines_config& x) {
   v.section("sflow", x.sflow);
 }
 
+template <class V> void describe(V& v, bgp_neighbor_config& x) {
+  v.field("address", x.address, ip_literal{});
+  v.field("remote_as", x.remote_as, in_range<uint32_t>{1, 4'294'967'295u});
+  v.list("exporters", x.exporters, ip_literal{});
+  v.field("announce_blackhole", x.announce_blackhole);
+}
+
+template <class V> void describe(V& v, bgp_config& x) {
+  using ms = std::chrono::milliseconds;
+  v.field("enabled", x.enabled);
+  v.field("address", x.address, ip_literal{});
+  v.field("port", x.port, in_range<uint16_t>{1, 65535});
+  v.field("local_as", x.local_as, in_range<uint32_t>{0, 4'294'967'295u});
+  v.field("router_id", x.router_id);
+  v.field("hold_time", x.hold_time, in_range<ms>{ms(3'000), ms(65'535'000)});
+  v.field("restart_time", x.restart_time, in_range<ms>{ms(1'000), ms(4'095'000)});
+  v.field("blackhole_next_hop", x.blackhole_next_hop, ip_literal{});
+  v.field("blackhole_next_hop_v6", x.blackhole_next_hop_v6, ip_literal{});
+  v.list("neighbors", x.neighbors);
+}
+
 template <class V> void describe(V& v, tidewatch_config& x) {
   v.section("node", x.node);
   v.section("logging", x.logging);
   v.section("supervision", x.supervision);
   v.section("pipelines", x.pipelines);
+  v.section("bgp", x.bgp);
 }
 
 // -- checks that span fields -----------------------------------------------------------
@@ -691,6 +713,26 @@ void check_pipeline(const reader& r, const std::string& file, const std::string&
         errors.push_back(
             {file, r.line_of(spath + ".properties." + name), spath + ".properties." + name, why});
     }
+  }
+}
+
+void check_bgp(const reader& r, const std::string& file, const bgp_config& b,
+               std::vector<config_error>& errors) {
+  if (!b.enabled)
+    return;
+  ip_address id;
+  if (b.local_as == 0)
+    errors.push_back({file, r.line_of("bgp.local_as"), "bgp.local_as",
+                      "an enabled BGP speaker needs its AS number"});
+  if (!ip_address::parse(b.router_id, id) || !id.is_v4() || id.is_unspecified())
+    errors.push_back({file, r.line_of("bgp.router_id"), "bgp.router_id",
+                      "an enabled BGP speaker needs a router id (a non-zero IPv4 address)"});
+  for (size_t i = 0; i < b.neighbors.size(); ++i) {
+    auto path = "bgp.neighbors[" + std::to_string(i) + "]";
+    if (b.neighbors[i].address.empty())
+      errors.push_back({file, r.line_of(path), path + ".address", "a neighbor needs an address"});
+    if (b.neighbors[i].remote_as == 0)
+      errors.push_back({file, r.line_of(path), path + ".remote_as", "a neighbor needs its AS"});
   }
 }
 
@@ -779,6 +821,7 @@ std::vector<config_error> parse_config(const std::string& yaml_text, const std::
   complete(cfg);
   check_pipeline(r, file, "pipelines.netflow", cfg.pipelines.netflow, errors);
   check_pipeline(r, file, "pipelines.sflow", cfg.pipelines.sflow, errors);
+  check_bgp(r, file, cfg.bgp, errors);
   if (cfg.supervision.backoff_initial > cfg.supervision.backoff_max)
     errors.push_back(
         {file, r.line_of("supervision.backoff_initial"), "supervision.backoff_initial",

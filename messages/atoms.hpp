@@ -23,5 +23,17 @@ using crash_atom = caf::atom_constant<caf::atom("crash")>;
 using reload_atom = caf::atom_constant<caf::atom("reload")>;
 /// Periodic internal timer.
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+/// Ask the BGP speaker for the status of every configured neighbor.
+using neighbors_atom = caf::atom_constant<caf::atom("neighbors")>;
+/// Ask the BGP speaker for the longest match of an address in a neighbor's routes.
+using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
+/// Subscribe a RIB replica to the BGP speaker's route changes.
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+/// BGP: a TCP connection from a neighbor was accepted (acceptor to speaker).
+using accept_atom = caf::atom_constant<caf::atom("accept")>;
+/// BGP: a session ended (session to speaker).
+using session_end_atom = caf::atom_constant<caf::atom("sess_end")>;
+/// BGP: a gracefully restarting neighbor's restart time ran out.
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 
 } // namespace tidewatch

@@ -2,6 +2,7 @@
 
 #include <caf/actor_system_config.hpp>
 
+#include "messages/bgp.hpp"
 #include "messages/blackhole.hpp"
 #include "messages/datagram.hpp"
 #include "messages/flow.hpp"
@@ -23,6 +24,14 @@ inline void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<stats_snapshot>("tidewatch::stats_snapshot");
   cfg.add_message_type<std::vector<stats_snapshot>>("std::vector<tidewatch::stats_snapshot>");
   cfg.add_message_type<blackhole_route>("tidewatch::blackhole_route");
+  cfg.add_message_type<bgp_large_community>("tidewatch::bgp_large_community");
+  cfg.add_message_type<bgp_path_attributes>("tidewatch::bgp_path_attributes");
+  cfg.add_message_type<bgp_route>("tidewatch::bgp_route");
+  cfg.add_message_type<bgp_route_batch>("tidewatch::bgp_route_batch");
+  cfg.add_message_type<bgp_neighbor_status>("tidewatch::bgp_neighbor_status");
+  cfg.add_message_type<std::vector<bgp_neighbor_status>>(
+      "std::vector<tidewatch::bgp_neighbor_status>");
+  cfg.add_message_type<bgp_route_report>("tidewatch::bgp_route_report");
 }
 
 } // namespace tidewatch

@@ -7,6 +7,7 @@
 #include <caf/io/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/bgp/bgp_speaker_actor.hpp"
 #include "messages/atoms.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
@@ -90,6 +91,13 @@ int run_node(const tidewatch_config& initial, const std::string& config_path) {
                                     sflow_pipeline(cfg)));
     for (auto& p : pipelines)
       self->monitor(p);
+    // The BGP speaker is a node-level service beside the pipelines; it stops
+    // with the node, and failing (e.g. its port taken) stops the node.
+    caf::actor bgp;
+    if (cfg.bgp.enabled) {
+      bgp = caf::actor_cast<caf::actor>(spawn_bgp_speaker(sys, cfg.bgp));
+      self->monitor(bgp);
+    }
     spdlog::info("tidewatchd {} node '{}' started with {} pipeline(s)", TIDEWATCH_VERSION,
                  cfg.node.name, pipelines.size());
     // A thread waits for signals and turns them into messages.
@@ -108,7 +116,7 @@ int run_node(const tidewatch_config& initial, const std::string& config_path) {
           return;
       }
     });
-    size_t running = pipelines.size();
+    size_t running = pipelines.size() + (bgp ? 1 : 0);
     bool stopping = false;
     while (running > 0) {
       self->receive(
@@ -126,6 +134,8 @@ int run_node(const tidewatch_config& initial, const std::string& config_path) {
             spdlog::info("{}: draining pipelines and flushing sinks", strsignal(sig));
             for (auto& p : pipelines)
               self->send(p, drain_atom::value);
+            if (bgp)
+              self->send_exit(bgp, caf::exit_reason::user_shutdown);
           },
           [&](drained_atom, const std::string& pipeline) {
             spdlog::info("pipeline {} drained", pipeline);
@@ -137,6 +147,8 @@ int run_node(const tidewatch_config& initial, const std::string& config_path) {
               exit_code = 1;
               for (auto& p : pipelines)
                 self->send_exit(p, caf::exit_reason::user_shutdown);
+              if (bgp)
+                self->send_exit(bgp, caf::exit_reason::user_shutdown);
             }
           });
     }

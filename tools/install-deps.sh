@@ -10,6 +10,7 @@ build_packages=(
 # Real exporters, reference decoders and tools the integration tests drive.
 test_packages=(
   clang-14 libclang-rt-14-dev clang-format softflowd pmacct tshark python3-scapy kcat mmdb-bin libmaxmind-db-writer-perl procps iproute2
+  bird2 gobgpd
 )
 packages=("${build_packages[@]}")
 if [[ "${1:-}" == "--test" ]]; then

@@ -83,9 +83,10 @@ BOOST_AUTO_TEST_CASE(an_unknown_key_is_reported_with_a_suggestion) {
 }
 
 BOOST_AUTO_TEST_CASE(an_unknown_top_level_section_is_reported) {
-  expect_single_error("logging:\n  level: info\nclustre: {}\n",
-                      "node.yaml:3: clustre: unknown key (known keys: logging, node, pipelines, "
-                      "supervision)");
+  expect_single_error(
+      "logging:\n  level: info\nclustre: {}\n",
+      "node.yaml:3: clustre: unknown key (known keys: bgp, logging, node, pipelines, "
+      "supervision)");
 }
 
 BOOST_AUTO_TEST_CASE(a_string_where_a_number_belongs_is_reported) {
@@ -338,4 +339,27 @@ BOOST_AUTO_TEST_CASE(a_replicator_without_port_or_with_sampling_zero_is_reported
                       "      - {address: 10.0.0.1, port: 9, from_exporters: [10.0.0.0/40]}\n",
                       "node.yaml:4: pipelines.netflow.replicators[0].from_exporters[0]: "
                       "'10.0.0.0/40' is not an IP address or prefix");
+}
+
+BOOST_AUTO_TEST_CASE(an_enabled_bgp_speaker_needs_its_as_and_router_id_and_neighbors_their_as) {
+  tidewatch_config cfg;
+  auto errors = parse_config("bgp:\n  enabled: true\n  router_id: \"::1\"\n  neighbors:\n"
+                             "    - {address: 192.0.2.2}\n",
+                             "node.yaml", cfg);
+  BOOST_REQUIRE_EQUAL(errors.size(), 3u);
+  BOOST_TEST(errors[0].to_string() ==
+             "node.yaml:1: bgp.local_as: an enabled BGP speaker needs its AS number");
+  BOOST_TEST(errors[1].to_string() == "node.yaml:3: bgp.router_id: an enabled BGP speaker needs a "
+                                      "router id (a non-zero IPv4 address)");
+  BOOST_TEST(errors[2].to_string() ==
+             "node.yaml:5: bgp.neighbors[0].remote_as: a neighbor needs its AS");
+  BOOST_TEST(parse_config("bgp:\n  enabled: true\n  local_as: 4200000000\n  router_id: 192.0.2.10\n"
+                          "  neighbors:\n    - {address: 192.0.2.2, remote_as: 65001}\n",
+                          "node.yaml", cfg)
+                 .empty());
+  BOOST_TEST(cfg.bgp.port == 179);
+  BOOST_TEST(cfg.bgp.local_as == 4200000000u);
+  BOOST_TEST(cfg.bgp.hold_time.count() == 90'000);
+  BOOST_REQUIRE_EQUAL(cfg.bgp.neighbors.size(), 1u);
+  BOOST_TEST(!cfg.bgp.neighbors[0].announce_blackhole);
 }

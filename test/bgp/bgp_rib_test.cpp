@@ -1,0 +1,204 @@
+#define BOOST_TEST_MODULE bgp_rib
+#include <boost/test/unit_test.hpp>
+
+#include "bgp/bgp_test_helpers.hpp"
+
+#include <random>
+
+#include "actors/bgp/adj_rib_in.hpp"
+#include "actors/bgp/bgp_rib.hpp"
+
+using namespace tidewatch;
+using tidewatch::test::addr;
+
+namespace {
+
+bgp_path_attributes path(std::initializer_list<uint32_t> ases) {
+  bgp_path_attributes a;
+  a.origin = 0;
+  a.segments = {uint16_t(2 << 8 | ases.size())};
+  a.as_path = ases;
+  a.next_hop = ip_address::from_v4(0xc0000201);
+  return a;
+}
+
+bgp_route_batch announce(const ip_address& neighbor,
+                         std::initializer_list<std::pair<const char*, int>> prefixes,
+                         const bgp_path_attributes& a, uint32_t path_id = 0) {
+  bgp_route_batch b;
+  b.neighbor = neighbor;
+  b.attributes = {a};
+  for (auto& [text, length] : prefixes)
+    b.announced.push_back({addr(text), uint8_t(length), path_id, 0});
+  return b;
+}
+
+/// The attribute id's origin AS of the longest match, 0 for none.
+uint32_t origin_of(const bgp_rib& rib, const ip_address& neighbor, const char* a) {
+  auto m = rib.lookup(rib.neighbor(neighbor), addr(a));
+  return m.attributes ? m.attributes->origin_as : 0;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(the_longest_prefix_wins_and_a_withdrawal_uncovers_the_shorter_one) {
+  adj_rib_in rib;
+  BOOST_TEST(rib.insert(addr("0.0.0.0"), 0, 0, 1) == 0u);
+  rib.insert(addr("10.0.0.0"), 8, 0, 2);
+  rib.insert(addr("10.1.0.0"), 16, 0, 3);
+  rib.insert(addr("10.1.2.0"), 24, 0, 4);
+  rib.insert(addr("10.1.2.128"), 25, 0, 5);
+  rib.insert(addr("10.1.2.200"), 32, 0, 6);
+  BOOST_TEST(rib.size() == 6u);
+  BOOST_TEST(rib.lookup(addr("11.0.0.1")).attributes == 1u);
+  BOOST_TEST(rib.lookup(addr("10.9.0.1")).attributes == 2u);
+  BOOST_TEST(rib.lookup(addr("10.1.9.1")).attributes == 3u);
+  BOOST_TEST(rib.lookup(addr("10.1.2.1")).attributes == 4u);
+  BOOST_TEST(rib.lookup(addr("10.1.2.129")).attributes == 5u);
+  BOOST_TEST(rib.lookup(addr("10.1.2.129")).length == 25);
+  BOOST_TEST(rib.lookup(addr("10.1.2.200")).attributes == 6u);
+  BOOST_TEST(rib.remove(addr("10.1.2.0"), 24, 0) == 4u);
+  BOOST_TEST(rib.lookup(addr("10.1.2.1")).attributes == 3u);
+  BOOST_TEST(rib.lookup(addr("10.1.2.129")).attributes == 5u);
+  BOOST_TEST(rib.remove(addr("10.1.0.0"), 16, 0) == 3u);
+  BOOST_TEST(rib.lookup(addr("10.1.2.1")).attributes == 2u);
+  BOOST_TEST(rib.remove(addr("10.1.0.0"), 16, 0) == 0u);
+  BOOST_TEST(rib.lookup(addr("2001:db8::1")).attributes == 0u);
+  rib.insert(addr("2001:db8::"), 32, 0, 7);
+  rib.insert(addr("2001:db8:100::"), 48, 0, 8);
+  BOOST_TEST(rib.lookup(addr("2001:db8:100::1")).attributes == 8u);
+  BOOST_TEST(rib.lookup(addr("2001:db8:101::1")).attributes == 7u);
+  BOOST_TEST(rib.size() == 6u);
+}
+
+BOOST_AUTO_TEST_CASE(of_two_add_path_paths_the_lowest_identifier_is_the_match) {
+  adj_rib_in rib;
+  rib.insert(addr("203.0.113.0"), 24, 2, 20);
+  rib.insert(addr("203.0.113.0"), 24, 1, 10);
+  BOOST_TEST(rib.size() == 2u);
+  BOOST_TEST(rib.lookup(addr("203.0.113.9")).attributes == 10u);
+  BOOST_TEST(rib.lookup(addr("203.0.113.9")).path_id == 1u);
+  rib.remove(addr("203.0.113.0"), 24, 1);
+  BOOST_TEST(rib.lookup(addr("203.0.113.9")).attributes == 20u);
+}
+
+BOOST_AUTO_TEST_CASE(random_inserts_and_removals_match_a_brute_force_search) {
+  std::mt19937 rng(7);
+  adj_rib_in rib;
+  struct ref {
+    uint32_t network;
+    uint8_t length;
+    uint32_t value;
+  };
+  std::vector<ref> refs;
+  auto mask = [](uint8_t length) { return length == 0 ? 0u : ~0u << (32 - length); };
+  for (int round = 0; round < 4000; ++round) {
+    if (!refs.empty() && rng() % 3 == 0) {
+      size_t i = rng() % refs.size();
+      BOOST_TEST(rib.remove(ip_address::from_v4(refs[i].network), refs[i].length, 0) ==
+                 refs[i].value);
+      refs.erase(refs.begin() + std::ptrdiff_t(i));
+    } else {
+      uint8_t length = uint8_t(rng() % 33);
+      uint32_t network = (0x0a000000 | (rng() & 0x00ffffff)) & mask(length);
+      uint32_t value = uint32_t(round + 1);
+      auto same = std::find_if(refs.begin(), refs.end(), [&](const ref& r) {
+        return r.network == network && r.length == length;
+      });
+      uint32_t old = rib.insert(ip_address::from_v4(network), length, 0, value);
+      BOOST_TEST(old == (same == refs.end() ? 0u : same->value));
+      if (same != refs.end())
+        same->value = value;
+      else
+        refs.push_back({network, length, value});
+    }
+    uint32_t probe = 0x0a000000 | (rng() & 0x00ffffff);
+    uint32_t expected = 0;
+    int best = -1;
+    for (auto& r : refs)
+      if ((probe & mask(r.length)) == r.network && r.length > best) {
+        best = r.length;
+        expected = r.value;
+      }
+    BOOST_TEST(rib.lookup(ip_address::from_v4(probe)).attributes == expected);
+  }
+  BOOST_TEST(rib.size() == refs.size());
+  size_t seen = 0;
+  rib.for_each([&](const adj_rib_in::route& r) {
+    ++seen;
+    auto it = std::find_if(refs.begin(), refs.end(), [&](const ref& x) {
+      return ip_address::from_v4(x.network) == r.network && x.length == r.length;
+    });
+    BOOST_TEST((it != refs.end() && it->value == r.attributes));
+  });
+  BOOST_TEST(seen == refs.size());
+}
+
+BOOST_AUTO_TEST_CASE(neighbors_sending_the_same_path_share_one_attribute_set) {
+  bgp_rib rib;
+  auto n1 = addr("127.0.0.2");
+  auto n2 = addr("127.0.0.3");
+  auto a = path({64500, 15169});
+  rib.apply(announce(n1, {{"203.0.113.0", 24}, {"198.51.100.0", 24}}, a));
+  rib.apply(announce(n2, {{"203.0.113.0", 24}}, a));
+  BOOST_TEST(rib.attributes().size() == 1u);
+  BOOST_TEST(rib.size() == 3u);
+  BOOST_TEST(origin_of(rib, n2, "203.0.113.77") == 15169u);
+  BOOST_TEST(rib.lookup(rib.neighbor(n2), addr("203.0.113.77")).attributes->as_path ==
+             "64500 15169");
+  rib.apply(announce(n1, {{"203.0.113.0", 24}}, path({64500, 64501})));
+  BOOST_TEST(rib.attributes().size() == 2u);
+  bgp_route_batch down;
+  down.neighbor = n1;
+  down.reset = true;
+  rib.apply(down);
+  BOOST_TEST(rib.neighbor(n1) == nullptr);
+  BOOST_TEST(rib.attributes().size() == 1u);
+  bgp_route_batch gone;
+  gone.neighbor = n2;
+  gone.withdrawn = {{addr("203.0.113.0"), 24, 0, 0}};
+  rib.apply(gone);
+  BOOST_TEST(rib.attributes().size() == 0u);
+  BOOST_TEST(rib.size() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(stale_routes_stay_until_the_sweep_and_resent_ones_survive_it) {
+  bgp_rib rib;
+  auto n = addr("127.0.0.2");
+  rib.apply(announce(n, {{"203.0.113.0", 24}, {"198.51.100.0", 24}}, path({64500})));
+  bgp_route_batch restart;
+  restart.neighbor = n;
+  restart.mark_stale = true;
+  rib.apply(restart);
+  BOOST_TEST(origin_of(rib, n, "198.51.100.1") == 64500u);
+  rib.apply(announce(n, {{"203.0.113.0", 24}}, path({64500})));
+  bgp_route_batch sweep;
+  sweep.neighbor = n;
+  sweep.sweep_stale = true;
+  rib.apply(sweep);
+  BOOST_TEST(origin_of(rib, n, "198.51.100.1") == 0u);
+  BOOST_TEST(origin_of(rib, n, "203.0.113.1") == 64500u);
+  BOOST_TEST(rib.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_replica_fed_a_snapshot_answers_like_the_original) {
+  bgp_rib rib;
+  auto n = addr("127.0.0.2");
+  rib.apply(
+      announce(n, {{"203.0.113.0", 24}, {"198.51.100.0", 24}, {"10.0.0.0", 8}}, path({64500, 1})));
+  rib.apply(announce(n, {{"2001:db8::", 32}}, path({64500, 2})));
+  bgp_rib replica;
+  replica.apply(announce(n, {{"192.0.2.0", 24}}, path({9})));
+  size_t batches = 0;
+  rib.snapshot(n, 2, [&](bgp_route_batch&& b) {
+    BOOST_TEST(b.reset == (batches == 0));
+    ++batches;
+    replica.apply(b);
+  });
+  BOOST_TEST(batches == 2u);
+  BOOST_TEST(replica.size() == 4u);
+  BOOST_TEST(origin_of(replica, n, "192.0.2.1") == 0u);
+  BOOST_TEST(origin_of(replica, n, "10.2.3.4") == 1u);
+  BOOST_TEST(origin_of(replica, n, "2001:db8::1") == 2u);
+  BOOST_TEST(replica.attributes().size() == 2u);
+}

@@ -1,0 +1,291 @@
+#define BOOST_TEST_MODULE bgp_peers
+#include <boost/test/unit_test.hpp>
+
+// The BGP speaker against real routers (gobgpd and bird2) on loopback: the
+// speaker runs in this process, so that its typed queries (neighbors,
+// lookup) show what it learnt; the routers are the real daemons.
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include "actors/bgp/bgp_format.hpp"
+#include "actors/bgp/bgp_speaker_actor.hpp"
+#include "integration/harness.hpp"
+#include "messages/type_ids.hpp"
+
+using namespace tidewatch;
+using namespace tidewatch::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+ip_address addr(const char* text) {
+  ip_address a;
+  BOOST_REQUIRE(ip_address::parse(text, a));
+  return a;
+}
+
+struct system_config : caf::actor_system_config {
+  system_config() { register_message_types(*this); }
+};
+
+/// A speaker on 127.0.0.1 (AS 65000) with gobgpd's and bird's neighbors.
+struct fixture {
+  scratch_dir dir{"bgp"};
+  uint16_t port = free_port(SOCK_STREAM);
+  system_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  bgp_speaker_actor speaker;
+
+  fixture() {
+    bgp_config b;
+    b.enabled = true;
+    b.address = "127.0.0.1";
+    b.port = port;
+    b.local_as = 65000;
+    b.router_id = "127.0.0.1";
+    b.hold_time = 9s;
+    b.restart_time = 30s;
+    b.neighbors = {{"127.0.0.2", 4200000001, {}, true}, {"127.0.0.3", 65003, {}, false}};
+    speaker = spawn_bgp_speaker(sys, b);
+  }
+  ~fixture() { self->send_exit(speaker, caf::exit_reason::user_shutdown); }
+
+  std::vector<bgp_neighbor_status> neighbors() {
+    std::vector<bgp_neighbor_status> out;
+    self->request(speaker, 5s, neighbors_atom::value)
+        .receive([&](std::vector<bgp_neighbor_status>& xs) { out = std::move(xs); },
+                 [&](caf::error& e) { BOOST_FAIL(sys.render(e)); });
+    return out;
+  }
+
+  bgp_neighbor_status neighbor(const char* address) {
+    for (auto& n : neighbors())
+      if (n.address == addr(address))
+        return n;
+    BOOST_FAIL("no such neighbor");
+    return {};
+  }
+
+  bgp_route_report lookup(const char* address, const std::string& neighbor = "") {
+    bgp_route_report out;
+    self->request(speaker, 5s, lookup_atom::value, addr(address), neighbor)
+        .receive([&](bgp_route_report& r) { out = std::move(r); },
+                 [&](caf::error& e) { BOOST_FAIL(sys.render(e)); });
+    return out;
+  }
+
+  /// Polls `done` every 50 ms until it holds or `timeout` passes.
+  template <class F> bool eventually(F done, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (done())
+        return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return done();
+  }
+
+  /// gobgpd as router `local` (AS `as`) connecting to the speaker, with ADD-PATH send.
+  std::unique_ptr<process> start_gobgpd(const std::string& local, uint32_t as, uint16_t grpc) {
+    write_file(dir / ("gobgp-" + local + ".toml"),
+               "[global.config]\n  as = " + std::to_string(as) + "\n  router-id = \"" + local +
+                   "\"\n  port = -1\n[[neighbors]]\n  [neighbors.config]\n"
+                   "    neighbor-address = \"127.0.0.1\"\n    peer-as = 65000\n"
+                   "  [neighbors.transport.config]\n    remote-port = " +
+                   std::to_string(port) + "\n    local-address = \"" + local +
+                   "\"\n  [neighbors.timers.config]\n    connect-retry = 1\n"
+                   "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n"
+                   "      afi-safi-name = \"ipv4-unicast\"\n"
+                   "    [neighbors.afi-safis.add-paths.config]\n      send-max = 8\n"
+                   "  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n"
+                   "      afi-safi-name = \"ipv6-unicast\"\n");
+    return std::make_unique<process>(
+        std::vector<std::string>{"gobgpd", "-f", (dir / ("gobgp-" + local + ".toml")).string(),
+                                 "-p", "--api-hosts=127.0.0.1:" + std::to_string(grpc),
+                                 "--pprof-disable"},
+        dir.path, "gobgpd-" + local);
+  }
+};
+
+/// Runs the gobgp CLI against the daemon on gRPC port `grpc`.
+std::string gobgp(uint16_t grpc, const std::string& args) {
+  std::string out;
+  int rc = run("gobgp -p " + std::to_string(grpc) + " " + args, &out);
+  BOOST_TEST_INFO("gobgp " << args << ": " << out);
+  BOOST_TEST(rc == 0);
+  return out;
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(gobgpd_routes_arrive_with_exact_attributes_and_leave_when_withdrawn,
+                        fixture) {
+  uint16_t grpc = free_port(SOCK_STREAM);
+  auto router = start_gobgpd("127.0.0.2", 4200000001, grpc);
+  BOOST_REQUIRE(eventually([&] { return neighbor("127.0.0.2").state == "established"; }, 30s));
+  BOOST_TEST(neighbor("127.0.0.2").router_id == 0x7f000002u);
+  gobgp(grpc, "global rib -a ipv4 add 203.0.113.0/24 origin igp aspath 64500,15169 "
+              "nexthop 192.0.2.1 med 10 community 65001:100,no-export "
+              "large-community 4200000001:1:2,65001:3:4");
+  gobgp(grpc, "global rib -a ipv6 add 2001:db8:100::/48 aspath 64501 nexthop "
+              "2001:db8::1");
+  BOOST_REQUIRE(eventually([&] { return lookup("203.0.113.77").found; }, 10s));
+  auto r = lookup("203.0.113.77", "127.0.0.2");
+  BOOST_TEST(r.network.to_string() == "203.0.113.0");
+  BOOST_TEST(r.length == 24);
+  BOOST_TEST(format_as_path(r.attributes) == "4200000001 64500 15169");
+  BOOST_TEST(origin_as(r.attributes) == 15169u);
+  BOOST_TEST(peer_as(r.attributes) == 4200000001u);
+  BOOST_TEST(r.attributes.next_hop.to_string() == "192.0.2.1");
+  BOOST_TEST(r.attributes.med == 10u);
+  BOOST_TEST(format_communities(r.attributes) == "65001:100 no-export");
+  BOOST_TEST(format_large_communities(r.attributes) == "4200000001:1:2 65001:3:4");
+  BOOST_TEST(r.attributes.origin == 0);
+  BOOST_REQUIRE(eventually([&] { return lookup("2001:db8:100::5").found; }, 10s));
+  r = lookup("2001:db8:100::5");
+  BOOST_TEST(r.length == 48);
+  BOOST_TEST(format_as_path(r.attributes) == "4200000001 64501");
+  BOOST_TEST(r.attributes.next_hop.to_string() == "2001:db8::1");
+  // ADD-PATH: a second path for the same prefix is a second route.
+  gobgp(grpc, "global rib -a ipv4 add 203.0.113.0/24 identifier 2 aspath 64600 "
+              "nexthop 192.0.2.2");
+  BOOST_TEST(eventually([&] { return neighbor("127.0.0.2").prefixes == 3; }, 10s));
+  gobgp(grpc, "global rib -a ipv4 del 203.0.113.0/24 identifier 2");
+  BOOST_TEST(eventually([&] { return neighbor("127.0.0.2").prefixes == 2; }, 10s));
+  gobgp(grpc, "global rib -a ipv4 del all");
+  BOOST_TEST(eventually([&] { return !lookup("203.0.113.77").found; }, 10s));
+  BOOST_TEST(lookup("2001:db8:100::5").found);
+  // Status counters reach the speaker once a second.
+  BOOST_TEST(eventually([&] { return neighbor("127.0.0.2").withdrawals_received >= 2u; }, 5s));
+  router->signal(SIGTERM);
+  router->wait_exit(5s);
+  // gobgpd sends a Cease on shutdown: no graceful restart, the routes go.
+  BOOST_TEST(eventually([&] { return neighbor("127.0.0.2").prefixes == 0; }, 10s));
+}
+
+BOOST_FIXTURE_TEST_CASE(an_unconfigured_router_is_refused, fixture) {
+  uint16_t grpc = free_port(SOCK_STREAM);
+  auto router = start_gobgpd("127.0.0.9", 64999, grpc);
+  // The first connection attempt of gobgpd comes after about 5 s.
+  std::this_thread::sleep_for(8s);
+  auto state = gobgp(grpc, "neighbor 127.0.0.1");
+  BOOST_TEST(state.find("BGP state = established") == std::string::npos);
+  BOOST_TEST(router->running());
+  for (auto& n : neighbors())
+    BOOST_TEST(n.state != "established");
+}
+
+BOOST_FIXTURE_TEST_CASE(gobgpd_receives_the_blackhole_route_with_its_community, fixture) {
+  uint16_t grpc = free_port(SOCK_STREAM);
+  auto router = start_gobgpd("127.0.0.2", 4200000001, grpc);
+  BOOST_REQUIRE(eventually([&] { return neighbor("127.0.0.2").state == "established"; }, 30s));
+  self->send(speaker, blackhole_route{addr("198.51.100.7"), {0xffff029a}, true});
+  std::string adj;
+  BOOST_TEST(eventually(
+      [&] {
+        run("gobgp -p " + std::to_string(grpc) + " neighbor 127.0.0.1 adj-in -a ipv4", &adj);
+        return adj.find("198.51.100.7/32") != std::string::npos;
+      },
+      10s));
+  BOOST_TEST_INFO(adj);
+  BOOST_TEST(adj.find("{Communities: blackhole}") != std::string::npos); // 65535:666, RFC 7999
+  BOOST_TEST(adj.find("192.0.2.1") != std::string::npos);
+  self->send(speaker, blackhole_route{addr("198.51.100.7"), {0xffff029a}, false});
+  BOOST_TEST(eventually(
+      [&] {
+        run("gobgp -p " + std::to_string(grpc) + " neighbor 127.0.0.1 adj-in -a ipv4", &adj);
+        return adj.find("198.51.100.7/32") == std::string::npos;
+      },
+      10s));
+}
+
+namespace {
+
+/// A bird2 daemon as router 127.0.0.3 (AS 65003) with graceful restart,
+/// announcing the static routes of `routes4.conf` and one IPv6 route.
+struct bird_router {
+  const scratch_dir& dir;
+  uint16_t port;
+
+  void write_routes(bool with_second) {
+    write_file(
+        dir / "routes4.conf",
+        std::string("route 203.0.113.0/24 blackhole { bgp_path.prepend(64500); "
+                    "bgp_community.add((65003,7)); bgp_large_community.add((65003,1,2)); };\n") +
+            (with_second ? "route 198.51.100.0/24 blackhole { bgp_path.prepend(64501); };\n" : ""));
+  }
+
+  void start() {
+    write_file(dir / "bird.conf",
+               "router id 127.0.0.3;\nprotocol device {}\n"
+               "protocol static s4 { ipv4;\ninclude \"" +
+                   (dir / "routes4.conf").string() +
+                   "\";\n}\n"
+                   "protocol static s6 { ipv6; route 2001:db8:300::/48 blackhole { "
+                   "bgp_path.prepend(64503); }; }\n"
+                   "protocol bgp tw {\n  local 127.0.0.3 as 65003;\n  neighbor 127.0.0.1 port " +
+                   std::to_string(port) +
+                   " as 65000;\n  multihop;\n  graceful restart on;\n"
+                   "  ipv4 { import none; export all; next hop address 192.0.2.3; };\n"
+                   "  ipv6 { import none; export all; next hop address 2001:db8::3; };\n}\n");
+    std::string out;
+    int rc = run("bird -c " + (dir / "bird.conf").string() + " -s " + (dir / "bird.ctl").string() +
+                     " -P " + (dir / "bird.pid").string(),
+                 &out);
+    BOOST_TEST_INFO(out);
+    BOOST_REQUIRE(rc == 0);
+  }
+
+  /// Stops bird as its graceful restart does: no NOTIFICATION, the TCP connection just closes.
+  void graceful_stop() {
+    std::string out;
+    run("birdc -s " + (dir / "bird.ctl").string() + " graceful restart", &out);
+    BOOST_TEST_INFO(out);
+    wait_gone();
+  }
+
+  void wait_gone() {
+    for (int i = 0; i < 100 && std::filesystem::exists(dir / "bird.ctl"); ++i)
+      std::this_thread::sleep_for(50ms);
+  }
+
+  ~bird_router() {
+    auto pid = read_file(dir / "bird.pid");
+    if (!pid.empty())
+      ::kill(std::stoi(pid), SIGTERM);
+    wait_gone();
+  }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(bird_routes_survive_its_graceful_restart_until_it_resyncs, fixture) {
+  bird_router bird{dir, port};
+  bird.write_routes(true);
+  bird.start();
+  BOOST_REQUIRE(eventually([&] { return neighbor("127.0.0.3").prefixes == 3; }, 15s));
+  auto r = lookup("203.0.113.1", "127.0.0.3");
+  BOOST_TEST(format_as_path(r.attributes) == "65003 64500");
+  BOOST_TEST(format_communities(r.attributes) == "65003:7");
+  BOOST_TEST(format_large_communities(r.attributes) == "65003:1:2");
+  BOOST_TEST(r.attributes.next_hop.to_string() == "192.0.2.3");
+  BOOST_TEST(lookup("2001:db8:300::1", "127.0.0.3").attributes.next_hop.to_string() ==
+             "2001:db8::3");
+  bird.graceful_stop();
+  BOOST_REQUIRE(eventually([&] { return neighbor("127.0.0.3").state == "idle"; }, 10s));
+  // The routes stay (stale) while bird is away...
+  std::this_thread::sleep_for(2s);
+  BOOST_TEST(neighbor("127.0.0.3").prefixes == 3u);
+  BOOST_TEST(lookup("198.51.100.1", "127.0.0.3").found);
+  // ...and when it is back without 198.51.100.0/24, that one goes once it re-synced.
+  bird.write_routes(false);
+  // Started without -R: in recovery mode bird holds its routes for its own
+  // graceful restart wait (240 s); the speaker's side is the same either way.
+  bird.start();
+  BOOST_REQUIRE(eventually([&] { return neighbor("127.0.0.3").state == "established"; }, 15s));
+  BOOST_TEST(eventually([&] { return !lookup("198.51.100.1", "127.0.0.3").found; }, 15s));
+  BOOST_TEST(eventually([&] { return neighbor("127.0.0.3").prefixes == 2u; }, 15s));
+  BOOST_TEST(lookup("203.0.113.1", "127.0.0.3").found);
+}
