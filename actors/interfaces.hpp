@@ -4,6 +4,7 @@
 
 #include "messages/atoms.hpp"
 #include "messages/datagram.hpp"
+#include "messages/detector.hpp"
 #include "messages/flow.hpp"
 #include "messages/stats.hpp"
 
@@ -60,5 +61,16 @@ using flow_sink_actor = caf::typed_actor<               //
     caf::reacts_to<drain_atom, caf::actor>,             // flush and report
     caf::reacts_to<tick_atom>,                          // periodic flush
     caf::replies_to<stats_atom>::with<stats_snapshot>>; //
+
+/// The DETECTOR actor interface: a flow sink (it acks each batch) that finds
+/// DoS attacks on our hosts, acts on them, and answers inspection queries.
+using detector_actor = caf::typed_actor<               //
+    caf::reacts_to<flow_batch>,                        // enriched records
+    caf::reacts_to<drain_atom, caf::actor>,            //
+    caf::reacts_to<tick_atom>,                         // rates, attack ends, child processes
+    caf::replies_to<stats_atom>::with<stats_snapshot>, //
+    caf::replies_to<attacks_atom>::with<attack_list>,  // active and recent attacks
+    // The top hosts by metric (pps, bps, flows) in a direction (in, out), at most count.
+    caf::replies_to<top_atom, std::string, std::string, uint32_t>::with<top_hosts>>;
 
 } // namespace tidewatch

@@ -23,5 +23,9 @@ using crash_atom = caf::atom_constant<caf::atom("crash")>;
 using reload_atom = caf::atom_constant<caf::atom("reload")>;
 /// Periodic internal timer.
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
+/// Ask the detector for its active and recent attacks (an attack_list).
+using attacks_atom = caf::atom_constant<caf::atom("attacks")>;
+/// `(top, metric, direction, count)`: ask the detector for its top hosts.
+using top_atom = caf::atom_constant<caf::atom("top")>;
 
 } // namespace tidewatch

@@ -4,6 +4,7 @@
 
 #include "messages/blackhole.hpp"
 #include "messages/datagram.hpp"
+#include "messages/detector.hpp"
 #include "messages/flow.hpp"
 #include "messages/stats.hpp"
 
@@ -23,6 +24,11 @@ inline void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<stats_snapshot>("tidewatch::stats_snapshot");
   cfg.add_message_type<std::vector<stats_snapshot>>("std::vector<tidewatch::stats_snapshot>");
   cfg.add_message_type<blackhole_route>("tidewatch::blackhole_route");
+  cfg.add_message_type<ranked_item>("tidewatch::ranked_item");
+  cfg.add_message_type<attack_report>("tidewatch::attack_report");
+  cfg.add_message_type<attack_list>("tidewatch::attack_list");
+  cfg.add_message_type<host_rates>("tidewatch::host_rates");
+  cfg.add_message_type<top_hosts>("tidewatch::top_hosts");
 }
 
 } // namespace tidewatch
