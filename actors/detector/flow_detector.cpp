@@ -47,8 +47,8 @@ flow_detector::flow_detector(detector_settings settings)
 
 void flow_detector::add(const flow_batch& batch, int64_t now_us,
                         std::vector<attack_event>& events) {
-  events_ = &events;
   auto& records = batch.records;
+  int64_t last_t = now_us;
   constexpr size_t prefetch_distance = 8;
   for (size_t i = 0; i < records.size(); ++i) {
     if (i + prefetch_distance < records.size()) {
@@ -64,6 +64,7 @@ void flow_detector::add(const flow_batch& batch, int64_t now_us,
       continue;
     }
     int64_t t = r.received_us != 0 ? r.received_us : now_us;
+    last_t = t;
     flow_sample& s = ring_[ring_next_];
     ring_next_ = ring_next_ + 1 == ring_.size() ? 0 : ring_next_ + 1;
     s.src_addr = r.src_addr;
@@ -94,7 +95,31 @@ void flow_detector::add(const flow_batch& batch, int64_t now_us,
     if (out)
       count(s, t, r.src_addr, 1);
   }
-  events_ = nullptr;
+  if (active_.empty())
+    return;
+  // Attacks report their rates as of the end of the batch, the ones that
+  // started in it too: their ban events carry the whole batch's evidence.
+  refresh_rates(last_t);
+  for (auto id : started_) {
+    auto* a = find_attack(id);
+    attack_event ev{attack_event_kind::ban, a->report};
+    a->signature.fill(ev.report);
+    events.push_back(std::move(ev));
+  }
+  started_.clear();
+}
+
+void flow_detector::refresh_rates(int64_t now_us) {
+  for (auto& a : active_) {
+    auto& r = a->report;
+    auto* w = window_of(*a);
+    if (w == nullptr)
+      continue;
+    rates(*w, a->dir, now_us, r.current_pps, r.current_bps, r.current_flows);
+    r.peak_pps = std::max(r.peak_pps, r.current_pps);
+    r.peak_bps = std::max(r.peak_bps, r.current_bps);
+    r.peak_flows = std::max(r.peak_flows, r.current_flows);
+  }
 }
 
 void flow_detector::count(const flow_sample& s, int64_t t, const ip_address& host, size_t dir) {
@@ -184,10 +209,6 @@ void flow_detector::start_attack(rate_window& w, size_t dir, const rate_limit& c
   for (size_t k = 0; k < traffic_kinds; ++k)
     packets[k] = uint64_t(w.current[dir].packets[k]) + w.previous[dir].packets[k];
   classify(packets, a->signature, r);
-  rates(w, dir, t, r.current_pps, r.current_bps, r.current_flows);
-  r.peak_pps = r.current_pps;
-  r.peak_bps = r.current_bps;
-  r.peak_flows = r.current_flows;
   w.attack[dir] = r.id;
   ++attacks_started_;
   auto by_type = std::find_if(attacks_by_type_.begin(), attacks_by_type_.end(),
@@ -196,10 +217,7 @@ void flow_detector::start_attack(rate_window& w, size_t dir, const rate_limit& c
     attacks_by_type_.emplace_back(r.type, 1);
   else
     ++by_type->second;
-  attack_event ev{attack_event_kind::ban, r};
-  a->signature.fill(ev.report);
-  if (events_ != nullptr)
-    events_->push_back(std::move(ev));
+  started_.push_back(r.id);
   active_.push_back(std::move(a));
 }
 
@@ -233,16 +251,11 @@ void flow_detector::rates(const rate_window& w, size_t dir, int64_t now_us, uint
 
 void flow_detector::tick(int64_t now_us, std::vector<attack_event>& events) {
   int64_t b = now_us / settings_.bucket_us;
+  refresh_rates(now_us);
   for (size_t i = 0; i < active_.size();) {
     auto& a = *active_[i];
     auto& r = a.report;
     auto* w = window_of(a);
-    if (w != nullptr) {
-      rates(*w, a.dir, now_us, r.current_pps, r.current_bps, r.current_flows);
-      r.peak_pps = std::max(r.peak_pps, r.current_pps);
-      r.peak_bps = std::max(r.peak_bps, r.current_bps);
-      r.peak_flows = std::max(r.peak_flows, r.current_flows);
-    }
     if (now_us - r.last_over_us < settings_.quiet_us || now_us - r.start_us < settings_.ban_us) {
       ++i;
       continue;

@@ -112,6 +112,8 @@ private:
   void start_attack(rate_window& w, size_t dir, const rate_limit& crossed, int64_t t,
                     const ip_address& host, int group, bool group_attack);
   attack_state* find_attack(uint64_t id);
+  /// Current and peak rates of the active attacks at a time.
+  void refresh_rates(int64_t now_us);
   rate_window* window_of(const attack_state& a);
   void rates(const rate_window& w, size_t dir, int64_t now_us, uint64_t& pps, uint64_t& bps,
              uint64_t& flows) const;
@@ -125,7 +127,7 @@ private:
   size_t ring_next_ = 0;
   std::vector<std::unique_ptr<attack_state>> active_;
   std::deque<attack_report> recent_;
-  std::vector<attack_event>* events_ = nullptr; ///< where add() appends
+  std::vector<uint64_t> started_; ///< attacks started in the batch being added
   uint64_t next_attack_id_ = 1;
   int64_t last_expiry_bucket_ = 0;
   // -- counters --
