@@ -49,11 +49,19 @@ void flow_detector::add(const flow_batch& batch, int64_t now_us,
                         std::vector<attack_event>& events) {
   auto& records = batch.records;
   int64_t last_t = now_us;
-  constexpr size_t prefetch_distance = 8;
+  // Two-step prefetch: the index slot 16 records ahead, the entry it
+  // points at 8 ahead, so that a lookup rarely waits for memory.
+  constexpr size_t slot_distance = 16;
+  constexpr size_t entry_distance = 8;
+  auto host_of = [](const flow_record& r) -> const ip_address& {
+    return r.scope == traffic_scope::outbound ? r.src_addr : r.dst_addr;
+  };
   for (size_t i = 0; i < records.size(); ++i) {
-    if (i + prefetch_distance < records.size()) {
-      auto& ahead = records[i + prefetch_distance];
-      hosts_.prefetch(ahead.scope == traffic_scope::outbound ? ahead.src_addr : ahead.dst_addr);
+    if (i + slot_distance < records.size())
+      hosts_.prefetch_slot(host_of(records[i + slot_distance]));
+    if (i + entry_distance < records.size()) {
+      auto& ahead = records[i + entry_distance];
+      hosts_.prefetch_entry(host_of(ahead), ahead.scope == traffic_scope::outbound ? 1 : 0);
     }
     auto& r = records[i];
     ++records_;
@@ -163,7 +171,9 @@ void flow_detector::count(const flow_sample& s, int64_t t, const ip_address& hos
 void flow_detector::check(rate_window& w, size_t dir, const std::vector<rate_limit>& limits,
                           int64_t t, const ip_address& host, int group, bool group_attack) {
   int64_t b = t / settings_.bucket_us;
-  auto* crossed = w.crossed(dir, limits, b, t - b * settings_.bucket_us, settings_.bucket_us);
+  // A record older than the window's bucket counts as arriving at its start.
+  int64_t elapsed = b < w.bucket ? 0 : t - b * settings_.bucket_us;
+  auto* crossed = w.crossed(dir, limits, elapsed, settings_.bucket_us);
   if (crossed == nullptr)
     return;
   if (w.attack[dir] != 0) {

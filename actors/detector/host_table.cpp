@@ -1,13 +1,32 @@
 #include "actors/detector/host_table.hpp"
 
+#include <sys/mman.h>
+
 #include <bit>
+#include <cstdint>
 
 namespace tidewatch {
 
+namespace {
+
+/// Asks for transparent huge pages under a large array: lookups land on
+/// random hosts, and 4 KiB pages would add a TLB miss to most of them.
+void advise_huge_pages(const void* data, size_t bytes) {
+  constexpr uintptr_t huge = 2 << 20;
+  auto begin = (reinterpret_cast<uintptr_t>(data) + huge - 1) & ~(huge - 1);
+  auto end = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(huge - 1);
+  if (end > begin)
+    ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+}
+
+} // namespace
+
 host_table::host_table(size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {
-  slots_.assign(std::bit_ceil(capacity_ * 2), 0);
+  slots_.resize(std::bit_ceil(capacity_ * 2));
+  advise_huge_pages(slots_.data(), slots_.size() * sizeof(uint64_t));
   mask_ = slots_.size() - 1;
   entries_.reserve(capacity_);
+  advise_huge_pages(entries_.data(), capacity_ * sizeof(host_entry));
 }
 
 host_entry* host_table::find_hashed(const ip_address& a, uint64_t h) {
@@ -18,7 +37,7 @@ host_entry* host_table::find_hashed(const ip_address& a, uint64_t h) {
       return nullptr;
     if ((slot >> 32) == fingerprint) {
       auto& e = entries_[index_of(slot)];
-      if (e.address == a)
+      if (same(e.address, a))
         return &e;
     }
   }
@@ -40,7 +59,7 @@ host_entry* host_table::find_or_insert(const ip_address& a, bool& fresh) {
     }
     if ((slot >> 32) == fingerprint) {
       auto& e = entries_[index_of(slot)];
-      if (e.address == a)
+      if (same(e.address, a))
         return &e;
     }
   }

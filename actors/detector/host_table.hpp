@@ -50,8 +50,23 @@ public:
     return removed;
   }
 
-  /// Hints the CPU to load the index slot of `a` (before a batch's lookups).
-  void prefetch(const ip_address& a) const { __builtin_prefetch(&slots_[hash(a) & mask_]); }
+  /// Hints the CPU to load the index slot of `a`: the first of two steps
+  /// that hide a lookup's memory latency behind the records before it.
+  void prefetch_slot(const ip_address& a) const { __builtin_prefetch(&slots_[hash(a) & mask_]); }
+
+  /// Hints the CPU to load the entry the home slot of `a` points at (once
+  /// prefetch_slot has brought the slot in): its key and the counters of
+  /// direction `dir`.
+  void prefetch_entry(const ip_address& a, size_t dir) const {
+    uint64_t slot = slots_[hash(a) & mask_];
+    if (slot == 0)
+      return;
+    auto* e = &entries_[index_of(slot)];
+    __builtin_prefetch(e, 1);
+    __builtin_prefetch(&e->window.current[dir], 1);
+    __builtin_prefetch(reinterpret_cast<const char*>(&e->window.current[dir]) + 64, 1);
+    __builtin_prefetch(&e->window.previous[dir]);
+  }
 
   const std::vector<host_entry>& entries() const { return entries_; }
   std::vector<host_entry>& entries() { return entries_; }
@@ -72,9 +87,24 @@ public:
     uint64_t lo = 0;
     std::memcpy(&hi, a.bytes.data(), 8);
     std::memcpy(&lo, a.bytes.data() + 8, 8);
-    uint64_t h = (hi ^ 0x9e3779b97f4a7c15ull) * 0xbf58476d1ce4e5b9ull;
-    h ^= (lo + (h >> 31)) * 0x94d049bb133111ebull;
-    return h ^ (h >> 29);
+    // Both halves folded, then a full 64-bit finalizer (murmur3's fmix64):
+    // IPv4 keys differ only in their last four bytes, and both the low bits
+    // (slot) and the high bits (fingerprint) must depend on all of them.
+    uint64_t h = hi * 0x9e3779b97f4a7c15ull ^ lo;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 33);
+  }
+
+  /// Key equality as two 8-byte compares (ip_address's == calls memcmp).
+  static bool same(const ip_address& a, const ip_address& b) {
+    uint64_t x[2];
+    uint64_t y[2];
+    std::memcpy(x, a.bytes.data(), 16);
+    std::memcpy(y, b.bytes.data(), 16);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
   }
 
 private:

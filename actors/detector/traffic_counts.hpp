@@ -137,13 +137,18 @@ struct rate_window {
     return prev * double(bucket_us - elapsed_us) / double(bucket_us) + cur;
   }
 
-  /// The first limit crossed in direction `dir`, or nullptr.
-  const rate_limit* crossed(size_t dir, const std::vector<rate_limit>& limits, int64_t b,
-                            int64_t elapsed_us, int64_t bucket_us) const {
-    for (auto& l : limits)
-      if (rate(dir, l.kind, l.metric, b, elapsed_us, bucket_us) >=
-          double(l.per_second) * double(bucket_us) / 1e6)
+  /// The first limit crossed in direction `dir` at `elapsed_us` into the
+  /// current bucket (the window rolled to it), or nullptr.
+  const rate_limit* crossed(size_t dir, const std::vector<rate_limit>& limits, int64_t elapsed_us,
+                            int64_t bucket_us) const {
+    double weight = double(bucket_us - elapsed_us) / double(bucket_us);
+    double buckets_per_second = double(bucket_us) / 1e6;
+    for (auto& l : limits) {
+      double count = double(previous[dir].value(l.kind, l.metric)) * weight +
+                     double(current[dir].value(l.kind, l.metric));
+      if (count >= double(l.per_second) * buckets_per_second)
         return &l;
+    }
     return nullptr;
   }
 };
