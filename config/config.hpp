@@ -176,6 +176,9 @@ struct detector_config {
   std::chrono::milliseconds host_idle_timeout{60'000};
   uint64_t max_hosts = 1'048'576;
   bool outgoing = true; ///< also watch traffic our hosts send
+  /// mbps thresholds count only with at least this many flows/s: a single
+  /// large download never bans its host.
+  uint64_t bandwidth_min_flows = 10;
   threshold_config thresholds;
   std::vector<hostgroup_config> hostgroups;
   std::vector<std::string> whitelist; ///< addresses or prefixes never banned

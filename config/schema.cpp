@@ -672,6 +672,7 @@ template <class V> void describe(V& v, detector_config& x) {
   v.field("host_idle_timeout", x.host_idle_timeout, in_range<ms>{ms(1'000), ms(86'400'000)});
   v.field("max_hosts", x.max_hosts, in_range<uint64_t>{1, 100'000'000});
   v.field("outgoing", x.outgoing);
+  v.field("bandwidth_min_flows", x.bandwidth_min_flows, in_range<uint64_t>{0, 1'000'000'000});
   v.section("thresholds", x.thresholds);
   v.list("hostgroups", x.hostgroups);
   v.list("whitelist", x.whitelist, address_or_prefix{});

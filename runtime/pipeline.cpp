@@ -129,6 +129,7 @@ detector_actor_options detector_options(const std::string& pipeline, const detec
   s.host_idle_us = c.host_idle_timeout.count() * 1000;
   s.max_hosts = c.max_hosts;
   s.outgoing = c.outgoing;
+  s.bandwidth_min_flows = c.bandwidth_min_flows;
   s.limits = rate_limits(c.thresholds);
   for (auto& g : c.hostgroups)
     s.hostgroups.push_back({g.name, parse_prefixes(g.prefixes), rate_limits(g.thresholds),

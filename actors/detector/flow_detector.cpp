@@ -78,16 +78,8 @@ void flow_detector::add(const flow_batch& batch, int64_t now_us,
     s.src_addr = r.src_addr;
     s.dst_addr = r.dst_addr;
     s.received_us = t;
-    // A flow longer than a bucket counts with its average rate over a bucket.
-    int64_t duration = r.flow_end_us - r.flow_start_us;
-    if (r.flow_start_us != 0 && duration > settings_.bucket_us) {
-      double share = double(settings_.bucket_us) / double(duration);
-      s.packets = uint64_t(double(r.packets) * share);
-      s.bytes = uint64_t(double(r.bytes) * share);
-    } else {
-      s.packets = r.packets;
-      s.bytes = r.bytes;
-    }
+    s.packets = r.packets;
+    s.bytes = r.bytes;
     s.src_as = r.src_as;
     s.src_port = r.src_port;
     s.dst_port = r.dst_port;
@@ -173,7 +165,8 @@ void flow_detector::check(rate_window& w, size_t dir, const std::vector<rate_lim
   int64_t b = t / settings_.bucket_us;
   // A record older than the window's bucket counts as arriving at its start.
   int64_t elapsed = b < w.bucket ? 0 : t - b * settings_.bucket_us;
-  auto* crossed = w.crossed(dir, limits, elapsed, settings_.bucket_us);
+  auto* crossed =
+      w.crossed(dir, limits, elapsed, settings_.bucket_us, settings_.bandwidth_min_flows);
   if (crossed == nullptr)
     return;
   if (w.attack[dir] != 0) {

@@ -31,7 +31,10 @@ struct detector_settings {
   int64_t ban_us = 60'000'000;       ///< and lasts at least this long
   int64_t host_idle_us = 60'000'000; ///< hosts without traffic this long are forgotten
   size_t max_hosts = 1 << 20;
-  bool outgoing = true;           ///< also detect attacks sent by our hosts
+  bool outgoing = true; ///< also detect attacks sent by our hosts
+  /// Bandwidth (bits) limits count only with at least this many flows per
+  /// second of their kind, so that one large download never bans its host.
+  uint64_t bandwidth_min_flows = 10;
   std::vector<rate_limit> limits; ///< per host, global
   std::vector<hostgroup_settings> hostgroups;
   std::vector<ip_prefix> whitelist;
@@ -59,11 +62,15 @@ struct attack_event {
 /// first records arrive, not at the end of a bucket.
 ///
 /// Time is the records' arrival time (received_us), not their flow start
-/// or end: exporters report flows late (active/inactive timeouts) and with
-/// their own clocks, and a detector can act only on what has arrived. A
-/// record whose flow lasted longer than a bucket counts with its average
-/// rate (packets * bucket / duration): a long download reported in one
-/// record would otherwise look like a flood of its whole volume.
+/// or end: exporters report flows late (active and inactive timeouts) and
+/// with their own clocks, and a detector can act only on what has arrived.
+/// A record's packets all count when it arrives, so totals are conserved and
+/// the average rate is right whatever the exporter's timeouts (spreading a
+/// record over its flow's duration would undercount every flood of
+/// long-lived flows by duration / bucket). The price is burstiness: a long
+/// flow reported at once adds all its packets to one window, so bandwidth
+/// limits also need many flows (bandwidth_min_flows), and packet limits
+/// should sit above what one flow carries in an active timeout.
 ///
 /// Pure logic: the detector actor feeds it batches and ticks, and turns the
 /// ban and unban events it returns into actions.

@@ -138,17 +138,21 @@ struct rate_window {
   }
 
   /// The first limit crossed in direction `dir` at `elapsed_us` into the
-  /// current bucket (the window rolled to it), or nullptr.
+  /// current bucket (the window rolled to it), or nullptr. A bandwidth limit
+  /// counts only with at least `bandwidth_min_flows` flows per second of its
+  /// kind: one large download is not an attack.
   const rate_limit* crossed(size_t dir, const std::vector<rate_limit>& limits, int64_t elapsed_us,
-                            int64_t bucket_us) const {
+                            int64_t bucket_us, uint64_t bandwidth_min_flows) const {
     double weight = double(bucket_us - elapsed_us) / double(bucket_us);
     double buckets_per_second = double(bucket_us) / 1e6;
-    for (auto& l : limits) {
-      double count = double(previous[dir].value(l.kind, l.metric)) * weight +
-                     double(current[dir].value(l.kind, l.metric));
-      if (count >= double(l.per_second) * buckets_per_second)
+    auto count = [&](traffic_kind k, rate_metric m) {
+      return double(previous[dir].value(k, m)) * weight + double(current[dir].value(k, m));
+    };
+    for (auto& l : limits)
+      if (count(l.kind, l.metric) >= double(l.per_second) * buckets_per_second &&
+          (l.metric != rate_metric::bits ||
+           count(l.kind, rate_metric::flows) >= double(bandwidth_min_flows) * buckets_per_second))
         return &l;
-    }
     return nullptr;
   }
 };
