@@ -78,8 +78,16 @@ void flow_detector::add(const flow_batch& batch, int64_t now_us,
     s.src_addr = r.src_addr;
     s.dst_addr = r.dst_addr;
     s.received_us = t;
-    s.packets = r.packets;
-    s.bytes = r.bytes;
+    // A flow longer than a bucket counts with its average rate over a bucket.
+    int64_t duration = r.flow_end_us - r.flow_start_us;
+    if (r.flow_start_us != 0 && duration > settings_.bucket_us) {
+      double share = double(settings_.bucket_us) / double(duration);
+      s.packets = uint64_t(double(r.packets) * share);
+      s.bytes = uint64_t(double(r.bytes) * share);
+    } else {
+      s.packets = r.packets;
+      s.bytes = r.bytes;
+    }
     s.src_as = r.src_as;
     s.src_port = r.src_port;
     s.dst_port = r.dst_port;

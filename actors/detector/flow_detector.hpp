@@ -64,13 +64,14 @@ struct attack_event {
 /// Time is the records' arrival time (received_us), not their flow start
 /// or end: exporters report flows late (active and inactive timeouts) and
 /// with their own clocks, and a detector can act only on what has arrived.
-/// A record's packets all count when it arrives, so totals are conserved and
-/// the average rate is right whatever the exporter's timeouts (spreading a
-/// record over its flow's duration would undercount every flood of
-/// long-lived flows by duration / bucket). The price is burstiness: a long
-/// flow reported at once adds all its packets to one window, so bandwidth
-/// limits also need many flows (bandwidth_min_flows), and packet limits
-/// should sit above what one flow carries in an active timeout.
+/// A record whose flow lasted longer than a bucket counts with its average
+/// rate (packets * bucket / duration): an elephant flow reported at once
+/// would otherwise look like a flood of its whole volume. The price: a flood
+/// of long-lived flows that the exporter reports only every active timeout
+/// shows a fraction (bucket / timeout) of its packet rate, so such floods
+/// are caught by flows/s thresholds, or need short active timeouts.
+/// Bandwidth limits also need many flows (bandwidth_min_flows): one fast
+/// download is not an attack.
 ///
 /// Pure logic: the detector actor feeds it batches and ticks, and turns the
 /// ban and unban events it returns into actions.

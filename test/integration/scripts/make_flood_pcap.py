@@ -1,12 +1,12 @@
 #!/usr/bin/python3
-"""Writes a capture of one kind of attack (or a large download) for an
+"""Writes a capture of one kind of attack (or a fast download) for an
 exporter to turn into flow records. All packets lie within 0.8 s, so that
 every flow is shorter than the detector's bucket.
   syn TARGET      SYN packets from 4000 spoofed sources to TARGET:80
   ntp TARGET      NTP replies (UDP from port 123, 468 bytes) from 40 reflectors
   icmp TARGET     ICMP echo requests, 1000-byte, from 100 sources
   carpet PREFIX24 DNS replies (UDP from port 53) to every host of a /24, 20 each
-  download TARGET one TCP download, 1500-byte packets at 1000 packets/s for 3 s
+  download TARGET one TCP download, 1500-byte packets at 6000 packets/s for 0.5 s
 Usage: make_flood_pcap.py OUT.pcap KIND TARGET"""
 import sys
 
@@ -47,7 +47,7 @@ elif kind == "download":
     n = 3000
     for i in range(n):
         add(eth / IP(src="203.0.113.80", dst=target) /
-            TCP(sport=443, dport=50000, flags="A", seq=i * 1460) / Raw(b"z" * 1460), i, n, 3.0)
+            TCP(sport=443, dport=50000, flags="A", seq=i * 1460) / Raw(b"z" * 1460), i, n, 0.5)
 else:
     sys.exit("unknown kind " + kind)
 wrpcap(out, packets)
