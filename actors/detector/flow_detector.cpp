@@ -81,9 +81,11 @@ void flow_detector::add(const flow_batch& batch, int64_t now_us,
     // A flow longer than a bucket counts with its average rate over a bucket.
     int64_t duration = r.flow_end_us - r.flow_start_us;
     if (r.flow_start_us != 0 && duration > settings_.bucket_us) {
+      // At least one packet: a small long flow still shows its kind.
       double share = double(settings_.bucket_us) / double(duration);
-      s.packets = uint64_t(double(r.packets) * share);
-      s.bytes = uint64_t(double(r.bytes) * share);
+      s.packets =
+          r.packets == 0 ? 0 : std::max<uint64_t>(1, std::llround(double(r.packets) * share));
+      s.bytes = uint64_t(std::llround(double(r.bytes) * share));
     } else {
       s.packets = r.packets;
       s.bytes = r.bytes;

@@ -156,6 +156,17 @@ BOOST_AUTO_TEST_CASE(a_long_flow_counts_with_its_average_rate_not_its_volume) {
   BOOST_TEST(top.hosts[0].pps_in == 1000u);
   BOOST_TEST(top.hosts[0].bps_in == 12'000'000u);
   BOOST_TEST(top.hosts[0].flows_in == 1u);
+  // A two-packet SYN flow of 5 s still shows as one SYN packet.
+  flow_detector syn{settings_with({{traffic_kind::tcp_syn, rate_metric::packets, 1}})};
+  auto small = flow(addr("203.0.113.5"), addr("192.0.2.1"), 6, 100 * second, 2, 120);
+  small.flow_start_us = 95 * second;
+  small.flow_end_us = 100 * second;
+  small.tcp_flags = 0x02;
+  auto events = feed(syn, {small});
+  BOOST_REQUIRE_EQUAL(events.size(), 1u);
+  BOOST_TEST(events[0].second.report.type == "syn_flood");
+  BOOST_TEST(events[0].second.report.packets == 1u);
+  BOOST_TEST(events[0].second.report.bytes == 24u);
 }
 
 BOOST_AUTO_TEST_CASE(a_fast_download_over_the_bandwidth_threshold_is_not_an_attack) {
