@@ -85,8 +85,8 @@ struct detector_fixture {
     BOOST_TEST(all[1].ends_with(" attack_details"));
     BOOST_TEST(all[2].starts_with(address + " incoming "));
     BOOST_TEST(read_file(dir / "stdin-ban").find("Type: " + type) != std::string::npos);
-    BOOST_TEST(read_file(dir / "stdin-unban").find("Target: " + target + "\n") !=
-               std::string::npos);
+    // The script writes its arguments first, then its stdin.
+    BOOST_TEST(wait_for_text(dir / "stdin-unban", "Target: " + target + "\n"));
     std::string name = target;
     std::replace(name.begin(), name.end(), '/', '_');
     auto details = read_file(attacks / ("attack-1-" + name + ".txt"));
