@@ -6,6 +6,7 @@
 #include "messages/bgp.hpp"
 #include "messages/blackhole.hpp"
 #include "messages/datagram.hpp"
+#include "messages/detector.hpp"
 #include "messages/flow.hpp"
 #include "messages/stats.hpp"
 
@@ -80,5 +81,16 @@ using bgp_speaker_actor = caf::typed_actor<
     caf::reacts_to<subscribe_atom, bgp_replica_actor>,            // a replica wants routes
     caf::replies_to<neighbors_atom>::with<std::vector<bgp_neighbor_status>>,        // inspection
     caf::replies_to<lookup_atom, ip_address, std::string>::with<bgp_route_report>>; // "" any
+
+/// The DETECTOR actor interface: a flow sink (it acks each batch) that finds
+/// DoS attacks on our hosts, acts on them, and answers inspection queries.
+using detector_actor = caf::typed_actor<               //
+    caf::reacts_to<flow_batch>,                        // enriched records
+    caf::reacts_to<drain_atom, caf::actor>,            //
+    caf::reacts_to<tick_atom>,                         // rates, attack ends, child processes
+    caf::replies_to<stats_atom>::with<stats_snapshot>, //
+    caf::replies_to<attacks_atom>::with<attack_list>,  // active and recent attacks
+    // The top hosts by metric (pps, bps, flows) in a direction (in, out), at most count.
+    caf::replies_to<top_atom, std::string, std::string, uint32_t>::with<top_hosts>>;
 
 } // namespace tidewatch

@@ -108,6 +108,93 @@ struct replicator_config {
   bool keep_source = false; ///< send from the exporter's address and port (needs CAP_NET_RAW)
 };
 
+/// Rates per second that make a host (or a hostgroup's total) a target;
+/// 0 turns a threshold off. Per kind of traffic: all, TCP, TCP SYN (without
+/// ACK), UDP, ICMP, IP fragments; each in packets, megabits and flows.
+struct threshold_config {
+  uint64_t pps = 0;
+  uint64_t mbps = 0;
+  uint64_t flows = 0;
+  uint64_t tcp_pps = 0;
+  uint64_t tcp_mbps = 0;
+  uint64_t tcp_flows = 0;
+  uint64_t syn_pps = 0;
+  uint64_t syn_mbps = 0;
+  uint64_t syn_flows = 0;
+  uint64_t udp_pps = 0;
+  uint64_t udp_mbps = 0;
+  uint64_t udp_flows = 0;
+  uint64_t icmp_pps = 0;
+  uint64_t icmp_mbps = 0;
+  uint64_t icmp_flows = 0;
+  uint64_t fragment_pps = 0;
+  uint64_t fragment_mbps = 0;
+  uint64_t fragment_flows = 0;
+};
+
+/// A named set of prefixes with its own thresholds.
+struct hostgroup_config {
+  std::string name;
+  std::vector<std::string> prefixes;
+  threshold_config thresholds;       ///< per host inside; all 0: the global ones
+  threshold_config group_thresholds; ///< on the group's total (carpet bombing); all 0: none
+};
+
+/// Where the detector writes one file per attack.
+struct attack_details_config {
+  bool enabled = true;
+  std::string directory = "/var/log/tidewatch/attacks";
+};
+
+/// A script called like FastNetMon's notify script: `SCRIPT IP DIRECTION PPS
+/// ACTION` (ban, attack_details, unban), the attack's details on stdin.
+struct notify_script_config {
+  std::string path; ///< empty: none
+  std::chrono::milliseconds timeout{30'000};
+  std::chrono::milliseconds details_delay{5'000}; ///< after ban: attack_details
+};
+
+/// A mail per ban and unban through a sendmail-compatible command that reads
+/// the message, headers included, on stdin.
+struct email_config {
+  bool enabled = false;
+  std::string command = "/usr/sbin/sendmail -t";
+  std::string from = "tidewatch@localhost";
+  std::vector<std::string> to;
+  std::chrono::milliseconds timeout{30'000};
+};
+
+/// Announce a host route for the attacked address to the BGP speaker's
+/// blackhole neighbors at ban, withdraw it at unban.
+struct blackhole_config {
+  bool enabled = false;
+  std::vector<std::string> communities = {"65535:666"};
+};
+
+/// The DoS detector of a pipeline.
+struct detector_config {
+  bool enabled = false;
+  std::chrono::milliseconds bucket{1'000}; ///< the rate window
+  uint32_t min_windows = 1;                ///< consecutive buckets over a threshold before a ban
+  std::chrono::milliseconds end_after{10'000}; ///< below all thresholds this long: attack over
+  std::chrono::milliseconds ban_time{60'000};  ///< a ban lasts at least this long
+  std::chrono::milliseconds host_idle_timeout{60'000};
+  uint64_t max_hosts = 1'048'576;
+  bool outgoing = true; ///< also watch traffic our hosts send
+  /// mbps thresholds count only with at least this many flows/s: a single
+  /// large download never bans its host.
+  uint64_t bandwidth_min_flows = 10;
+  threshold_config thresholds;
+  std::vector<hostgroup_config> hostgroups;
+  std::vector<std::string> whitelist; ///< addresses or prefixes never banned
+  uint32_t recent_attacks = 100;      ///< ended attacks `tidewatch attacks` still shows
+  attack_details_config details;
+  notify_script_config notify;
+  email_config email;
+  bool syslog = true; ///< a syslog line per ban and unban
+  blackhole_config blackhole;
+};
+
 struct pipeline_config {
   bool enabled = true;
   std::vector<listener_config> listeners;
@@ -120,6 +207,7 @@ struct pipeline_config {
   /// No sinks: no decoding either (with replicators: a samplicator replacement).
   std::vector<sink_config> sinks;
   std::vector<replicator_config> replicators;
+  detector_config detector;
 };
 
 /// A pipeline that runs only when the file enables it.
@@ -194,6 +282,10 @@ std::vector<config_error> load_config_file(const std::string& path, tidewatch_co
 /// The effective configuration as YAML, defaults filled in; parsing the
 /// result yields the same configuration.
 std::string render_config(const tidewatch_config& cfg);
+
+/// Parses a standard BGP community "AS:VALUE" (each 0-65535) into
+/// (AS << 16) | VALUE; false on malformed text.
+bool parse_community(const std::string& text, uint32_t& out);
 
 /// syslog(3) facility code for a name such as "daemon" or "local3".
 int syslog_facility_code(const std::string& name);

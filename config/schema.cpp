@@ -38,6 +38,8 @@ struct one_of {
 /// An address or prefix such as 192.0.2.0/24 or 2001:db8::/32.
 struct address_or_prefix {};
 struct ip_literal {};
+/// A standard BGP community such as 65535:666.
+struct community {};
 
 std::vector<std::string> aggregate_primitive_choices() {
   std::vector<std::string> names;
@@ -436,6 +438,13 @@ private:
       error(node, path, "'" + value + "' is not an IP address");
   }
 
+  void validate(const YAML::Node& node, const std::string& path, const std::string& value,
+                community) {
+    uint32_t parsed = 0;
+    if (!parse_community(value, parsed))
+      error(node, path, "'" + value + "' is not a BGP community such as 65535:666");
+  }
+
   template <class T> static std::string render(const T& x) {
     if constexpr (std::is_same_v<T, std::chrono::milliseconds>)
       return format_duration(x);
@@ -609,6 +618,82 @@ template <class V> void describe(V& v, replicator_config& x) {
   v.field("keep_source", x.keep_source);
 }
 
+template <class V> void describe(V& v, threshold_config& x) {
+  v.field("pps", x.pps);
+  v.field("mbps", x.mbps);
+  v.field("flows", x.flows);
+  v.field("tcp_pps", x.tcp_pps);
+  v.field("tcp_mbps", x.tcp_mbps);
+  v.field("tcp_flows", x.tcp_flows);
+  v.field("syn_pps", x.syn_pps);
+  v.field("syn_mbps", x.syn_mbps);
+  v.field("syn_flows", x.syn_flows);
+  v.field("udp_pps", x.udp_pps);
+  v.field("udp_mbps", x.udp_mbps);
+  v.field("udp_flows", x.udp_flows);
+  v.field("icmp_pps", x.icmp_pps);
+  v.field("icmp_mbps", x.icmp_mbps);
+  v.field("icmp_flows", x.icmp_flows);
+  v.field("fragment_pps", x.fragment_pps);
+  v.field("fragment_mbps", x.fragment_mbps);
+  v.field("fragment_flows", x.fragment_flows);
+}
+
+template <class V> void describe(V& v, hostgroup_config& x) {
+  v.field("name", x.name);
+  v.list("prefixes", x.prefixes, address_or_prefix{});
+  v.section("thresholds", x.thresholds);
+  v.section("group_thresholds", x.group_thresholds);
+}
+
+template <class V> void describe(V& v, attack_details_config& x) {
+  v.field("enabled", x.enabled);
+  v.field("directory", x.directory);
+}
+
+template <class V> void describe(V& v, notify_script_config& x) {
+  using ms = std::chrono::milliseconds;
+  v.field("path", x.path);
+  v.field("timeout", x.timeout, in_range<ms>{ms(100), ms(3'600'000)});
+  v.field("details_delay", x.details_delay, in_range<ms>{ms(0), ms(3'600'000)});
+}
+
+template <class V> void describe(V& v, email_config& x) {
+  using ms = std::chrono::milliseconds;
+  v.field("enabled", x.enabled);
+  v.field("command", x.command);
+  v.field("from", x.from);
+  v.list("to", x.to);
+  v.field("timeout", x.timeout, in_range<ms>{ms(100), ms(3'600'000)});
+}
+
+template <class V> void describe(V& v, blackhole_config& x) {
+  v.field("enabled", x.enabled);
+  v.list("communities", x.communities, community{});
+}
+
+template <class V> void describe(V& v, detector_config& x) {
+  using ms = std::chrono::milliseconds;
+  v.field("enabled", x.enabled);
+  v.field("bucket", x.bucket, in_range<ms>{ms(100), ms(60'000)});
+  v.field("min_windows", x.min_windows, in_range<uint32_t>{1, 255});
+  v.field("end_after", x.end_after, in_range<ms>{ms(0), ms(86'400'000)});
+  v.field("ban_time", x.ban_time, in_range<ms>{ms(0), ms(604'800'000)});
+  v.field("host_idle_timeout", x.host_idle_timeout, in_range<ms>{ms(1'000), ms(86'400'000)});
+  v.field("max_hosts", x.max_hosts, in_range<uint64_t>{1, 100'000'000});
+  v.field("outgoing", x.outgoing);
+  v.field("bandwidth_min_flows", x.bandwidth_min_flows, in_range<uint64_t>{0, 1'000'000'000});
+  v.section("thresholds", x.thresholds);
+  v.list("hostgroups", x.hostgroups);
+  v.list("whitelist", x.whitelist, address_or_prefix{});
+  v.field("recent_attacks", x.recent_attacks, in_range<uint32_t>{0, 100'000});
+  v.section("details", x.details);
+  v.section("notify", x.notify);
+  v.section("email", x.email);
+  v.field("syslog", x.syslog);
+  v.section("blackhole", x.blackhole);
+}
+
 template <class V> void describe(V& v, pipeline_config& x) {
   v.field("enabled", x.enabled);
   v.list("listeners", x.listeners);
@@ -620,6 +705,7 @@ template <class V> void describe(V& v, pipeline_config& x) {
   v.section("enrichment", x.enrichment);
   v.list("sinks", x.sinks);
   v.list("replicators", x.replicators);
+  v.section("detector", x.detector);
 }
 
 template <class V> void describe(V& v, pipelines_config& x) {
@@ -683,6 +769,25 @@ void check_pipeline(const reader& r, const std::string& file, const std::string&
     if (p.replicators[i].port == 0)
       errors.push_back({file, r.line_of(rpath), rpath + ".port", "a replicator needs a port"});
   }
+  auto& d = p.detector;
+  auto dpath = path + ".detector";
+  if (d.enabled && p.enrichment.prefix_file.empty())
+    errors.push_back({file, r.line_of(dpath + ".enabled"), dpath + ".enabled",
+                      "the detector watches our hosts: set " + path +
+                          ".enrichment.prefix_file (without it no host is ours)"});
+  for (size_t i = 0; i < d.hostgroups.size(); ++i) {
+    auto gpath = dpath + ".hostgroups[" + std::to_string(i) + "]";
+    if (d.hostgroups[i].name.empty())
+      errors.push_back({file, r.line_of(gpath), gpath + ".name", "a hostgroup needs a name"});
+    if (d.hostgroups[i].prefixes.empty())
+      errors.push_back({file, r.line_of(gpath), gpath + ".prefixes", "a hostgroup needs prefixes"});
+  }
+  if (d.hostgroups.size() > 65535)
+    errors.push_back({file, r.line_of(dpath + ".hostgroups"), dpath + ".hostgroups",
+                      "at most 65535 hostgroups"});
+  if (d.email.enabled && d.email.to.empty())
+    errors.push_back({file, r.line_of(dpath + ".email"), dpath + ".email.to",
+                      "email needs at least one recipient"});
   for (size_t i = 0; i < p.sinks.size(); ++i) {
     auto& s = p.sinks[i];
     auto spath = path + ".sinks[" + std::to_string(i) + "]";
@@ -847,6 +952,22 @@ std::string render_config(const tidewatch_config& cfg) {
   describe(w, const_cast<tidewatch_config&>(cfg));
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
+}
+
+bool parse_community(const std::string& text, uint32_t& out) {
+  auto colon = text.find(':');
+  if (colon == std::string::npos)
+    return false;
+  uint16_t high = 0;
+  uint16_t low = 0;
+  auto end = text.data() + text.size();
+  auto [p1, e1] = std::from_chars(text.data(), text.data() + colon, high);
+  auto [p2, e2] = std::from_chars(text.data() + colon + 1, end, low);
+  if (e1 != std::errc{} || e2 != std::errc{} || p1 != text.data() + colon || p2 != end ||
+      colon == 0 || colon + 1 == text.size())
+    return false;
+  out = uint32_t(high) << 16 | low;
+  return true;
 }
 
 int syslog_facility_code(const std::string& name) {

@@ -35,5 +35,9 @@ using accept_atom = caf::atom_constant<caf::atom("accept")>;
 using session_end_atom = caf::atom_constant<caf::atom("sess_end")>;
 /// BGP: a gracefully restarting neighbor's restart time ran out.
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
+/// Ask the detector for its active and recent attacks (an attack_list).
+using attacks_atom = caf::atom_constant<caf::atom("attacks")>;
+/// `(top, metric, direction, count)`: ask the detector for its top hosts.
+using top_atom = caf::atom_constant<caf::atom("top")>;
 
 } // namespace tidewatch

@@ -5,6 +5,7 @@
 #include "messages/bgp.hpp"
 #include "messages/blackhole.hpp"
 #include "messages/datagram.hpp"
+#include "messages/detector.hpp"
 #include "messages/flow.hpp"
 #include "messages/stats.hpp"
 
@@ -32,6 +33,11 @@ inline void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<bgp_neighbor_status>>(
       "std::vector<tidewatch::bgp_neighbor_status>");
   cfg.add_message_type<bgp_route_report>("tidewatch::bgp_route_report");
+  cfg.add_message_type<ranked_item>("tidewatch::ranked_item");
+  cfg.add_message_type<attack_report>("tidewatch::attack_report");
+  cfg.add_message_type<attack_list>("tidewatch::attack_list");
+  cfg.add_message_type<host_rates>("tidewatch::host_rates");
+  cfg.add_message_type<top_hosts>("tidewatch::top_hosts");
 }
 
 } // namespace tidewatch

@@ -6,6 +6,7 @@
 #include <caf/all.hpp>
 
 #include "actors/decoder/decoder_actor.hpp"
+#include "actors/detector/detector_actor.hpp"
 #include "actors/enricher/enricher_actor.hpp"
 #include "actors/listener/listener_actor.hpp"
 #include "actors/replicator/replicator_actor.hpp"
@@ -98,6 +99,65 @@ kafka_sink_options kafka_options(const std::string& pipeline, const sink_config&
   return o;
 }
 
+/// Rate limits from the configured thresholds (0: off; megabits become bits).
+std::vector<rate_limit> rate_limits(const threshold_config& t) {
+  const uint64_t values[traffic_kinds][3] = {
+      {t.pps, t.mbps, t.flows},                            //
+      {t.tcp_pps, t.tcp_mbps, t.tcp_flows},                //
+      {t.syn_pps, t.syn_mbps, t.syn_flows},                //
+      {t.udp_pps, t.udp_mbps, t.udp_flows},                //
+      {t.icmp_pps, t.icmp_mbps, t.icmp_flows},             //
+      {t.fragment_pps, t.fragment_mbps, t.fragment_flows}, //
+  };
+  std::vector<rate_limit> out;
+  for (size_t k = 0; k < traffic_kinds; ++k)
+    for (size_t m = 0; m < 3; ++m)
+      if (values[k][m] != 0)
+        out.push_back(
+            {traffic_kind(k), rate_metric(m),
+             rate_metric(m) == rate_metric::bits ? values[k][m] * 1'000'000 : values[k][m]});
+  return out;
+}
+
+detector_actor_options detector_options(const std::string& pipeline, const detector_config& c) {
+  detector_actor_options o;
+  o.pipeline = pipeline;
+  auto& s = o.settings;
+  s.bucket_us = c.bucket.count() * 1000;
+  s.min_windows = c.min_windows;
+  s.quiet_us = c.end_after.count() * 1000;
+  s.ban_us = c.ban_time.count() * 1000;
+  s.host_idle_us = c.host_idle_timeout.count() * 1000;
+  s.max_hosts = c.max_hosts;
+  s.outgoing = c.outgoing;
+  s.bandwidth_min_flows = c.bandwidth_min_flows;
+  s.limits = rate_limits(c.thresholds);
+  for (auto& g : c.hostgroups)
+    s.hostgroups.push_back({g.name, parse_prefixes(g.prefixes), rate_limits(g.thresholds),
+                            rate_limits(g.group_thresholds)});
+  s.whitelist = parse_prefixes(c.whitelist);
+  s.recent_attacks = c.recent_attacks;
+  auto& a = o.actions;
+  if (c.details.enabled)
+    a.details_directory = c.details.directory;
+  a.notify_script = c.notify.path;
+  a.notify_timeout = c.notify.timeout;
+  a.details_delay = c.notify.details_delay;
+  if (c.email.enabled)
+    a.email_command = split_command(c.email.command);
+  a.email_from = c.email.from;
+  a.email_to = c.email.to;
+  a.email_timeout = c.email.timeout;
+  a.syslog = c.syslog;
+  if (c.blackhole.enabled)
+    for (auto& text : c.blackhole.communities) {
+      uint32_t community = 0;
+      parse_community(text, community); // validated with the config
+      a.blackhole_communities.push_back(community);
+    }
+  return o;
+}
+
 /// Replicator, sinks, enricher, decoder (of `kind`), then listeners: the
 /// children a pipeline has, downstream first.
 std::vector<child_spec> pipeline_children(const std::string& name, const pipeline_config& p,
@@ -156,7 +216,17 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
     }
     specs.push_back({"sink[" + std::to_string(i) + "]", start, false, true});
   }
-  size_t sink_count = p.sinks.size();
+  // The detector takes the enricher's batches as one more sink, only the
+  // traffic of our hosts.
+  if (p.detector.enabled) {
+    specs.push_back({"detector",
+                     [o = detector_options(name, p.detector)](caf::event_based_actor* sup,
+                                                              const std::vector<caf::actor>&) {
+                       return caf::actor_cast<caf::actor>(sup->spawn<caf::linked>(detector, o));
+                     },
+                     false, true});
+  }
+  size_t sink_count = specs.size() - first_sink;
   // Without sinks nothing would read decoded flows: no enricher or decoder either.
   std::optional<size_t> decoder_index;
   if (sink_count > 0) {
@@ -164,6 +234,10 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
     auto e = enricher_options(name, p.enrichment);
     for (auto& s : p.sinks)
       e.sink_scopes.push_back(scope_mask(s.scopes));
+    if (p.detector.enabled)
+      e.sink_scopes.push_back(scope_bit(traffic_scope::inbound) |
+                              scope_bit(traffic_scope::outbound) |
+                              scope_bit(traffic_scope::internal));
     specs.push_back({"enricher",
                      [e, first_sink, sink_count](caf::event_based_actor* sup,
                                                  const std::vector<caf::actor>& earlier) {

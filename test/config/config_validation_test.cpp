@@ -363,3 +363,61 @@ BOOST_AUTO_TEST_CASE(an_enabled_bgp_speaker_needs_its_as_and_router_id_and_neigh
   BOOST_REQUIRE_EQUAL(cfg.bgp.neighbors.size(), 1u);
   BOOST_TEST(!cfg.bgp.neighbors[0].announce_blackhole);
 }
+
+// -- the detector -------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(the_detector_example_reads_its_thresholds_hostgroups_and_actions) {
+  auto path =
+      std::filesystem::path(std::getenv("TIDEWATCH_SOURCE_DIR")) / "config/examples/detector.yaml";
+  tidewatch_config cfg;
+  BOOST_REQUIRE(load_config_file(path.string(), cfg).empty());
+  auto& d = cfg.pipelines.netflow.detector;
+  BOOST_TEST(d.enabled);
+  BOOST_TEST(d.bucket.count() == 1000);
+  BOOST_TEST(d.end_after.count() == 30'000);
+  BOOST_TEST(d.ban_time.count() == 300'000);
+  BOOST_TEST(d.thresholds.syn_pps == 50'000u);
+  BOOST_TEST(d.thresholds.mbps == 2000u);
+  BOOST_TEST(d.thresholds.tcp_pps == 0u);
+  BOOST_REQUIRE_EQUAL(d.hostgroups.size(), 1u);
+  BOOST_TEST(d.hostgroups[0].name == "customer-a");
+  BOOST_TEST(d.hostgroups[0].group_thresholds.pps == 300'000u);
+  BOOST_TEST(d.whitelist.size() == 2u);
+  BOOST_TEST(d.notify.path == "/usr/local/bin/notify_about_attack.sh");
+  BOOST_TEST(d.email.to.size() == 1u);
+  BOOST_TEST(d.blackhole.enabled);
+  BOOST_TEST(!cfg.pipelines.sflow.detector.enabled);
+  tidewatch_config again;
+  auto text = render_config(cfg);
+  BOOST_TEST(parse_config(text, "rendered.yaml", again).empty());
+  BOOST_TEST(render_config(again) == text);
+}
+
+BOOST_AUTO_TEST_CASE(a_detector_without_our_prefixes_is_reported) {
+  expect_single_error("pipelines:\n  netflow:\n    detector:\n      enabled: true\n",
+                      "node.yaml:4: pipelines.netflow.detector.enabled: the detector watches our "
+                      "hosts: set pipelines.netflow.enrichment.prefix_file (without it no host "
+                      "is ours)");
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_community_and_a_hostgroup_without_prefixes_are_reported) {
+  auto errors = errors_of("pipelines:\n  netflow:\n    enrichment: {prefix_file: /x}\n"
+                          "    detector:\n      enabled: true\n"
+                          "      hostgroups:\n        - name: a\n"
+                          "      blackhole: {communities: [\"65536:1\"]}\n");
+  BOOST_REQUIRE_EQUAL(errors.size(), 2u);
+  BOOST_TEST(errors[0] == "node.yaml:8: pipelines.netflow.detector.blackhole.communities[0]: "
+                          "'65536:1' is not a BGP community such as 65535:666");
+  BOOST_TEST(errors[1] ==
+             "node.yaml:7: pipelines.netflow.detector.hostgroups[0].prefixes: a hostgroup needs "
+             "prefixes");
+}
+
+BOOST_AUTO_TEST_CASE(communities_parse_into_as_and_value) {
+  uint32_t c = 0;
+  BOOST_TEST(parse_community("65535:666", c));
+  BOOST_TEST(c == 0xffff029au);
+  BOOST_TEST(!parse_community("65535", c));
+  BOOST_TEST(!parse_community(":1", c));
+  BOOST_TEST(!parse_community("1:x", c));
+}

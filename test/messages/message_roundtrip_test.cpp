@@ -29,9 +29,9 @@ public:
 
   caf::behavior make_behavior() override {
     return {
-        [](const flow_batch& x) { return x; },
-        [](const datagram_batch& x) { return x; },
-        [](const stats_snapshot& x) { return x; },
+        [](const flow_batch& x) { return x; },     [](const datagram_batch& x) { return x; },
+        [](const stats_snapshot& x) { return x; }, [](const attack_list& x) { return x; },
+        [](const top_hosts& x) { return x; },
     };
   }
 };
@@ -148,4 +148,30 @@ BOOST_FIXTURE_TEST_CASE(a_stats_snapshot_crosses_two_nodes_unchanged, two_nodes)
   BOOST_TEST(back.get("records") == 1000u);
   BOOST_TEST(back.get("errors{reason=\"truncated\"}") == 3u);
   BOOST_CHECK(back == snap);
+}
+
+BOOST_FIXTURE_TEST_CASE(detector_answers_cross_two_nodes_unchanged, two_nodes) {
+  attack_report a;
+  a.id = 7;
+  a.address = ip_address::from_v4(0xC0000201);
+  a.target = "192.0.2.1/32";
+  a.type = "amplification";
+  a.service = "ntp";
+  a.share_permille = 987;
+  a.start_us = 1'700'000'000'000'000;
+  a.peak_pps = 123456;
+  a.src_ports = {{"123", 5000}, {"53", 7}};
+  a.flow_sample = {"203.0.113.9:123 > 192.0.2.1:40000 udp 10 pkts 4680 bytes"};
+  a.bpf = "dst host 192.0.2.1 and udp and src port 123";
+  attack_list list{{a, a}};
+  list.attacks[1].id = 8;
+  auto back = round_trip(list);
+  BOOST_TEST(back.attacks.size() == 2u);
+  BOOST_TEST(back.attacks[1].id == 8u);
+  BOOST_TEST(back.attacks[0].src_ports[0].packets == 5000u);
+  BOOST_CHECK(back == list);
+  top_hosts top{"pps", "in", 42, 3, {{a.address, "customers", 1, 2, 3, 4, 5, 6}}};
+  auto top_back = round_trip(top);
+  BOOST_TEST(top_back.hosts[0].hostgroup == "customers");
+  BOOST_CHECK(top_back == top);
 }

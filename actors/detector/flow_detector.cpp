@@ -1,0 +1,370 @@
+#include "actors/detector/flow_detector.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace tidewatch {
+
+namespace {
+
+std::string prefix_text(const ip_prefix& p) {
+  unsigned length = p.network.is_v4() ? unsigned(p.length) - 96 : p.length;
+  return p.network.to_string() + "/" + std::to_string(length);
+}
+
+std::string host_text(const ip_address& a) {
+  return a.to_string() + (a.is_v4() ? "/32" : "/128");
+}
+
+bool scope_has(traffic_scope scope, size_t dir) {
+  return scope == traffic_scope::internal ||
+         scope == (dir == 0 ? traffic_scope::inbound : traffic_scope::outbound);
+}
+
+} // namespace
+
+flow_detector::flow_detector(detector_settings settings)
+    : settings_(std::move(settings)), hosts_(settings_.max_hosts) {
+  if (settings_.bucket_us <= 0)
+    settings_.bucket_us = 1'000'000;
+  for (size_t i = 0; i < settings_.hostgroups.size(); ++i) {
+    auto& g = settings_.hostgroups[i];
+    group_state state;
+    if (!g.prefixes.empty()) {
+      state.address = g.prefixes.front().network;
+      state.prefix_text = prefix_text(g.prefixes.front());
+    }
+    groups_.push_back(std::move(state));
+    for (auto& p : g.prefixes)
+      groups_by_prefix_.add(p, uint32_t(i + 1));
+  }
+  groups_by_prefix_.build();
+  for (auto& p : settings_.whitelist)
+    whitelist_.add(p, 1);
+  whitelist_.build();
+  ring_.resize(std::max<size_t>(settings_.recent_records, 1));
+}
+
+void flow_detector::add(const flow_batch& batch, int64_t now_us,
+                        std::vector<attack_event>& events) {
+  auto& records = batch.records;
+  int64_t last_t = now_us;
+  // Two-step prefetch: the index slot 16 records ahead, the entry it
+  // points at 8 ahead, so that a lookup rarely waits for memory.
+  constexpr size_t slot_distance = 16;
+  constexpr size_t entry_distance = 8;
+  auto host_of = [](const flow_record& r) -> const ip_address& {
+    return r.scope == traffic_scope::outbound ? r.src_addr : r.dst_addr;
+  };
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (i + slot_distance < records.size())
+      hosts_.prefetch_slot(host_of(records[i + slot_distance]));
+    if (i + entry_distance < records.size()) {
+      auto& ahead = records[i + entry_distance];
+      hosts_.prefetch_entry(host_of(ahead), ahead.scope == traffic_scope::outbound ? 1 : 0);
+    }
+    auto& r = records[i];
+    ++records_;
+    bool in = scope_has(r.scope, 0);
+    bool out = settings_.outgoing && scope_has(r.scope, 1);
+    if (!in && !out) {
+      ++records_not_ours_;
+      continue;
+    }
+    int64_t t = r.received_us != 0 ? r.received_us : now_us;
+    last_t = t;
+    flow_sample& s = ring_[ring_next_];
+    ring_next_ = ring_next_ + 1 == ring_.size() ? 0 : ring_next_ + 1;
+    s.src_addr = r.src_addr;
+    s.dst_addr = r.dst_addr;
+    s.received_us = t;
+    // A flow longer than a bucket counts with its average rate over a bucket.
+    int64_t duration = r.flow_end_us - r.flow_start_us;
+    if (r.flow_start_us != 0 && duration > settings_.bucket_us) {
+      // At least one packet: a small long flow still shows its kind.
+      double share = double(settings_.bucket_us) / double(duration);
+      s.packets =
+          r.packets == 0 ? 0 : std::max<uint64_t>(1, std::llround(double(r.packets) * share));
+      s.bytes = uint64_t(std::llround(double(r.bytes) * share));
+    } else {
+      s.packets = r.packets;
+      s.bytes = r.bytes;
+    }
+    s.src_as = r.src_as;
+    s.src_port = r.src_port;
+    s.dst_port = r.dst_port;
+    s.src_country = r.src_country;
+    s.ip_protocol = r.ip_protocol;
+    s.tcp_flags = r.tcp_flags;
+    s.is_fragment = r.is_fragment;
+    s.scope = r.scope;
+    s.dst_group = in ? uint16_t(groups_by_prefix_.lookup(r.dst_addr)) : 0;
+    s.src_group = out ? uint16_t(groups_by_prefix_.lookup(r.src_addr)) : 0;
+    if (in)
+      count(s, t, r.dst_addr, 0);
+    if (out)
+      count(s, t, r.src_addr, 1);
+  }
+  if (active_.empty())
+    return;
+  // Attacks report their rates as of the end of the batch, the ones that
+  // started in it too: their ban events carry the whole batch's evidence.
+  refresh_rates(last_t);
+  for (auto id : started_) {
+    auto* a = find_attack(id);
+    attack_event ev{attack_event_kind::ban, a->report};
+    a->signature.fill(ev.report);
+    events.push_back(std::move(ev));
+  }
+  started_.clear();
+}
+
+void flow_detector::refresh_rates(int64_t now_us) {
+  for (auto& a : active_) {
+    auto& r = a->report;
+    auto* w = window_of(*a);
+    if (w == nullptr)
+      continue;
+    rates(*w, a->dir, now_us, r.current_pps, r.current_bps, r.current_flows);
+    r.peak_pps = std::max(r.peak_pps, r.current_pps);
+    r.peak_bps = std::max(r.peak_bps, r.current_bps);
+    r.peak_flows = std::max(r.peak_flows, r.current_flows);
+  }
+}
+
+void flow_detector::count(const flow_sample& s, int64_t t, const ip_address& host, size_t dir) {
+  bool fresh = false;
+  auto* e = hosts_.find_or_insert(host, fresh);
+  if (e == nullptr) {
+    ++hosts_not_tracked_;
+    return;
+  }
+  uint16_t group = dir == 0 ? s.dst_group : s.src_group;
+  if (fresh) {
+    e->group = group;
+    e->whitelisted = whitelist_.lookup(host) != prefix_table::no_match;
+  }
+  int64_t b = t / settings_.bucket_us;
+  uint8_t mask = kinds_of(s.ip_protocol, s.tcp_flags, s.is_fragment);
+  e->window.roll(b);
+  e->window.current[dir].add(mask, s.packets, s.bytes);
+  if (e->window.attack[dir] != 0)
+    if (auto* a = find_attack(e->window.attack[dir]))
+      a->signature.add(s);
+  if (!e->whitelisted) {
+    auto& limits = group != 0 && !settings_.hostgroups[group - 1].host_limits.empty()
+                       ? settings_.hostgroups[group - 1].host_limits
+                       : settings_.limits;
+    check(e->window, dir, limits, t, host, int(group) - 1, false);
+  }
+  if (group == 0)
+    return;
+  auto& g = groups_[group - 1];
+  g.window.roll(b);
+  g.window.current[dir].add(mask, s.packets, s.bytes);
+  if (g.window.attack[dir] != 0)
+    if (auto* a = find_attack(g.window.attack[dir]))
+      a->signature.add(s);
+  auto& group_limits = settings_.hostgroups[group - 1].group_limits;
+  if (!group_limits.empty())
+    check(g.window, dir, group_limits, t, g.address, int(group) - 1, true);
+}
+
+void flow_detector::check(rate_window& w, size_t dir, const std::vector<rate_limit>& limits,
+                          int64_t t, const ip_address& host, int group, bool group_attack) {
+  int64_t b = t / settings_.bucket_us;
+  // A record older than the window's bucket counts as arriving at its start.
+  int64_t elapsed = b < w.bucket ? 0 : t - b * settings_.bucket_us;
+  auto* crossed =
+      w.crossed(dir, limits, elapsed, settings_.bucket_us, settings_.bandwidth_min_flows);
+  if (crossed == nullptr)
+    return;
+  if (w.attack[dir] != 0) {
+    if (auto* a = find_attack(w.attack[dir]))
+      a->report.last_over_us = std::max(a->report.last_over_us, t);
+    return;
+  }
+  if (w.over_bucket[dir] != b) {
+    w.over_run[dir] =
+        w.over_bucket[dir] == b - 1 ? uint8_t(std::min(w.over_run[dir] + 1, 255)) : uint8_t(1);
+    w.over_bucket[dir] = b;
+  }
+  if (w.over_run[dir] >= settings_.min_windows)
+    start_attack(w, dir, *crossed, t, host, group, group_attack);
+}
+
+void flow_detector::start_attack(rate_window& w, size_t dir, const rate_limit& crossed, int64_t t,
+                                 const ip_address& host, int group, bool group_attack) {
+  auto a = std::make_unique<attack_state>();
+  a->dir = dir;
+  a->group = group_attack ? group : -1;
+  auto& r = a->report;
+  r.id = next_attack_id_++;
+  r.address = host;
+  r.target = group_attack ? groups_[group].prefix_text : host_text(host);
+  r.hostgroup = group >= 0 ? settings_.hostgroups[group].name : std::string{};
+  r.group_attack = group_attack;
+  r.incoming = dir == 0;
+  r.threshold = crossed.to_string();
+  r.start_us = t;
+  r.last_over_us = t;
+  // The recent records of this target seed the signature, so that it shows
+  // the traffic that crossed the threshold.
+  for (auto& s : ring_) {
+    if (s.received_us == 0 || !scope_has(s.scope, dir))
+      continue;
+    bool match = group_attack ? (dir == 0 ? s.dst_group : s.src_group) == uint16_t(group + 1)
+                              : (dir == 0 ? s.dst_addr : s.src_addr) == host;
+    if (match)
+      a->signature.add(s);
+  }
+  std::array<uint64_t, traffic_kinds> packets{};
+  for (size_t k = 0; k < traffic_kinds; ++k)
+    packets[k] = uint64_t(w.current[dir].packets[k]) + w.previous[dir].packets[k];
+  classify(packets, a->signature, r);
+  w.attack[dir] = r.id;
+  ++attacks_started_;
+  auto by_type = std::find_if(attacks_by_type_.begin(), attacks_by_type_.end(),
+                              [&](auto& x) { return x.first == r.type; });
+  if (by_type == attacks_by_type_.end())
+    attacks_by_type_.emplace_back(r.type, 1);
+  else
+    ++by_type->second;
+  started_.push_back(r.id);
+  active_.push_back(std::move(a));
+}
+
+flow_detector::attack_state* flow_detector::find_attack(uint64_t id) {
+  for (auto& a : active_)
+    if (a->report.id == id)
+      return a.get();
+  return nullptr;
+}
+
+rate_window* flow_detector::window_of(const attack_state& a) {
+  if (a.group >= 0)
+    return &groups_[size_t(a.group)].window;
+  auto* e = hosts_.find(a.report.address);
+  return e == nullptr ? nullptr : &e->window;
+}
+
+void flow_detector::rates(const rate_window& w, size_t dir, int64_t now_us, uint64_t& pps,
+                          uint64_t& bps, uint64_t& flows) const {
+  auto B = settings_.bucket_us;
+  int64_t b = now_us / B;
+  int64_t e = now_us - b * B;
+  double per_second = 1e6 / double(B);
+  auto rate = [&](rate_metric m) {
+    return uint64_t(std::llround(w.rate(dir, traffic_kind::all, m, b, e, B) * per_second));
+  };
+  pps = rate(rate_metric::packets);
+  bps = rate(rate_metric::bits);
+  flows = rate(rate_metric::flows);
+}
+
+void flow_detector::tick(int64_t now_us, std::vector<attack_event>& events) {
+  int64_t b = now_us / settings_.bucket_us;
+  refresh_rates(now_us);
+  for (size_t i = 0; i < active_.size();) {
+    auto& a = *active_[i];
+    auto& r = a.report;
+    auto* w = window_of(a);
+    if (now_us - r.last_over_us < settings_.quiet_us || now_us - r.start_us < settings_.ban_us) {
+      ++i;
+      continue;
+    }
+    r.end_us = now_us;
+    a.signature.fill(r);
+    if (w != nullptr) {
+      w->attack[a.dir] = 0;
+      w->over_run[a.dir] = 0;
+    }
+    events.push_back({attack_event_kind::unban, r});
+    recent_.push_front(std::move(r));
+    if (recent_.size() > settings_.recent_attacks)
+      recent_.pop_back();
+    active_.erase(active_.begin() + std::ptrdiff_t(i));
+  }
+  if (b == last_expiry_bucket_)
+    return;
+  last_expiry_bucket_ = b;
+  int64_t idle_buckets = std::max<int64_t>(settings_.host_idle_us / settings_.bucket_us, 1);
+  hosts_expired_ += hosts_.remove_if([&](const host_entry& e) {
+    return e.window.bucket + idle_buckets < b && e.window.attack[0] == 0 && e.window.attack[1] == 0;
+  });
+}
+
+attack_list flow_detector::attacks() const {
+  attack_list out;
+  for (auto& a : active_) {
+    out.attacks.push_back(a->report);
+    a->signature.fill(out.attacks.back());
+  }
+  out.attacks.insert(out.attacks.end(), recent_.begin(), recent_.end());
+  return out;
+}
+
+top_hosts flow_detector::top(rate_metric metric, bool incoming, size_t n, int64_t now_us) const {
+  top_hosts out;
+  out.metric = metric == rate_metric::packets ? "pps"
+               : metric == rate_metric::bits  ? "bps"
+                                              : "flows";
+  out.direction = incoming ? "in" : "out";
+  out.taken_us = now_us;
+  out.hosts_tracked = hosts_.size();
+  auto key = [&](const host_rates& h) {
+    if (metric == rate_metric::packets)
+      return incoming ? h.pps_in : h.pps_out;
+    if (metric == rate_metric::bits)
+      return incoming ? h.bps_in : h.bps_out;
+    return incoming ? h.flows_in : h.flows_out;
+  };
+  // Keep the best n in a min-heap while scanning, so a query costs one pass.
+  auto worse = [&](const host_rates& a, const host_rates& b) {
+    return key(a) != key(b) ? key(a) > key(b) : a.address < b.address;
+  };
+  std::vector<host_rates> best;
+  for (auto& e : hosts_.entries()) {
+    host_rates h;
+    h.address = e.address;
+    rates(e.window, 0, now_us, h.pps_in, h.bps_in, h.flows_in);
+    rates(e.window, 1, now_us, h.pps_out, h.bps_out, h.flows_out);
+    if (key(h) == 0)
+      continue;
+    if (best.size() == n && !worse(h, best.front()))
+      continue;
+    if (e.group != 0)
+      h.hostgroup = settings_.hostgroups[e.group - 1].name;
+    best.push_back(std::move(h));
+    std::push_heap(best.begin(), best.end(), worse);
+    if (best.size() > n) {
+      std::pop_heap(best.begin(), best.end(), worse);
+      best.pop_back();
+    }
+  }
+  std::sort_heap(best.begin(), best.end(), worse);
+  out.hosts = std::move(best);
+  return out;
+}
+
+void flow_detector::collect(std::vector<counter_value>& out) const {
+  out.push_back({"detector_records_total", records_});
+  out.push_back({"detector_records_not_ours_total", records_not_ours_});
+  out.push_back({"detector_hosts_tracked", hosts_.size()});
+  out.push_back({"detector_hosts_capacity", hosts_.capacity()});
+  out.push_back({"detector_hosts_not_tracked_total", hosts_not_tracked_});
+  out.push_back({"detector_hosts_expired_total", hosts_expired_});
+  out.push_back({"detector_bytes_per_host", hosts_.bytes_per_host()});
+  out.push_back({"detector_memory_bytes", hosts_.memory_bytes()});
+  out.push_back({"detector_attacks_active", active_.size()});
+  out.push_back({"detector_attacks_total", attacks_started_});
+  for (auto& [type, n] : attacks_by_type_) {
+    out.push_back({"detector_attacks_total{type=\"" + type + "\"}", n});
+    uint64_t active = 0;
+    for (auto& a : active_)
+      active += a->report.type == type;
+    out.push_back({"detector_attacks_active{type=\"" + type + "\"}", active});
+  }
+}
+
+} // namespace tidewatch

@@ -1,0 +1,96 @@
+#include "actors/detector/host_table.hpp"
+
+#include <sys/mman.h>
+
+#include <bit>
+#include <cstdint>
+
+namespace tidewatch {
+
+namespace {
+
+/// Asks for transparent huge pages under a large array: lookups land on
+/// random hosts, and 4 KiB pages would add a TLB miss to most of them.
+void advise_huge_pages(const void* data, size_t bytes) {
+  constexpr uintptr_t huge = 2 << 20;
+  auto begin = (reinterpret_cast<uintptr_t>(data) + huge - 1) & ~(huge - 1);
+  auto end = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(huge - 1);
+  if (end > begin)
+    ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+}
+
+} // namespace
+
+host_table::host_table(size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {
+  slots_.resize(std::bit_ceil(capacity_ * 2));
+  advise_huge_pages(slots_.data(), slots_.size() * sizeof(uint64_t));
+  mask_ = slots_.size() - 1;
+  entries_.reserve(capacity_);
+  advise_huge_pages(entries_.data(), capacity_ * sizeof(host_entry));
+}
+
+host_entry* host_table::find_hashed(const ip_address& a, uint64_t h) {
+  uint64_t fingerprint = h >> 32;
+  for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+    uint64_t slot = slots_[i];
+    if (slot == 0)
+      return nullptr;
+    if ((slot >> 32) == fingerprint) {
+      auto& e = entries_[index_of(slot)];
+      if (same(e.address, a))
+        return &e;
+    }
+  }
+}
+
+host_entry* host_table::find_or_insert(const ip_address& a, bool& fresh) {
+  uint64_t h = hash(a);
+  uint64_t fingerprint = h >> 32;
+  fresh = false;
+  for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+    uint64_t slot = slots_[i];
+    if (slot == 0) {
+      if (entries_.size() == capacity_)
+        return nullptr;
+      slots_[i] = slot_of(h, entries_.size());
+      entries_.push_back(host_entry{a, {}, 0, false});
+      fresh = true;
+      return &entries_.back();
+    }
+    if ((slot >> 32) == fingerprint) {
+      auto& e = entries_[index_of(slot)];
+      if (same(e.address, a))
+        return &e;
+    }
+  }
+}
+
+size_t host_table::slot_pointing_at(size_t index) const {
+  for (size_t i = hash(entries_[index].address) & mask_;; i = (i + 1) & mask_)
+    if (slots_[i] != 0 && index_of(slots_[i]) == index)
+      return i;
+}
+
+void host_table::erase_at(size_t index) {
+  // Backward-shift deletion keeps every probe sequence unbroken without tombstones.
+  size_t hole = slot_pointing_at(index);
+  for (size_t i = (hole + 1) & mask_; slots_[i] != 0; i = (i + 1) & mask_) {
+    size_t home = hash(entries_[index_of(slots_[i])].address) & mask_;
+    // Move slot i into the hole when its home is not in (hole, i] cyclically.
+    if (((i - home) & mask_) >= ((i - hole) & mask_)) {
+      slots_[hole] = slots_[i];
+      hole = i;
+    }
+  }
+  slots_[hole] = 0;
+  // Keep the entries dense: the last one moves into the freed place.
+  size_t last = entries_.size() - 1;
+  if (index != last) {
+    size_t moved = slot_pointing_at(last);
+    entries_[index] = entries_[last];
+    slots_[moved] = (slots_[moved] >> 32) << 32 | (index + 1);
+  }
+  entries_.pop_back();
+}
+
+} // namespace tidewatch
