@@ -5,6 +5,7 @@
 #include "messages/blackhole.hpp"
 #include "messages/datagram.hpp"
 #include "messages/flow.hpp"
+#include "messages/inspector.hpp"
 #include "messages/stats.hpp"
 
 namespace tidewatch {
@@ -23,6 +24,13 @@ inline void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<stats_snapshot>("tidewatch::stats_snapshot");
   cfg.add_message_type<std::vector<stats_snapshot>>("std::vector<tidewatch::stats_snapshot>");
   cfg.add_message_type<blackhole_route>("tidewatch::blackhole_route");
+  cfg.add_message_type<child_status>("tidewatch::child_status");
+  cfg.add_message_type<std::vector<child_status>>("std::vector<tidewatch::child_status>");
+  cfg.add_message_type<role_status>("tidewatch::role_status");
+  cfg.add_message_type<std::vector<role_status>>("std::vector<tidewatch::role_status>");
+  cfg.add_message_type<node_status>("tidewatch::node_status");
+  cfg.add_message_type<template_info>("tidewatch::template_info");
+  cfg.add_message_type<std::vector<template_info>>("std::vector<tidewatch::template_info>");
 }
 
 } // namespace tidewatch
