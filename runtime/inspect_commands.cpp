@@ -18,22 +18,6 @@ namespace tidewatch {
 
 namespace {
 
-/// Sends `request` to `whom` and waits for a T; false (reason on `err`) on failure.
-template <class T, class Handle, class... Ts>
-bool ask(inspect_session& s, const Handle& whom, std::ostream& err, T& out, Ts... request) {
-  bool ok = false;
-  s.self->request(whom, s.opts.timeout, request...)
-      .receive(
-          [&](T& x) {
-            out = std::move(x);
-            ok = true;
-          },
-          [&](caf::error& e) {
-            err << "tidewatch: " << s.opts.node << ": " << s.sys.render(e) << "\n";
-          });
-  return ok;
-}
-
 int status_command(inspect_session& s, std::ostream& out, std::ostream& err) {
   node_status status;
   if (!s.status(status, err))
@@ -78,18 +62,29 @@ int exporters_command(inspect_session& s, std::ostream& out, std::ostream& err) 
   return rates_command(s, out, err, exporter_rows, render_exporters);
 }
 
+/// The templates of every role's decoder, or (with arguments) of the named
+/// roles only: each is located and asked for its children directly.
 int templates_command(inspect_session& s, std::ostream& out, std::ostream& err) {
-  node_status status;
-  if (!s.status(status, err))
-    return 1;
+  std::vector<role_status> roles;
+  if (s.opts.args.empty()) {
+    node_status status;
+    if (!s.status(status, err))
+      return 1;
+    roles = std::move(status.roles);
+  }
+  for (auto& name : s.opts.args) {
+    caf::actor role;
+    if (!s.locate(name, role, err) || !s.ask(role, err, roles.emplace_back(), status_atom::value))
+      return 1;
+  }
   std::vector<pipeline_templates> result;
-  for (auto& role : status.roles)
+  for (auto& role : roles)
     for (auto& child : role.children) {
       if (child.name != "decoder" || !child.handle)
         continue;
       auto& p = result.emplace_back();
       p.pipeline = role.role;
-      if (!ask(s, child.handle, err, p.templates, templates_atom::value))
+      if (!s.ask(child.handle, err, p.templates, templates_atom::value))
         return 1;
     }
   out << render_templates(result, s.opts.json);
@@ -152,6 +147,7 @@ struct client_config : caf::actor_system_config {
   explicit client_config(const inspect_options& o) {
     load<caf::io::middleman>();
     register_message_types(*this);
+    add_error_rendering(*this);
     set("scheduler.max-threads", size_t(2));
     if (!o.certificate.empty())
       enable_tls(*this, o.certificate, o.key, o.ca_file);
@@ -161,11 +157,15 @@ struct client_config : caf::actor_system_config {
 } // namespace
 
 bool inspect_session::stats(std::vector<stats_snapshot>& out, std::ostream& err) {
-  return ask(*this, inspector, err, out, stats_atom::value);
+  return ask(inspector, err, out, stats_atom::value);
 }
 
 bool inspect_session::status(node_status& out, std::ostream& err) {
-  return ask(*this, inspector, err, out, status_atom::value);
+  return ask(inspector, err, out, status_atom::value);
+}
+
+bool inspect_session::locate(const std::string& role, caf::actor& out, std::ostream& err) {
+  return ask(inspector, err, out, locate_atom::value, role);
 }
 
 const std::vector<inspect_command>& inspect_commands() {
@@ -177,7 +177,8 @@ const std::vector<inspect_command>& inspect_commands() {
       {"exporters",
        "per exporter: datagrams, records, records/s, sequence loss, templates, sampling",
        exporters_command},
-      {"templates", "the NetFlow v9 / IPFIX templates each decoder holds", templates_command},
+      {"templates", "[ROLE...] the NetFlow v9 / IPFIX templates each (or ROLE's) decoder holds",
+       templates_command},
   };
   return commands;
 }

@@ -1,7 +1,7 @@
 #pragma once
 
 #include <chrono>
-#include <iosfwd>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -31,6 +31,27 @@ struct inspect_session {
   caf::scoped_actor& self;
   inspector_actor inspector;
   const inspect_options& opts;
+
+  /// Sends `request` to `whom` (the inspector, or an actor it located) and
+  /// waits up to opts.timeout for a T; false (reason on `err`) on failure.
+  template <class T, class Handle, class... Ts>
+  bool ask(const Handle& whom, std::ostream& err, T& out, Ts... request) {
+    bool ok = false;
+    self->request(whom, opts.timeout, request...)
+        .receive(
+            [&](T& x) {
+              out = std::move(x);
+              ok = true;
+            },
+            [&](caf::error& e) {
+              err << "tidewatch: " << opts.node << ": " << sys.render(e) << "\n";
+            });
+    return ok;
+  }
+
+  /// The actor registered under `role` (e.g. "netflow", "bgp"), to send
+  /// requests to directly; false (reason on `err`) when there is none.
+  bool locate(const std::string& role, caf::actor& out, std::ostream& err);
 
   /// Every role's stats snapshots; false (reason on `err`) on failure.
   bool stats(std::vector<stats_snapshot>& out, std::ostream& err);

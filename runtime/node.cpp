@@ -38,18 +38,22 @@ size_t scheduler_threads(const tidewatch_config& cfg) {
 node_system_config::node_system_config(const tidewatch_config& cfg) {
   load<caf::io::middleman>();
   register_message_types(*this);
-  add_error_category(error_category,
-                     [](uint8_t code, caf::atom_value, const caf::message& ctx) -> std::string {
-                       auto text = std::string("tidewatch:") + to_string(static_cast<ec>(code));
-                       if (ctx.match_elements<std::string>())
-                         text += ": " + ctx.get_as<std::string>(0);
-                       return text;
-                     });
+  add_error_rendering(*this);
   set("scheduler.max-threads", scheduler_threads(cfg));
   set("middleman.heartbeat-interval", caf::timespan(std::chrono::seconds(5)));
   auto& insp = cfg.node.inspector;
   if (!insp.certificate.empty())
     enable_tls(*this, insp.certificate, insp.key, insp.ca_file);
+}
+
+void add_error_rendering(caf::actor_system_config& cfg) {
+  cfg.add_error_category(error_category,
+                         [](uint8_t code, caf::atom_value, const caf::message& ctx) -> std::string {
+                           auto text = std::string("tidewatch:") + to_string(static_cast<ec>(code));
+                           if (ctx.match_elements<std::string>())
+                             text += ": " + ctx.get_as<std::string>(0);
+                           return text;
+                         });
 }
 
 void enable_tls(caf::actor_system_config& cfg, const std::string& certificate,

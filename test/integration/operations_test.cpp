@@ -142,6 +142,12 @@ BOOST_AUTO_TEST_CASE(cli_status_and_templates_describe_the_running_pipeline) {
   BOOST_TEST(out.find("\"version\":10,\"id\":258,\"kind\":\"options\"") != std::string::npos, out);
   BOOST_REQUIRE_EQUAL(n.cli("templates", out), 0);
   BOOST_TEST(out.find("8:4 12:4") != std::string::npos, out);
+  // Located by role, then asked directly: the pipeline's supervisor for its
+  // decoder, the decoder for its templates.
+  BOOST_REQUIRE_EQUAL(n.cli("templates netflow --json", out), 0);
+  BOOST_TEST(count_of(out, "\"pipeline\":\"netflow\",\"exporter\":\"127.0.0.1\"") == 3u, out);
+  BOOST_TEST(n.cli("templates nosuch", out) == 1);
+  BOOST_TEST(out.find("tidewatch:unknown_role: nosuch") != std::string::npos, out);
 }
 
 BOOST_AUTO_TEST_CASE(cli_without_a_node_fails_with_exit_1_and_says_why) {
