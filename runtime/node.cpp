@@ -3,6 +3,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <thread>
+#include <tuple>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -75,9 +76,29 @@ void block_signals() {
 
 namespace {
 
+/// What SIGHUP can change in running pipelines besides their files.
+struct reloadable_settings {
+  std::shared_ptr<exporter_allow_list> netflow_allowed = std::make_shared<exporter_allow_list>();
+  std::shared_ptr<exporter_allow_list> sflow_allowed = std::make_shared<exporter_allow_list>();
+
+  /// Sets them from `cfg` and says so in the log when `log` is set.
+  void apply(const tidewatch_config& cfg, bool log) {
+    for (auto [name, p, list] :
+         {std::tuple{"netflow", &cfg.pipelines.netflow, netflow_allowed.get()},
+          std::tuple{"sflow", &cfg.pipelines.sflow, sflow_allowed.get()}}) {
+      list->replace(allowed_exporter_prefixes(*p));
+      if (log && p->enabled)
+        spdlog::info("SIGHUP: {} accepts exporters from {}", name,
+                     p->allowed_exporters.empty()
+                         ? std::string("everywhere")
+                         : std::to_string(p->allowed_exporters.size()) + " allowed prefix(es)");
+    }
+  }
+};
+
 /// Applies a re-read configuration: what can change at run time changes now;
 /// what needs a restart is named in the log.
-void reload(const std::string& path, tidewatch_config& current) {
+void reload(const std::string& path, tidewatch_config& current, reloadable_settings& settings) {
   if (path.empty()) {
     spdlog::info("SIGHUP: running on the built-in default config; nothing to reload");
     return;
@@ -93,6 +114,9 @@ void reload(const std::string& path, tidewatch_config& current) {
   setup_logging(fresh.logging, "tidewatchd");
   auto applied = current;
   applied.logging = fresh.logging;
+  applied.pipelines.netflow.allowed_exporters = fresh.pipelines.netflow.allowed_exporters;
+  applied.pipelines.sflow.allowed_exporters = fresh.pipelines.sflow.allowed_exporters;
+  settings.apply(applied, true);
   // Everything else is wired into running actors; say so rather than
   // pretending to apply it.
   bool restart_needed = render_config(fresh) != render_config(applied);
@@ -171,13 +195,15 @@ int run_node(const tidewatch_config& initial, const std::string& config_path) {
     // remote inspection, not flows.
     if (!cfg.node.inspector.listen.empty())
       publish_inspector(sys, cfg.node.inspector, insp);
+    reloadable_settings settings;
+    settings.apply(cfg, false);
     std::vector<caf::actor> pipelines;
     if (cfg.pipelines.netflow.enabled)
       pipelines.push_back(sys.spawn(supervisor, std::string("netflow"), make_restart_policy(cfg),
-                                    netflow_pipeline(cfg)));
+                                    netflow_pipeline(cfg, settings.netflow_allowed)));
     if (cfg.pipelines.sflow.enabled)
       pipelines.push_back(sys.spawn(supervisor, std::string("sflow"), make_restart_policy(cfg),
-                                    sflow_pipeline(cfg)));
+                                    sflow_pipeline(cfg, settings.sflow_allowed)));
     for (auto& p : pipelines)
       self->monitor(p);
     if (cfg.pipelines.netflow.enabled)
@@ -231,7 +257,7 @@ int run_node(const tidewatch_config& initial, const std::string& config_path) {
           [&](signal_atom, int sig) {
             if (sig == SIGHUP) {
               notify_service_manager("RELOADING=1");
-              reload(config_path, cfg);
+              reload(config_path, cfg, settings);
               // Prefix lists and databases are re-read whatever the config said.
               for (auto& p : pipelines)
                 self->send(p, reload_atom::value);

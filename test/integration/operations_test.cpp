@@ -237,6 +237,59 @@ BOOST_AUTO_TEST_CASE(a_tls_inspector_refuses_clients_without_a_certificate_from_
   BOOST_TEST(out.find("cannot reach the inspector") != std::string::npos, out);
 }
 
+BOOST_AUTO_TEST_CASE(sighup_replaces_the_exporter_allow_list_of_running_listeners) {
+  scratch_dir dir("ops-allow");
+  auto port = free_port();
+  auto config = [&](const std::string& allowed) {
+    auto text = node_config(dir.path, port);
+    text.replace(text.find("  netflow:\n"), 11,
+                 "  netflow:\n    allowed_exporters: [" + allowed + "]\n");
+    return text;
+  };
+  write_file(dir / "node.yaml", config("127.0.0.2/32"));
+  process d({tidewatchd, "--config", (dir / "node.yaml").string()}, dir.path, "tidewatchd");
+  BOOST_REQUIRE(d.wait_for("listening on udp", 10s));
+  auto node =
+      "127.0.0.1:" + std::to_string(logged_port(d.err(), "inspector listening on 127.0.0.1:"));
+  auto send = [&] {
+    BOOST_REQUIRE_EQUAL(run(flowgen + " --target 127.0.0.1:" + std::to_string(port) +
+                            " --protocol ipfix --records 100 --rate 20000 --seed 5"),
+                        0);
+  };
+  auto stats = [&] {
+    std::string out;
+    BOOST_REQUIRE_EQUAL(run(tidewatch_cli + " stats --json --interval 0ms --node " + node, &out),
+                        0);
+    return out;
+  };
+  send(); // from 127.0.0.1: denied
+  std::string out;
+  for (int i = 0; i < 100; ++i) {
+    out = stats();
+    if (out.find("\"listener_denied_datagrams_total\":0") == std::string::npos)
+      break;
+    std::this_thread::sleep_for(20ms);
+  }
+  auto denied_marker = std::string("\"listener_denied_datagrams_total\":");
+  auto denied =
+      std::strtoull(out.c_str() + out.find(denied_marker) + denied_marker.size(), nullptr, 10);
+  BOOST_TEST(denied > 0u);
+  write_file(dir / "node.yaml", config("127.0.0.1/32"));
+  d.signal(SIGHUP);
+  BOOST_REQUIRE(d.wait_for("SIGHUP: netflow accepts exporters from 1 allowed prefix(es)", 10s));
+  send(); // the same datagrams again, now accepted
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (count_lines(dir / "flows.json") < 100 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  BOOST_TEST(count_lines(dir / "flows.json") == 100u);
+  out = stats();
+  BOOST_TEST(json_number(out, "\"stage\":\"listener:", "datagrams") == denied, out);
+  BOOST_TEST(json_number(out, "\"stage\":\"decoder\"", "records") == 100u, out);
+  BOOST_TEST(out.find(denied_marker + std::to_string(denied) + ",") != std::string::npos, out);
+  d.signal(SIGTERM);
+  BOOST_TEST(d.wait_exit(15s).value_or(-1) == 0);
+}
+
 namespace {
 
 /// A datagram socket standing in for systemd's notification socket.

@@ -85,7 +85,8 @@ BOOST_AUTO_TEST_CASE(datagrams_from_exporters_outside_the_allow_list_are_counted
   o.address = "127.0.0.1";
   ip_prefix allowed;
   ip_prefix::parse("127.0.0.2/32", allowed);
-  o.allowed_exporters = {allowed};
+  auto list = std::make_shared<exporter_allow_list>(std::vector<ip_prefix>{allowed});
+  o.allowed_exporters = list;
   std::string error;
   BOOST_REQUIRE(r.open(o, error));
   send_from("127.0.0.1", r.bound_port(), "denied");
@@ -98,6 +99,34 @@ BOOST_AUTO_TEST_CASE(datagrams_from_exporters_outside_the_allow_list_are_counted
   BOOST_TEST(batch.datagrams[0].exporter.to_string() == "127.0.0.2");
   BOOST_TEST(r.denied() == 2u);
   BOOST_TEST(r.datagrams() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_replaced_allow_list_applies_from_the_next_batch) {
+  udp_receiver r;
+  udp_receiver::options o;
+  o.address = "127.0.0.1";
+  ip_prefix first, second;
+  ip_prefix::parse("127.0.0.2/32", first);
+  ip_prefix::parse("127.0.0.1/32", second);
+  auto list = std::make_shared<exporter_allow_list>(std::vector<ip_prefix>{first});
+  o.allowed_exporters = list;
+  std::string error;
+  BOOST_REQUIRE(r.open(o, error));
+  list->replace({second});
+  send_from("127.0.0.1", r.bound_port(), "allowed now");
+  send_from("127.0.0.2", r.bound_port(), "denied now");
+  datagram_batch batch;
+  for (int i = 0; i < 50 && r.datagrams() + r.denied() < 2; ++i)
+    r.receive_batch(batch);
+  BOOST_REQUIRE_EQUAL(batch.size(), 1u);
+  BOOST_TEST(batch.datagrams[0].exporter.to_string() == "127.0.0.1");
+  BOOST_TEST(r.denied() == 1u);
+  list->replace({});
+  send_from("127.0.0.2", r.bound_port(), "everyone");
+  for (int i = 0; i < 50 && r.datagrams() < 2; ++i)
+    r.receive_batch(batch);
+  BOOST_TEST(r.datagrams() == 2u);
+  BOOST_TEST(r.denied() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(an_ipv6_any_socket_also_receives_ipv4_exporters) {
