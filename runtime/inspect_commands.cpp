@@ -13,6 +13,7 @@
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
 #include "runtime/node.hpp"
+#include "runtime/tls_files.hpp"
 
 namespace tidewatch {
 
@@ -137,6 +138,11 @@ bool parse_options(const std::vector<std::string>& args, inspect_options& o, std
   bool tls = !o.certificate.empty() || !o.key.empty() || !o.ca_file.empty();
   if (tls && (o.certificate.empty() || o.key.empty() || o.ca_file.empty())) {
     err << "tidewatch: TLS needs --tls-cert, --tls-key and --tls-ca together\n";
+    return false;
+  }
+  std::string error;
+  if (tls && !check_tls_files(o.certificate, o.key, o.ca_file, error)) {
+    err << "tidewatch: " << error << "\n";
     return false;
   }
   return true;

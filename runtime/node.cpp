@@ -19,6 +19,7 @@
 #include "runtime/metrics_server.hpp"
 #include "runtime/pipeline.hpp"
 #include "runtime/service_notify.hpp"
+#include "runtime/tls_files.hpp"
 
 namespace tidewatch {
 
@@ -185,6 +186,13 @@ void schedule_wedge(caf::actor_system& sys, size_t threads) {
 
 int run_node(const tidewatch_config& initial, const std::string& config_path) {
   tidewatch_config cfg = initial;
+  if (auto& c = cfg.node.inspector; !c.certificate.empty()) {
+    std::string error;
+    if (!check_tls_files(c.certificate, c.key, c.ca_file, error)) {
+      spdlog::critical("node.inspector: {}; not starting", error);
+      return 2;
+    }
+  }
   node_system_config sys_cfg{cfg};
   caf::actor_system sys{sys_cfg};
   int exit_code = 0;

@@ -235,6 +235,24 @@ BOOST_AUTO_TEST_CASE(a_tls_inspector_refuses_clients_without_a_certificate_from_
   // A certificate from another CA.
   BOOST_TEST(n.cli("status" + tls("rogue"), out) == 1, out);
   BOOST_TEST(out.find("cannot reach the inspector") != std::string::npos, out);
+  // A key that does not belong to the certificate: refused before connecting.
+  BOOST_TEST(n.cli("status --tls-cert " + p("client.pem") + " --tls-key " + p("rogue.key") +
+                       " --tls-ca " + p("ca.pem"),
+                   out) == 2,
+             out);
+  BOOST_TEST(out.find("tidewatch: key " + p("rogue.key") + ": ") == 0u, out);
+  BOOST_TEST(out.find("key values mismatch") != std::string::npos, out);
+  // The node checks its files at start (CAF would only load them, and throw,
+  // at the first connection).
+  scratch_dir dir("ops-tls-missing");
+  auto config = node_config(dir.path, free_port());
+  std::string plain = "  inspector: {listen: \"127.0.0.1:0\"}\n";
+  config.replace(config.find(plain), plain.size(),
+                 "  inspector:\n    listen: \"127.0.0.1:0\"\n    certificate: " + p("node.pem") +
+                     "\n    key: " + p("missing.key") + "\n    ca_file: " + p("ca.pem") + "\n");
+  write_file(dir / "node.yaml", config);
+  BOOST_TEST(run(tidewatchd + " --config " + (dir / "node.yaml").string(), &out) == 2, out);
+  BOOST_TEST(out.find("node.inspector: key " + p("missing.key") + ": ") != std::string::npos, out);
 }
 
 BOOST_AUTO_TEST_CASE(sighup_replaces_the_exporter_allow_list_of_running_listeners) {
