@@ -8,6 +8,7 @@
 #include "messages/datagram.hpp"
 #include "messages/detector.hpp"
 #include "messages/flow.hpp"
+#include "messages/inspector.hpp"
 #include "messages/stats.hpp"
 
 namespace tidewatch {
@@ -26,13 +27,14 @@ using listener_actor = caf::typed_actor<                //
     caf::replies_to<stats_atom>::with<stats_snapshot>>; // counters
 
 /// The DECODER actor interface: raw export datagrams in, flow batches out.
-using decoder_actor = caf::typed_actor<                 //
-    caf::reacts_to<datagram_batch>,                     // data from a listener
-    caf::reacts_to<ack_atom>,                           // a sink finished a batch
-    caf::reacts_to<drain_atom, caf::actor>,             //
-    caf::reacts_to<tick_atom>,                          // expiry, template saving
-    caf::reacts_to<crash_atom>,                         // test hook
-    caf::replies_to<stats_atom>::with<stats_snapshot>>; //
+using decoder_actor = caf::typed_actor<                                 //
+    caf::reacts_to<datagram_batch>,                                     // data from a listener
+    caf::reacts_to<ack_atom>,                                           // a sink finished a batch
+    caf::reacts_to<drain_atom, caf::actor>,                             //
+    caf::reacts_to<tick_atom>,                                          // expiry, template saving
+    caf::reacts_to<crash_atom>,                                         // test hook
+    caf::replies_to<stats_atom>::with<stats_snapshot>,                  //
+    caf::replies_to<templates_atom>::with<std::vector<template_info>>>; // v9/IPFIX templates
 
 /// What every producer of flow batches accepts: credit back for one batch.
 /// Sinks ack whoever sent them a batch through this interface.
@@ -92,5 +94,16 @@ using detector_actor = caf::typed_actor<               //
     caf::replies_to<attacks_atom>::with<attack_list>,  // active and recent attacks
     // The top hosts by metric (pps, bps, flows) in a direction (in, out), at most count.
     caf::replies_to<top_atom, std::string, std::string, uint32_t>::with<top_hosts>>;
+
+/// The INSPECTOR actor interface: each node's directory for remote clients
+/// (the `tidewatch` CLI, other nodes). The node registers each role's actor
+/// (a pipeline's supervisor as "netflow", later "detector:netflow", "bgp");
+/// a client locates a role and sends typed requests to that actor directly.
+using inspector_actor = caf::typed_actor<                           //
+    caf::reacts_to<register_atom, std::string, caf::actor>,         // role -> actor (replaces)
+    caf::replies_to<locate_atom, std::string>::with<caf::actor>,    // error unknown_role
+    caf::replies_to<status_atom>::with<node_status>,                // node, uptime, roles
+    caf::replies_to<stats_atom>::with<std::vector<stats_snapshot>>, // every role's stages
+    caf::replies_to<ping_atom>::with<ping_atom>>;                   // liveness probe
 
 } // namespace tidewatch

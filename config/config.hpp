@@ -12,11 +12,29 @@ namespace tidewatch {
 // Every field has its default here; config/schema.cpp names each field once for
 // reading, validating and printing, so the three cannot drift apart.
 
+/// The node's inspector, which the `tidewatch` CLI and other nodes talk to.
+struct inspector_config {
+  /// host:port ("[::1]:7790" for IPv6); empty: no inspector. Listening on
+  /// anything but loopback requires TLS (certificate, key and ca_file).
+  std::string listen = "127.0.0.1:7790";
+  std::string certificate; ///< PEM certificate (chain) of this node
+  std::string key;         ///< PEM private key of `certificate`
+  /// PEM CA certificates: clients must present a certificate signed by one.
+  std::string ca_file;
+};
+
+/// The Prometheus endpoint: GET /metrics on `listen`.
+struct metrics_config {
+  std::string listen = "127.0.0.1:9790"; ///< host:port; empty: no endpoint
+};
+
 struct node_section {
   std::string name = "tidewatch";
   std::string state_dir = "/var/lib/tidewatch"; ///< template cache and other state
   uint32_t scheduler_threads = 0;               ///< 0: one per core
   std::chrono::milliseconds shutdown_timeout{10'000};
+  inspector_config inspector;
+  metrics_config metrics;
 };
 
 struct logging_config {
@@ -286,6 +304,13 @@ std::string render_config(const tidewatch_config& cfg);
 /// Parses a standard BGP community "AS:VALUE" (each 0-65535) into
 /// (AS << 16) | VALUE; false on malformed text.
 bool parse_community(const std::string& text, uint32_t& out);
+
+/// Splits "host:port" ("[v6-address]:port" for IPv6; port 0 lets the kernel
+/// choose); false when malformed.
+bool parse_host_port(const std::string& text, std::string& host, uint16_t& port);
+
+/// Whether `host` is a loopback address (127.0.0.0/8, ::1) or "localhost".
+bool is_loopback_host(const std::string& host);
 
 /// syslog(3) facility code for a name such as "daemon" or "local3".
 int syslog_facility_code(const std::string& name);

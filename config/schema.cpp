@@ -47,6 +47,8 @@ std::vector<std::string> aggregate_primitive_choices() {
     names.emplace_back(name);
   return names;
 }
+/// host:port, or empty.
+struct host_port_or_empty {};
 
 const std::map<std::string, int>& facilities() {
   static const std::map<std::string, int> names = {
@@ -445,6 +447,14 @@ private:
       error(node, path, "'" + value + "' is not a BGP community such as 65535:666");
   }
 
+  void validate(const YAML::Node& node, const std::string& path, const std::string& value,
+                host_port_or_empty) {
+    std::string host;
+    uint16_t port = 0;
+    if (!value.empty() && !parse_host_port(value, host, port))
+      error(node, path, "'" + value + "' is not host:port (IPv6: [address]:port)");
+  }
+
   template <class T> static std::string render(const T& x) {
     if constexpr (std::is_same_v<T, std::chrono::milliseconds>)
       return format_duration(x);
@@ -527,6 +537,17 @@ private:
 
 // -- the schema ----------------------------------------------------------------------
 
+template <class V> void describe(V& v, inspector_config& x) {
+  v.field("listen", x.listen, host_port_or_empty{});
+  v.field("certificate", x.certificate);
+  v.field("key", x.key);
+  v.field("ca_file", x.ca_file);
+}
+
+template <class V> void describe(V& v, metrics_config& x) {
+  v.field("listen", x.listen, host_port_or_empty{});
+}
+
 template <class V> void describe(V& v, node_section& x) {
   v.field("name", x.name);
   v.field("state_dir", x.state_dir);
@@ -534,6 +555,8 @@ template <class V> void describe(V& v, node_section& x) {
   v.field("shutdown_timeout", x.shutdown_timeout,
           in_range<std::chrono::milliseconds>{std::chrono::milliseconds(100),
                                               std::chrono::milliseconds(600'000)});
+  v.section("inspector", x.inspector);
+  v.section("metrics", x.metrics);
 }
 
 template <class V> void describe(V& v, logging_config& x) {
@@ -841,6 +864,23 @@ void check_bgp(const reader& r, const std::string& file, const bgp_config& b,
   }
 }
 
+/// The inspector listens beyond loopback only with TLS, and TLS needs all
+/// three files.
+void check_inspector(const reader& r, const std::string& file, const inspector_config& c,
+                     std::vector<config_error>& errors) {
+  const std::string path = "node.inspector";
+  std::string host;
+  uint16_t port = 0;
+  bool tls = !c.certificate.empty() || !c.key.empty() || !c.ca_file.empty();
+  if (tls && (c.certificate.empty() || c.key.empty() || c.ca_file.empty()))
+    errors.push_back(
+        {file, r.line_of(path), path, "TLS needs certificate, key and ca_file together"});
+  else if (!tls && parse_host_port(c.listen, host, port) && !is_loopback_host(host))
+    errors.push_back(
+        {file, r.line_of(path + ".listen"), path + ".listen",
+         "listening on '" + host + "' (not loopback) needs TLS: set certificate, key and ca_file"});
+}
+
 /// Fills what depends on other fields (default sinks and listeners) when the
 /// file left them out.
 void complete(tidewatch_config& cfg) {
@@ -927,6 +967,7 @@ std::vector<config_error> parse_config(const std::string& yaml_text, const std::
   check_pipeline(r, file, "pipelines.netflow", cfg.pipelines.netflow, errors);
   check_pipeline(r, file, "pipelines.sflow", cfg.pipelines.sflow, errors);
   check_bgp(r, file, cfg.bgp, errors);
+  check_inspector(r, file, cfg.node.inspector, errors);
   if (cfg.supervision.backoff_initial > cfg.supervision.backoff_max)
     errors.push_back(
         {file, r.line_of("supervision.backoff_initial"), "supervision.backoff_initial",
@@ -968,6 +1009,37 @@ bool parse_community(const std::string& text, uint32_t& out) {
     return false;
   out = uint32_t(high) << 16 | low;
   return true;
+}
+
+bool parse_host_port(const std::string& text, std::string& host, uint16_t& port) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0)
+    return false;
+  host = text.substr(0, colon);
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']')
+      return false;
+    host = host.substr(1, host.size() - 2);
+    ip_address a;
+    if (!ip_address::parse(host, a) || host.find(':') == std::string::npos)
+      return false;
+  } else if (host.find(':') != std::string::npos) {
+    return false; // an IPv6 address needs brackets
+  }
+  auto digits = text.substr(colon + 1);
+  auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  return ec == std::errc{} && ptr == digits.data() + digits.size() && !digits.empty();
+}
+
+bool is_loopback_host(const std::string& host) {
+  if (host == "localhost")
+    return true;
+  ip_address a;
+  if (!ip_address::parse(host, a))
+    return false;
+  ip_address v6_loopback;
+  ip_address::parse("::1", v6_loopback);
+  return a == v6_loopback || (a.is_v4() && a.v4_host_order() >> 24 == 127);
 }
 
 int syslog_facility_code(const std::string& name) {

@@ -40,4 +40,15 @@ using attacks_atom = caf::atom_constant<caf::atom("attacks")>;
 /// `(top, metric, direction, count)`: ask the detector for its top hosts.
 using top_atom = caf::atom_constant<caf::atom("top")>;
 
+/// Inspector: register a role's actor handle.
+using register_atom = caf::atom_constant<caf::atom("register")>;
+/// Inspector: the actor handle of a role.
+using locate_atom = caf::atom_constant<caf::atom("locate")>;
+/// Ask for a status (the node's, or a supervisor's children).
+using status_atom = caf::atom_constant<caf::atom("status")>;
+/// Ask a decoder for the templates it holds.
+using templates_atom = caf::atom_constant<caf::atom("templates")>;
+/// Liveness probe: answered by the actor at once.
+using ping_atom = caf::atom_constant<caf::atom("ping")>;
+
 } // namespace tidewatch

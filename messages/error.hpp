@@ -22,6 +22,8 @@ enum class ec : uint8_t {
   cannot_load = 4,
   /// A replicator could not open a receiver's socket (e.g. no CAP_NET_RAW).
   cannot_replicate = 5,
+  /// No actor is registered under the role an inspector was asked to locate.
+  unknown_role = 6,
 };
 
 inline constexpr caf::atom_value error_category = caf::atom("tidewatch");
@@ -38,6 +40,8 @@ inline const char* to_string(ec x) {
     return "cannot_load";
   case ec::cannot_replicate:
     return "cannot_replicate";
+  case ec::unknown_role:
+    return "unknown_role";
   }
   return "unknown";
 }

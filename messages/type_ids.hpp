@@ -7,6 +7,7 @@
 #include "messages/datagram.hpp"
 #include "messages/detector.hpp"
 #include "messages/flow.hpp"
+#include "messages/inspector.hpp"
 #include "messages/stats.hpp"
 
 namespace tidewatch {
@@ -38,6 +39,13 @@ inline void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<attack_list>("tidewatch::attack_list");
   cfg.add_message_type<host_rates>("tidewatch::host_rates");
   cfg.add_message_type<top_hosts>("tidewatch::top_hosts");
+  cfg.add_message_type<child_status>("tidewatch::child_status");
+  cfg.add_message_type<std::vector<child_status>>("std::vector<tidewatch::child_status>");
+  cfg.add_message_type<role_status>("tidewatch::role_status");
+  cfg.add_message_type<std::vector<role_status>>("std::vector<tidewatch::role_status>");
+  cfg.add_message_type<node_status>("tidewatch::node_status");
+  cfg.add_message_type<template_info>("tidewatch::template_info");
+  cfg.add_message_type<std::vector<template_info>>("std::vector<tidewatch::template_info>");
 }
 
 } // namespace tidewatch

@@ -1,38 +1,70 @@
 #include "runtime/node.hpp"
 
 #include <csignal>
+#include <cstdlib>
 #include <thread>
+#include <tuple>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/manager.hpp>
+#include <caf/openssl/publish.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/bgp/bgp_speaker_actor.hpp"
+#include "actors/inspector/inspector_actor.hpp"
 #include "messages/atoms.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/metrics_server.hpp"
 #include "runtime/pipeline.hpp"
+#include "runtime/service_notify.hpp"
+#include "runtime/tls_files.hpp"
 
 namespace tidewatch {
 
 using signal_atom = caf::atom_constant<caf::atom("signal")>;
 
-node_system_config::node_system_config(const tidewatch_config& cfg) {
-  load<caf::io::middleman>();
-  register_message_types(*this);
-  add_error_category(error_category,
-                     [](uint8_t code, caf::atom_value, const caf::message& ctx) -> std::string {
-                       auto text = std::string("tidewatch:") + to_string(static_cast<ec>(code));
-                       if (ctx.match_elements<std::string>())
-                         text += ": " + ctx.get_as<std::string>(0);
-                       return text;
-                     });
+namespace {
+
+/// Scheduler worker threads: node.scheduler_threads, 0 meaning one per core.
+size_t scheduler_threads(const tidewatch_config& cfg) {
   auto threads = cfg.node.scheduler_threads;
   if (threads == 0)
     threads = std::max(2u, std::thread::hardware_concurrency());
-  set("scheduler.max-threads", size_t(threads));
+  return threads;
+}
+
+} // namespace
+
+node_system_config::node_system_config(const tidewatch_config& cfg) {
+  load<caf::io::middleman>();
+  register_message_types(*this);
+  add_error_rendering(*this);
+  set("scheduler.max-threads", scheduler_threads(cfg));
   set("middleman.heartbeat-interval", caf::timespan(std::chrono::seconds(5)));
+  auto& insp = cfg.node.inspector;
+  if (!insp.certificate.empty())
+    enable_tls(*this, insp.certificate, insp.key, insp.ca_file);
+}
+
+void add_error_rendering(caf::actor_system_config& cfg) {
+  cfg.add_error_category(error_category,
+                         [](uint8_t code, caf::atom_value, const caf::message& ctx) -> std::string {
+                           auto text = std::string("tidewatch:") + to_string(static_cast<ec>(code));
+                           if (ctx.match_elements<std::string>())
+                             text += ": " + ctx.get_as<std::string>(0);
+                           return text;
+                         });
+}
+
+void enable_tls(caf::actor_system_config& cfg, const std::string& certificate,
+                const std::string& key, const std::string& ca_file) {
+  cfg.load<caf::openssl::manager>();
+  cfg.openssl_certificate = certificate;
+  cfg.openssl_key = key;
+  cfg.openssl_cafile = ca_file;
 }
 
 void block_signals() {
@@ -46,9 +78,29 @@ void block_signals() {
 
 namespace {
 
+/// What SIGHUP can change in running pipelines besides their files.
+struct reloadable_settings {
+  std::shared_ptr<exporter_allow_list> netflow_allowed = std::make_shared<exporter_allow_list>();
+  std::shared_ptr<exporter_allow_list> sflow_allowed = std::make_shared<exporter_allow_list>();
+
+  /// Sets them from `cfg` and says so in the log when `log` is set.
+  void apply(const tidewatch_config& cfg, bool log) {
+    for (auto [name, p, list] :
+         {std::tuple{"netflow", &cfg.pipelines.netflow, netflow_allowed.get()},
+          std::tuple{"sflow", &cfg.pipelines.sflow, sflow_allowed.get()}}) {
+      list->replace(allowed_exporter_prefixes(*p));
+      if (log && p->enabled)
+        spdlog::info("SIGHUP: {} accepts exporters from {}", name,
+                     p->allowed_exporters.empty()
+                         ? std::string("everywhere")
+                         : std::to_string(p->allowed_exporters.size()) + " allowed prefix(es)");
+    }
+  }
+};
+
 /// Applies a re-read configuration: what can change at run time changes now;
 /// what needs a restart is named in the log.
-void reload(const std::string& path, tidewatch_config& current) {
+void reload(const std::string& path, tidewatch_config& current, reloadable_settings& settings) {
   if (path.empty()) {
     spdlog::info("SIGHUP: running on the built-in default config; nothing to reload");
     return;
@@ -64,6 +116,9 @@ void reload(const std::string& path, tidewatch_config& current) {
   setup_logging(fresh.logging, "tidewatchd");
   auto applied = current;
   applied.logging = fresh.logging;
+  applied.pipelines.netflow.allowed_exporters = fresh.pipelines.netflow.allowed_exporters;
+  applied.pipelines.sflow.allowed_exporters = fresh.pipelines.sflow.allowed_exporters;
+  settings.apply(applied, true);
   // Everything else is wired into running actors; say so rather than
   // pretending to apply it.
   bool restart_needed = render_config(fresh) != render_config(applied);
@@ -73,22 +128,91 @@ void reload(const std::string& path, tidewatch_config& current) {
                restart_needed ? "; other changes take effect at the next restart" : "");
 }
 
+/// Publishes the inspector on node.inspector.listen (TLS when configured);
+/// logs why when it cannot listen there.
+void publish_inspector(caf::actor_system& sys, const inspector_config& c,
+                       const inspector_actor& insp) {
+  std::string host;
+  uint16_t port = 0;
+  parse_host_port(c.listen, host, port); // validated with the config
+  bool tls = !c.certificate.empty();
+  auto bound = tls ? caf::openssl::publish(insp, port, host.c_str(), true)
+                   : sys.middleman().publish(insp, port, host.c_str(), true);
+  if (!bound) {
+    spdlog::critical("inspector: cannot listen on {}: {}; running without remote inspection",
+                     c.listen, sys.render(bound.error()));
+    return;
+  }
+  spdlog::info("inspector listening on {}:{} ({})", host, *bound,
+               tls ? "TLS, client certificates verified" : "plain, loopback only");
+}
+
+/// Starts the /metrics endpoint on node.metrics.listen; logs why when it cannot.
+std::unique_ptr<metrics_server> start_metrics(caf::actor_system& sys, const metrics_config& c,
+                                              const inspector_actor& insp) {
+  std::string host;
+  uint16_t port = 0;
+  parse_host_port(c.listen, host, port); // validated with the config
+  std::string error;
+  auto server = metrics_server::start(sys, insp, host, port, error);
+  if (server)
+    spdlog::info("metrics listening on http://{}:{}/metrics", host, server->port());
+  else
+    spdlog::critical("metrics: cannot listen on {}: {}; running without /metrics", c.listen, error);
+  return server;
+}
+
+/// Test hook (environment TIDEWATCH_TEST_WEDGE_AFTER_MS): after that delay,
+/// one actor per scheduler thread blocks its thread for good, as a deadlock
+/// would, so that tests can watch the watchdog react.
+void schedule_wedge(caf::actor_system& sys, size_t threads) {
+  const char* after = std::getenv("TIDEWATCH_TEST_WEDGE_AFTER_MS");
+  if (after == nullptr)
+    return;
+  auto delay = std::chrono::milliseconds(std::strtoll(after, nullptr, 10));
+  spdlog::warn("test hook: wedging all {} scheduler threads in {} ms", threads, delay.count());
+  for (size_t i = 0; i < threads; ++i)
+    sys.spawn(
+        [](caf::event_based_actor* self, std::chrono::milliseconds d) -> caf::behavior {
+          self->delayed_send(self, d, tick_atom::value);
+          return {[](tick_atom) {
+            for (;;)
+              std::this_thread::sleep_for(std::chrono::hours(1));
+          }};
+        },
+        delay);
+}
+
 } // namespace
 
 int run_node(const tidewatch_config& initial, const std::string& config_path) {
   tidewatch_config cfg = initial;
+  if (auto& c = cfg.node.inspector; !c.certificate.empty()) {
+    std::string error;
+    if (!check_tls_files(c.certificate, c.key, c.ca_file, error)) {
+      spdlog::critical("node.inspector: {}; not starting", error);
+      return 2;
+    }
+  }
   node_system_config sys_cfg{cfg};
   caf::actor_system sys{sys_cfg};
   int exit_code = 0;
   {
     caf::scoped_actor self{sys};
+    auto insp = sys.spawn(inspector, cfg.node.name, caf::timespan(std::chrono::seconds(5)));
+    // Without its inspector a node still collects: a taken port costs
+    // remote inspection, not flows.
+    if (!cfg.node.inspector.listen.empty())
+      publish_inspector(sys, cfg.node.inspector, insp);
+    reloadable_settings settings;
+    settings.apply(cfg, false);
     std::vector<caf::actor> pipelines;
     if (cfg.pipelines.netflow.enabled)
       pipelines.push_back(sys.spawn(supervisor, std::string("netflow"), make_restart_policy(cfg),
-                                    netflow_pipeline(cfg)));
+                                    netflow_pipeline(cfg, settings.netflow_allowed)));
     if (cfg.pipelines.sflow.enabled)
       pipelines.push_back(sys.spawn(supervisor, std::string("sflow"), make_restart_policy(cfg),
-                                    sflow_pipeline(cfg)));
+                                    sflow_pipeline(cfg, settings.sflow_allowed)));
     for (auto& p : pipelines)
       self->monitor(p);
     // The BGP speaker is a node-level service beside the pipelines; it stops
@@ -98,8 +222,36 @@ int run_node(const tidewatch_config& initial, const std::string& config_path) {
       bgp = caf::actor_cast<caf::actor>(spawn_bgp_speaker(sys, cfg.bgp));
       self->monitor(bgp);
     }
+    if (cfg.pipelines.netflow.enabled)
+      self->send(insp, register_atom::value, std::string("netflow"), pipelines.front());
+    if (cfg.pipelines.sflow.enabled)
+      self->send(insp, register_atom::value, std::string("sflow"), pipelines.back());
+    std::unique_ptr<metrics_server> metrics;
+    if (!cfg.node.metrics.listen.empty())
+      metrics = start_metrics(sys, cfg.node.metrics, insp);
+    if (bgp)
+      self->send(insp, register_atom::value, std::string("bgp"), bgp);
     spdlog::info("tidewatchd {} node '{}' started with {} pipeline(s)", TIDEWATCH_VERSION,
                  cfg.node.name, pipelines.size());
+    // Ready once every pipeline's supervisor has answered through the inspector.
+    self->request(insp, std::chrono::seconds(10), status_atom::value)
+        .receive([](const node_status&) { notify_service_manager("READY=1"); },
+                 [&](caf::error& e) {
+                   spdlog::error("pipelines did not answer at start: {}", sys.render(e));
+                 });
+    std::unique_ptr<service_watchdog> watchdog;
+    if (auto interval = watchdog_interval(); interval.count() > 0) {
+      spdlog::info("watchdog: pinging every {} ms while the actor system answers",
+                   interval.count() / 2000);
+      watchdog = std::make_unique<service_watchdog>(interval, [&sys, insp, interval] {
+        bool ok = false;
+        caf::scoped_actor probe{sys};
+        probe->request(insp, interval / 4, ping_atom::value)
+            .receive([&](ping_atom) { ok = true; }, [](caf::error&) {});
+        return ok;
+      });
+    }
+    schedule_wedge(sys, scheduler_threads(cfg));
     // A thread waits for signals and turns them into messages.
     std::thread signal_thread([target = caf::actor_cast<caf::actor>(self)] {
       sigset_t sigs;
@@ -122,15 +274,18 @@ int run_node(const tidewatch_config& initial, const std::string& config_path) {
       self->receive(
           [&](signal_atom, int sig) {
             if (sig == SIGHUP) {
-              reload(config_path, cfg);
+              notify_service_manager("RELOADING=1");
+              reload(config_path, cfg, settings);
               // Prefix lists and databases are re-read whatever the config said.
               for (auto& p : pipelines)
                 self->send(p, reload_atom::value);
+              notify_service_manager("READY=1");
               return;
             }
             if (stopping)
               return;
             stopping = true;
+            notify_service_manager("STOPPING=1");
             spdlog::info("{}: draining pipelines and flushing sinks", strsignal(sig));
             for (auto& p : pipelines)
               self->send(p, drain_atom::value);
@@ -157,6 +312,9 @@ int run_node(const tidewatch_config& initial, const std::string& config_path) {
       ::kill(::getpid(), SIGTERM);
     }
     signal_thread.join();
+    watchdog.reset();
+    metrics.reset();
+    self->send_exit(insp, caf::exit_reason::user_shutdown);
     if (!stopping) {
       // That SIGTERM became one more message for us; nothing to do with it.
       self->receive([](signal_atom, int) {}, caf::after(std::chrono::seconds(1)) >> [] {});

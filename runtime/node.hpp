@@ -14,6 +14,15 @@ struct node_system_config : caf::actor_system_config {
   explicit node_system_config(const tidewatch_config& cfg);
 };
 
+/// Renders tidewatch's errors (ec) as "tidewatch:<code>: <context>".
+void add_error_rendering(caf::actor_system_config& cfg);
+
+/// Loads CAF's openssl module with this certificate, key and CA file: every
+/// connection the system then publishes or opens with caf::openssl is TLS,
+/// and each side must present a certificate signed by a CA in `ca_file`.
+void enable_tls(caf::actor_system_config& cfg, const std::string& certificate,
+                const std::string& key, const std::string& ca_file);
+
 /// Runs a node until SIGTERM/SIGINT (drain, flush, exit 0) or until a
 /// pipeline gives up (non-zero). SIGHUP re-reads `config_path` and applies
 /// what can change without a restart. Block SIGTERM, SIGINT and SIGHUP in

@@ -161,7 +161,8 @@ detector_actor_options detector_options(const std::string& pipeline, const detec
 /// Replicator, sinks, enricher, decoder (of `kind`), then listeners: the
 /// children a pipeline has, downstream first.
 std::vector<child_spec> pipeline_children(const std::string& name, const pipeline_config& p,
-                                          decoder_kind kind) {
+                                          decoder_kind kind,
+                                          std::shared_ptr<exporter_allow_list> allowed) {
   std::vector<child_spec> specs;
   auto upstreams = p.listeners.size() * p.receive_threads;
   // The replicator comes first, so that a failing decoder or sink never
@@ -268,7 +269,8 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
          },
          false, false});
   }
-  auto allowed = parse_prefixes(p.allowed_exporters);
+  if (!allowed)
+    allowed = std::make_shared<exporter_allow_list>(allowed_exporter_prefixes(p));
   for (auto& l : p.listeners) {
     for (uint32_t t = 0; t < p.receive_threads; ++t) {
       listener_options o;
@@ -299,12 +301,19 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
 
 } // namespace
 
-std::vector<child_spec> netflow_pipeline(const tidewatch_config& cfg) {
-  return pipeline_children("netflow", cfg.pipelines.netflow, decoder_kind::netflow);
+std::vector<child_spec> netflow_pipeline(const tidewatch_config& cfg,
+                                         std::shared_ptr<exporter_allow_list> allowed) {
+  return pipeline_children("netflow", cfg.pipelines.netflow, decoder_kind::netflow,
+                           std::move(allowed));
 }
 
-std::vector<child_spec> sflow_pipeline(const tidewatch_config& cfg) {
-  return pipeline_children("sflow", cfg.pipelines.sflow, decoder_kind::sflow);
+std::vector<child_spec> sflow_pipeline(const tidewatch_config& cfg,
+                                       std::shared_ptr<exporter_allow_list> allowed) {
+  return pipeline_children("sflow", cfg.pipelines.sflow, decoder_kind::sflow, std::move(allowed));
+}
+
+std::vector<ip_prefix> allowed_exporter_prefixes(const pipeline_config& p) {
+  return parse_prefixes(p.allowed_exporters);
 }
 
 } // namespace tidewatch

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/listener/udp_receiver.hpp"
 #include "config/config.hpp"
 #include "runtime/supervisor.hpp"
 
@@ -11,12 +12,18 @@ namespace tidewatch {
 /// The supervised children of the netflow pipeline, downstream first: the
 /// replicator (when there are replicators), sinks and the decoder (when there
 /// are sinks), then one listener per address and receive thread. Only
-/// runtime/ knows this topology.
-std::vector<child_spec> netflow_pipeline(const tidewatch_config& cfg);
+/// runtime/ knows this topology. The listeners read `allowed` (SIGHUP
+/// replaces its content); null: a list of the config's allowed_exporters.
+std::vector<child_spec> netflow_pipeline(const tidewatch_config& cfg,
+                                         std::shared_ptr<exporter_allow_list> allowed = nullptr);
 
 /// The supervised children of the sFlow pipeline, in the same order: its own
 /// sinks, an sFlow decoder and its own listeners (UDP 6343 by default).
-std::vector<child_spec> sflow_pipeline(const tidewatch_config& cfg);
+std::vector<child_spec> sflow_pipeline(const tidewatch_config& cfg,
+                                       std::shared_ptr<exporter_allow_list> allowed = nullptr);
+
+/// The prefixes of a validated config's allowed_exporters.
+std::vector<ip_prefix> allowed_exporter_prefixes(const pipeline_config& p);
 
 /// The supervisor's restart policy from the config.
 restart_policy make_restart_policy(const tidewatch_config& cfg);

@@ -1,10 +1,13 @@
 #include "runtime/supervisor.hpp"
 
+#include <optional>
+
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
 #include "messages/atoms.hpp"
 #include "messages/error.hpp"
+#include "messages/inspector.hpp"
 
 namespace tidewatch {
 
@@ -122,32 +125,51 @@ caf::behavior supervisor(self_ptr self, std::string pipeline, restart_policy pol
       [self](stats_atom) -> caf::result<std::vector<stats_snapshot>> {
         auto& st = self->state;
         auto rp = self->make_response_promise<std::vector<stats_snapshot>>();
-        auto collected = std::make_shared<std::vector<stats_snapshot>>();
-        collected->push_back(own_stats(self));
+        // One slot per child, so that the answer lists the stages in start
+        // order whatever order the children answer in.
+        auto slots =
+            std::make_shared<std::vector<std::optional<stats_snapshot>>>(st.children.size());
         auto live = std::make_shared<size_t>(0);
+        auto deliver = [self, slots, rp]() mutable {
+          std::vector<stats_snapshot> xs{own_stats(self)};
+          for (auto& x : *slots)
+            if (x)
+              xs.push_back(std::move(*x));
+          rp.deliver(std::move(xs));
+        };
         for (auto& c : st.children)
           if (c)
             ++*live;
         if (*live == 0) {
-          rp.deliver(*collected);
+          deliver();
           return rp;
         }
-        for (auto& c : st.children) {
-          if (!c)
+        for (size_t i = 0; i < st.children.size(); ++i) {
+          if (!st.children[i])
             continue;
-          self->request(c, std::chrono::seconds(5), stats_atom::value)
+          self->request(st.children[i], std::chrono::seconds(5), stats_atom::value)
               .then(
                   [=](stats_snapshot& s) mutable {
-                    collected->push_back(std::move(s));
+                    (*slots)[i] = std::move(s);
                     if (--*live == 0)
-                      rp.deliver(*collected);
+                      deliver();
                   },
                   [=](caf::error&) mutable {
                     if (--*live == 0)
-                      rp.deliver(*collected);
+                      deliver();
                   });
         }
         return rp;
+      },
+      [self](status_atom) {
+        auto& st = self->state;
+        role_status s;
+        s.role = st.pipeline;
+        s.actor_id = self->id();
+        for (size_t i = 0; i < st.specs.size(); ++i)
+          s.children.push_back({st.specs[i].name, st.children[i],
+                                st.children[i] ? st.children[i].id() : 0, st.restarts[i]});
+        return s;
       },
       [self](drain_atom) {
         auto& st = self->state;

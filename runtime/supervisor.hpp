@@ -61,7 +61,8 @@ struct supervisor_state {
 /// Messages: `stats` -> std::vector<stats_snapshot> (its own + every child's);
 /// `drain` -> drains the pipeline from its entries to its exits, then quits
 /// normally and replies `drained`; `reload` -> passed to every reloadable
-/// child; `restart, index` (internal).
+/// child; `status` -> role_status (each child's name, handle and restarts);
+/// `restart, index` (internal).
 caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, std::string pipeline,
                          restart_policy policy, std::vector<child_spec> specs);
 

@@ -8,6 +8,7 @@
 #include "actors/enricher/enrichment_files.hpp"
 #include "config/config.hpp"
 #include "runtime/decode_command.hpp"
+#include "runtime/inspect_commands.hpp"
 
 namespace {
 
@@ -20,7 +21,14 @@ void usage(std::ostream& out) {
          "  config defaults     print the built-in default config\n"
          "  decode FILE [--port N]\n"
          "                      decode the NetFlow/IPFIX/sFlow datagrams of a capture (pcap or\n"
-         "                      pcapng) in order; JSON lines on stdout, summary on stderr\n";
+         "                      pcapng) in order; JSON lines on stdout, summary on stderr\n"
+         "Inspecting a running node (options: --node HOST:PORT, default 127.0.0.1:7790;\n"
+         "--json; --interval DURATION between the two snapshots rates come from, default\n"
+         "1s; --tls-cert FILE --tls-key FILE --tls-ca FILE for a node that requires TLS):\n";
+  for (auto& c : tidewatch::inspect_commands()) {
+    std::string name = "  " + std::string(c.name);
+    out << name << std::string(name.size() < 22 ? 22 - name.size() : 1, ' ') << c.help << "\n";
+  }
 }
 
 /// Reads the files a pipeline's enricher would read at start: a prefix list
@@ -91,6 +99,10 @@ int main(int argc, char** argv) {
     }
     return tidewatch::decode_capture(args[1], port, std::cout, std::cerr);
   }
+  for (auto& c : tidewatch::inspect_commands())
+    if (!args.empty() && args[0] == c.name)
+      return tidewatch::run_inspect_command(
+          c, std::vector<std::string>(args.begin() + 1, args.end()), std::cout, std::cerr);
   if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h" || args[0] == "help")) {
     usage(std::cout);
     return 0;

@@ -5,7 +5,7 @@ set -euo pipefail
 build_packages=(
   g++ cmake ninja-build pkg-config ccache
   libcaf-dev libboost-test-dev libboost-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
-  librdkafka-dev libmaxminddb-dev libpcap-dev
+  librdkafka-dev libmaxminddb-dev libpcap-dev libssl-dev
 )
 # Real exporters, reference decoders and tools the integration tests drive.
 test_packages=(

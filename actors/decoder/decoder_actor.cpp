@@ -184,6 +184,7 @@ decoder_actor::behavior_type decoder(self_ptr self, decoder_actor_options opts,
         }
         self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
       },
+      [self](templates_atom) { return self->state.decoder.templates(); },
       [](crash_atom) { throw std::runtime_error("decoder crash requested (test hook)"); },
       [self](stats_atom) {
         auto& st = self->state;

@@ -723,6 +723,29 @@ std::vector<netflow_exporter_stats> netflow_decoder::exporters() const {
   return result;
 }
 
+std::vector<template_info> netflow_decoder::templates() const {
+  std::vector<template_info> result;
+  for (const auto& [key, s] : sessions_)
+    for (const auto& [id, t] : s->templates) {
+      auto& x = result.emplace_back();
+      x.exporter = key.exporter.to_string();
+      x.observation_domain = key.domain;
+      x.version = key.version;
+      x.id = id;
+      x.options = t.def.kind == detail::template_kind::options;
+      x.scope_count = t.def.scope_count;
+      x.record_length = t.record_length;
+      x.variable = t.variable;
+      for (auto& f : t.def.fields)
+        x.fields.push_back(uint64_t(f.enterprise) << 32 | uint64_t(f.type) << 16 | f.length);
+    }
+  std::sort(result.begin(), result.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.exporter, a.observation_domain, a.version, a.id) <
+           std::tie(b.exporter, b.observation_domain, b.version, b.id);
+  });
+  return result;
+}
+
 size_t netflow_decoder::template_count(const ip_address& exporter, uint32_t domain) const {
   size_t n = 0;
   for (uint8_t version : {uint8_t(9), uint8_t(10)})

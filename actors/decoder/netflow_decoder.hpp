@@ -13,6 +13,7 @@
 #include "messages/address.hpp"
 #include "messages/datagram.hpp"
 #include "messages/flow.hpp"
+#include "messages/inspector.hpp"
 #include "messages/stats.hpp"
 
 namespace tidewatch {
@@ -105,6 +106,10 @@ public:
 
   /// One entry per exporter+domain+protocol seen, for the `exporters` view.
   std::vector<netflow_exporter_stats> exporters() const;
+
+  /// Every template held (data and options), sorted by exporter, domain,
+  /// version and ID, for `tidewatch templates`.
+  std::vector<template_info> templates() const;
 
   /// Templates (data and options) known for an exporter and domain, over v9 and IPFIX.
   size_t template_count(const ip_address& exporter, uint32_t observation_domain) const;

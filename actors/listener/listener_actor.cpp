@@ -63,8 +63,12 @@ void receive_loop(std::unique_ptr<udp_receiver> receiver, caf::strong_actor_ptr 
       std::this_thread::sleep_for(std::chrono::microseconds(200));
       continue;
     }
-    if (receiver->receive_batch(batch) == 0)
+    if (receiver->receive_batch(batch) == 0) {
+      // Nothing to pass on (a timeout, or only denied or truncated
+      // datagrams): the counters may still have moved.
+      publish(*counters, *receiver, batches, waits);
       continue;
+    }
     ++batches;
     dispatch(batch, self, to, max_in_flight, false);
     publish(*counters, *receiver, batches, waits);

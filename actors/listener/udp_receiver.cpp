@@ -123,6 +123,10 @@ size_t udp_receiver::receive_batch(datagram_batch& out, int timeout_ms) {
     return 0;
   }
   auto now_us = unix_now_us();
+  // One look at the allow-list per batch: it may be replaced meanwhile.
+  std::shared_ptr<const std::vector<ip_prefix>> allowed_exporters;
+  if (opts_.allowed_exporters)
+    allowed_exporters = opts_.allowed_exporters->current();
   size_t appended = 0;
   for (int i = 0; i < got; ++i) {
     auto& h = msgs_[i].msg_hdr;
@@ -156,9 +160,9 @@ size_t udp_receiver::receive_batch(datagram_batch& out, int timeout_ms) {
       ++truncated_;
       continue;
     }
-    if (!opts_.allowed_exporters.empty()) {
+    if (allowed_exporters && !allowed_exporters->empty()) {
       bool allowed = false;
-      for (auto& p : opts_.allowed_exporters)
+      for (auto& p : *allowed_exporters)
         allowed = allowed || p.contains(meta.exporter);
       if (!allowed) {
         ++denied_;

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -11,6 +13,26 @@
 #include "messages/datagram.hpp"
 
 namespace tidewatch {
+
+/// The exporters a pipeline's listeners accept (empty: everyone), shared by
+/// its receive threads and replaced as a whole on SIGHUP while they read it.
+class exporter_allow_list {
+public:
+  explicit exporter_allow_list(std::vector<ip_prefix> prefixes = {}) {
+    replace(std::move(prefixes));
+  }
+
+  /// Takes effect with each receiver's next batch.
+  void replace(std::vector<ip_prefix> prefixes) {
+    list_.store(std::make_shared<const std::vector<ip_prefix>>(std::move(prefixes)));
+  }
+
+  /// The list as it is now.
+  std::shared_ptr<const std::vector<ip_prefix>> current() const { return list_.load(); }
+
+private:
+  std::atomic<std::shared_ptr<const std::vector<ip_prefix>>> list_;
+};
 
 /// A UDP socket tuned for flow export: big receive buffer, SO_REUSEPORT so
 /// that several threads share one port, kernel drop counting (SO_RXQ_OVFL),
@@ -23,8 +45,8 @@ public:
     uint16_t port = 0; ///< 0 picks a free port (tests)
     uint64_t receive_buffer_bytes = 32ull << 20;
     uint32_t batch = 64;
-    std::vector<ip_prefix> allowed_exporters; ///< empty: everyone
-    int timeout_ms = 100;                     ///< receive_batch returns at least this often
+    std::shared_ptr<const exporter_allow_list> allowed_exporters; ///< null: everyone
+    int timeout_ms = 100; ///< receive_batch returns at least this often
   };
 
   udp_receiver() = default;

@@ -181,14 +181,16 @@ inline int run(const std::string& command, std::string* out = nullptr) {
 }
 
 /// A node config for tests: one listener on 127.0.0.1:`port`, state and a
-/// JSON-lines file sink (`flows.json`) in `dir`. `extra` is inserted right
+/// JSON-lines file sink (`flows.json`) in `dir`, inspector and metrics on
+/// loopback ports the kernel picks (logged at start). `extra` is inserted right
 /// after `logging:`'s level line, so indented lines extend `logging` and
 /// unindented ones add top-level sections.
 inline std::string node_config(const std::filesystem::path& dir, uint16_t port,
                                const std::string& extra = "") {
   return "node:\n  name: test\n  state_dir: " + dir.string() +
-         "\n  shutdown_timeout: 5s\nlogging:\n  level: info\n" + extra +
-         "pipelines:\n  netflow:\n    listeners:\n      - {address: 127.0.0.1, port: " +
+         "\n  shutdown_timeout: 5s\n  inspector: {listen: \"127.0.0.1:0\"}\n"
+         "  metrics: {listen: \"127.0.0.1:0\"}\nlogging:\n  level: info\n" +
+         extra + "pipelines:\n  netflow:\n    listeners:\n      - {address: 127.0.0.1, port: " +
          std::to_string(port) +
          "}\n    sinks:\n      - type: file\n        path: " + (dir / "flows.json").string() + "\n";
 }

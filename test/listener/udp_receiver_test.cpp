@@ -79,15 +79,29 @@ BOOST_AUTO_TEST_CASE(datagrams_arrive_in_one_batch_with_their_exporter_and_ports
   BOOST_TEST(r.bytes() == 12u);
 }
 
-BOOST_AUTO_TEST_CASE(datagrams_from_exporters_outside_the_allow_list_are_counted_and_dropped) {
-  udp_receiver r;
+namespace {
+
+/// An allow-list of one prefix, e.g. "127.0.0.2/32".
+std::vector<ip_prefix> prefix_list_of(const std::string& text) {
+  ip_prefix p;
+  ip_prefix::parse(text, p);
+  return {p};
+}
+
+/// Opens `r` on 127.0.0.1, reading `list`.
+void open_with_allow_list(udp_receiver& r, std::shared_ptr<exporter_allow_list> list) {
   udp_receiver::options o;
   o.address = "127.0.0.1";
-  ip_prefix allowed;
-  ip_prefix::parse("127.0.0.2/32", allowed);
-  o.allowed_exporters = {allowed};
+  o.allowed_exporters = std::move(list);
   std::string error;
   BOOST_REQUIRE(r.open(o, error));
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(datagrams_from_exporters_outside_the_allow_list_are_counted_and_dropped) {
+  udp_receiver r;
+  open_with_allow_list(r, std::make_shared<exporter_allow_list>(prefix_list_of("127.0.0.2/32")));
   send_from("127.0.0.1", r.bound_port(), "denied");
   send_from("127.0.0.2", r.bound_port(), "allowed");
   send_from("127.0.0.3", r.bound_port(), "denied");
@@ -98,6 +112,27 @@ BOOST_AUTO_TEST_CASE(datagrams_from_exporters_outside_the_allow_list_are_counted
   BOOST_TEST(batch.datagrams[0].exporter.to_string() == "127.0.0.2");
   BOOST_TEST(r.denied() == 2u);
   BOOST_TEST(r.datagrams() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_replaced_allow_list_applies_from_the_next_batch) {
+  udp_receiver r;
+  auto list = std::make_shared<exporter_allow_list>(prefix_list_of("127.0.0.2/32"));
+  open_with_allow_list(r, list);
+  list->replace(prefix_list_of("127.0.0.1/32"));
+  send_from("127.0.0.1", r.bound_port(), "allowed now");
+  send_from("127.0.0.2", r.bound_port(), "denied now");
+  datagram_batch batch;
+  for (int i = 0; i < 50 && r.datagrams() + r.denied() < 2; ++i)
+    r.receive_batch(batch);
+  BOOST_REQUIRE_EQUAL(batch.size(), 1u);
+  BOOST_TEST(batch.datagrams[0].exporter.to_string() == "127.0.0.1");
+  BOOST_TEST(r.denied() == 1u);
+  list->replace({});
+  send_from("127.0.0.2", r.bound_port(), "everyone");
+  for (int i = 0; i < 50 && r.datagrams() < 2; ++i)
+    r.receive_batch(batch);
+  BOOST_TEST(r.datagrams() == 2u);
+  BOOST_TEST(r.denied() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(an_ipv6_any_socket_also_receives_ipv4_exporters) {

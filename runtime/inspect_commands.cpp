@@ -1,0 +1,219 @@
+#include "runtime/inspect_commands.hpp"
+
+#include <charconv>
+#include <ostream>
+#include <thread>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <caf/openssl/remote_actor.hpp>
+
+#include "actors/inspector/inspect_views.hpp"
+#include "config/config.hpp"
+#include "messages/error.hpp"
+#include "messages/type_ids.hpp"
+#include "runtime/node.hpp"
+#include "runtime/tls_files.hpp"
+
+namespace tidewatch {
+
+namespace {
+
+int status_command(inspect_session& s, std::ostream& out, std::ostream& err) {
+  node_status status;
+  if (!s.status(status, err))
+    return 1;
+  out << render_status(status, s.opts.json);
+  return 0;
+}
+
+/// Two snapshots `interval` apart, for rates.
+bool two_snapshots(inspect_session& s, std::vector<stats_snapshot>& before,
+                   std::vector<stats_snapshot>& after, double& seconds, std::ostream& err) {
+  auto start = std::chrono::steady_clock::now();
+  if (!s.stats(before, err))
+    return false;
+  if (s.opts.interval.count() > 0)
+    std::this_thread::sleep_for(s.opts.interval);
+  seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (s.opts.interval.count() == 0) {
+    after = before;
+    return true;
+  }
+  return s.stats(after, err);
+}
+
+/// Rows from two snapshots `interval` apart, rendered: stats and exporters.
+template <class Rows, class Render>
+int rates_command(inspect_session& s, std::ostream& out, std::ostream& err, Rows rows,
+                  Render render) {
+  std::vector<stats_snapshot> before, after;
+  double seconds = 0;
+  if (!two_snapshots(s, before, after, seconds, err))
+    return 1;
+  out << render(rows(before, after, seconds), s.opts.json);
+  return 0;
+}
+
+int stats_command(inspect_session& s, std::ostream& out, std::ostream& err) {
+  return rates_command(s, out, err, stage_rows, render_stats);
+}
+
+int exporters_command(inspect_session& s, std::ostream& out, std::ostream& err) {
+  return rates_command(s, out, err, exporter_rows, render_exporters);
+}
+
+/// The templates of every role's decoder, or (with arguments) of the named
+/// roles only: each is located and asked for its children directly.
+int templates_command(inspect_session& s, std::ostream& out, std::ostream& err) {
+  std::vector<role_status> roles;
+  if (s.opts.args.empty()) {
+    node_status status;
+    if (!s.status(status, err))
+      return 1;
+    roles = std::move(status.roles);
+  }
+  for (auto& name : s.opts.args) {
+    caf::actor role;
+    if (!s.locate(name, role, err) || !s.ask(role, err, roles.emplace_back(), status_atom::value))
+      return 1;
+  }
+  std::vector<pipeline_templates> result;
+  for (auto& role : roles)
+    for (auto& child : role.children) {
+      if (child.name != "decoder" || !child.handle)
+        continue;
+      auto& p = result.emplace_back();
+      p.pipeline = role.role;
+      if (!s.ask(child.handle, err, p.templates, templates_atom::value))
+        return 1;
+    }
+  out << render_templates(result, s.opts.json);
+  return 0;
+}
+
+/// Parses a duration such as 500ms or 2s.
+bool parse_millis(const std::string& text, std::chrono::milliseconds& out) {
+  int64_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  std::string_view unit(end, text.data() + text.size() - end);
+  if (ec != std::errc{} || n < 0 || (unit != "ms" && unit != "s"))
+    return false;
+  out = std::chrono::milliseconds(unit == "s" ? n * 1000 : n);
+  return true;
+}
+
+bool parse_options(const std::vector<std::string>& args, inspect_options& o, std::ostream& err) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    auto& a = args[i];
+    bool has_value = i + 1 < args.size();
+    if (a == "--json") {
+      o.json = true;
+    } else if (a == "--node" && has_value) {
+      o.node = args[++i];
+    } else if (a == "--interval" && has_value) {
+      if (!parse_millis(args[++i], o.interval)) {
+        err << "tidewatch: --interval takes a duration such as 500ms or 2s\n";
+        return false;
+      }
+    } else if (a == "--tls-cert" && has_value) {
+      o.certificate = args[++i];
+    } else if (a == "--tls-key" && has_value) {
+      o.key = args[++i];
+    } else if (a == "--tls-ca" && has_value) {
+      o.ca_file = args[++i];
+    } else if (a.starts_with("--")) {
+      err << "tidewatch: unknown option or missing value: " << a << "\n";
+      return false;
+    } else {
+      o.args.push_back(a);
+    }
+  }
+  std::string host;
+  uint16_t port = 0;
+  if (!parse_host_port(o.node, host, port) || port == 0) {
+    err << "tidewatch: --node takes host:port (IPv6: [address]:port), not '" << o.node << "'\n";
+    return false;
+  }
+  bool tls = !o.certificate.empty() || !o.key.empty() || !o.ca_file.empty();
+  if (tls && (o.certificate.empty() || o.key.empty() || o.ca_file.empty())) {
+    err << "tidewatch: TLS needs --tls-cert, --tls-key and --tls-ca together\n";
+    return false;
+  }
+  std::string error;
+  if (tls && !check_tls_files(o.certificate, o.key, o.ca_file, error)) {
+    err << "tidewatch: " << error << "\n";
+    return false;
+  }
+  return true;
+}
+
+/// The CLI's actor system: middleman, message types, TLS when asked for.
+struct client_config : caf::actor_system_config {
+  explicit client_config(const inspect_options& o) {
+    load<caf::io::middleman>();
+    register_message_types(*this);
+    add_error_rendering(*this);
+    set("scheduler.max-threads", size_t(2));
+    if (!o.certificate.empty())
+      enable_tls(*this, o.certificate, o.key, o.ca_file);
+  }
+};
+
+} // namespace
+
+bool inspect_session::stats(std::vector<stats_snapshot>& out, std::ostream& err) {
+  return ask(inspector, err, out, stats_atom::value);
+}
+
+bool inspect_session::status(node_status& out, std::ostream& err) {
+  return ask(inspector, err, out, status_atom::value);
+}
+
+bool inspect_session::locate(const std::string& role, caf::actor& out, std::ostream& err) {
+  return ask(inspector, err, out, locate_atom::value, role);
+}
+
+const std::vector<inspect_command>& inspect_commands() {
+  static const std::vector<inspect_command> commands = {
+      {"status", "node, version, uptime, roles (pipelines) and their actors, restarts",
+       status_command},
+      {"stats", "per stage: datagrams, records, errors by reason, kernel drops, queue, records/s",
+       stats_command},
+      {"exporters",
+       "per exporter: datagrams, records, records/s, sequence loss, templates, sampling",
+       exporters_command},
+      {"templates", "[ROLE...] the NetFlow v9 / IPFIX templates each (or ROLE's) decoder holds",
+       templates_command},
+  };
+  return commands;
+}
+
+int run_inspect_command(const inspect_command& command, const std::vector<std::string>& args,
+                        std::ostream& out, std::ostream& err) {
+  inspect_options opts;
+  if (!parse_options(args, opts, err))
+    return 2;
+  std::string host;
+  uint16_t port = 0;
+  parse_host_port(opts.node, host, port);
+  client_config cfg{opts};
+  caf::actor_system sys{cfg};
+  auto handle = opts.certificate.empty()
+                    ? sys.middleman().remote_actor<inspector_actor>(host, port)
+                    : caf::openssl::remote_actor<inspector_actor>(sys, host, port);
+  if (!handle) {
+    err << "tidewatch: cannot reach the inspector at " << opts.node << ": "
+        << sys.render(handle.error()) << "\n";
+    return 1;
+  }
+  int rc = 0;
+  {
+    caf::scoped_actor self{sys};
+    inspect_session session{sys, self, *handle, opts};
+    rc = command.run(session, out, err);
+  }
+  return rc;
+}
+
+} // namespace tidewatch
