@@ -81,7 +81,9 @@ using bgp_speaker_actor = caf::typed_actor<
     caf::reacts_to<sweep_atom, ip_address, uint64_t>,             // restart time over
     caf::reacts_to<blackhole_route>,                              // from the detector
     caf::reacts_to<subscribe_atom, bgp_replica_actor>,            // a replica wants routes
-    caf::replies_to<neighbors_atom>::with<std::vector<bgp_neighbor_status>>,        // inspection
+    caf::replies_to<stats_atom>::with<std::vector<stats_snapshot>>,          // per neighbor
+    caf::replies_to<status_atom>::with<role_status>,                         // for the inspector
+    caf::replies_to<neighbors_atom>::with<std::vector<bgp_neighbor_status>>, // inspection
     caf::replies_to<lookup_atom, ip_address, std::string>::with<bgp_route_report>>; // "" any
 
 /// The DETECTOR actor interface: a flow sink (it acks each batch) that finds

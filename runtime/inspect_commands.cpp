@@ -8,6 +8,9 @@
 #include <caf/io/all.hpp>
 #include <caf/openssl/remote_actor.hpp>
 
+#include "actors/bgp/bgp_report.hpp"
+#include "actors/common/clock.hpp"
+#include "actors/detector/detector_report.hpp"
 #include "actors/inspector/inspect_views.hpp"
 #include "config/config.hpp"
 #include "messages/error.hpp"
@@ -92,6 +95,111 @@ int templates_command(inspect_session& s, std::ostream& out, std::ostream& err) 
   return 0;
 }
 
+/// The detectors of every role (or of the roles named): children named
+/// "detector" of each pipeline supervisor.
+bool find_detectors(inspect_session& s, const std::vector<std::string>& names,
+                    std::vector<caf::actor>& out, std::ostream& err) {
+  std::vector<role_status> roles;
+  if (names.empty()) {
+    node_status status;
+    if (!s.status(status, err))
+      return false;
+    roles = std::move(status.roles);
+  }
+  for (auto& name : names) {
+    caf::actor role;
+    if (!s.locate(name, role, err) || !s.ask(role, err, roles.emplace_back(), status_atom::value))
+      return false;
+  }
+  for (auto& role : roles)
+    for (auto& child : role.children)
+      if (child.name == "detector" && child.handle)
+        out.push_back(child.handle);
+  if (out.empty())
+    err << "tidewatch: " << s.opts.node << ": no pipeline runs a detector\n";
+  return !out.empty();
+}
+
+/// `attacks [ROLE...]`: active and recent attacks with their signatures.
+int attacks_command(inspect_session& s, std::ostream& out, std::ostream& err) {
+  std::vector<caf::actor> detectors;
+  if (!find_detectors(s, s.opts.args, detectors, err))
+    return 1;
+  attack_list all;
+  for (auto& d : detectors) {
+    attack_list one;
+    if (!s.ask(d, err, one, attacks_atom::value))
+      return 1;
+    all.attacks.insert(all.attacks.end(), one.attacks.begin(), one.attacks.end());
+  }
+  out << (s.opts.json ? render_attacks_json(all) : render_attacks_table(all));
+  return 0;
+}
+
+/// `top [pps|bps|flows] [in|out] [N]`: the hosts with the highest rates, from
+/// the first detector; with --watch, refreshed every --interval like
+/// fastnetmon_client until interrupted.
+int top_command(inspect_session& s, std::ostream& out, std::ostream& err) {
+  std::string metric = "pps", direction = "in";
+  uint32_t count = 20;
+  std::vector<std::string> roles;
+  for (auto& a : s.opts.args) {
+    uint32_t n = 0;
+    auto [end, ec] = std::from_chars(a.data(), a.data() + a.size(), n);
+    if (a == "pps" || a == "bps" || a == "flows")
+      metric = a;
+    else if (a == "in" || a == "out")
+      direction = a;
+    else if (ec == std::errc{} && end == a.data() + a.size() && n > 0)
+      count = n;
+    else
+      roles.push_back(a);
+  }
+  std::vector<caf::actor> detectors;
+  if (!find_detectors(s, roles, detectors, err))
+    return 1;
+  for (;;) {
+    top_hosts top;
+    if (!s.ask(detectors.front(), err, top, top_atom::value, metric, direction, count))
+      return 1;
+    if (s.opts.watch && !s.opts.json)
+      out << "\x1b[H\x1b[2J"; // home and clear, as a terminal refresh
+    out << (s.opts.json ? render_top_json(top) : render_top_table(top));
+    out.flush();
+    if (!s.opts.watch)
+      return 0;
+    std::this_thread::sleep_for(s.opts.interval);
+  }
+}
+
+/// `bgp neighbors` and `bgp lookup IP [--neighbor N]`, asked of the node's BGP speaker.
+int bgp_command(inspect_session& s, std::ostream& out, std::ostream& err) {
+  auto& args = s.opts.args;
+  bool neighbors = args.size() == 1 && args[0] == "neighbors";
+  ip_address address;
+  bool lookup = args.size() == 2 && args[0] == "lookup" && ip_address::parse(args[1], address);
+  if (!neighbors && !lookup) {
+    err << "tidewatch: bgp takes `neighbors` or `lookup IP [--neighbor ADDRESS]`\n";
+    return 2;
+  }
+  caf::actor speaker;
+  if (!s.locate("bgp", speaker, err))
+    return 1;
+  if (neighbors) {
+    std::vector<bgp_neighbor_status> status;
+    if (!s.ask(speaker, err, status, neighbors_atom::value))
+      return 1;
+    out << (s.opts.json ? render_neighbors_json(status, unix_now_us())
+                        : render_neighbors_table(status, unix_now_us()));
+    return 0;
+  }
+  bgp_route_report report;
+  if (!s.ask(speaker, err, report, lookup_atom::value, address, s.opts.neighbor))
+    return 1;
+  out << (s.opts.json ? render_route_report_json(report) : render_route_report(report));
+  return 0;
+}
+
 /// Parses a duration such as 500ms or 2s.
 bool parse_millis(const std::string& text, std::chrono::milliseconds& out) {
   int64_t n = 0;
@@ -116,6 +224,10 @@ bool parse_options(const std::vector<std::string>& args, inspect_options& o, std
         err << "tidewatch: --interval takes a duration such as 500ms or 2s\n";
         return false;
       }
+    } else if (a == "--watch") {
+      o.watch = true;
+    } else if (a == "--neighbor" && has_value) {
+      o.neighbor = args[++i];
     } else if (a == "--tls-cert" && has_value) {
       o.certificate = args[++i];
     } else if (a == "--tls-key" && has_value) {
@@ -185,6 +297,11 @@ const std::vector<inspect_command>& inspect_commands() {
        exporters_command},
       {"templates", "[ROLE...] the NetFlow v9 / IPFIX templates each (or ROLE's) decoder holds",
        templates_command},
+      {"attacks", "[ROLE...] active and recent attacks with their traffic signatures",
+       attacks_command},
+      {"top", "[pps|bps|flows] [in|out] [N] [ROLE] top hosts by rate (--watch: refresh)",
+       top_command},
+      {"bgp", "neighbors | lookup IP [--neighbor ADDRESS]: BGP sessions and routes", bgp_command},
   };
   return commands;
 }

@@ -22,6 +22,8 @@ struct inspect_options {
   std::string certificate;                 ///< --tls-cert, --tls-key, --tls-ca: TLS
   std::string key;
   std::string ca_file;
+  bool watch = false;            ///< --watch: `top` refreshes every interval until interrupted
+  std::string neighbor;          ///< --neighbor: `bgp lookup` in this neighbor's routes only
   std::vector<std::string> args; ///< what the subcommand takes besides the options
 };
 

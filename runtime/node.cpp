@@ -206,22 +206,23 @@ int run_node(const tidewatch_config& initial, const std::string& config_path) {
       publish_inspector(sys, cfg.node.inspector, insp);
     reloadable_settings settings;
     settings.apply(cfg, false);
-    std::vector<caf::actor> pipelines;
-    if (cfg.pipelines.netflow.enabled)
-      pipelines.push_back(sys.spawn(supervisor, std::string("netflow"), make_restart_policy(cfg),
-                                    netflow_pipeline(cfg, settings.netflow_allowed)));
-    if (cfg.pipelines.sflow.enabled)
-      pipelines.push_back(sys.spawn(supervisor, std::string("sflow"), make_restart_policy(cfg),
-                                    sflow_pipeline(cfg, settings.sflow_allowed)));
-    for (auto& p : pipelines)
-      self->monitor(p);
-    // The BGP speaker is a node-level service beside the pipelines; it stops
+    // The BGP speaker is a node-level service beside the pipelines (their detectors
+    // announce blackholes through it); it stops
     // with the node, and failing (e.g. its port taken) stops the node.
     caf::actor bgp;
     if (cfg.bgp.enabled) {
       bgp = caf::actor_cast<caf::actor>(spawn_bgp_speaker(sys, cfg.bgp));
       self->monitor(bgp);
     }
+    std::vector<caf::actor> pipelines;
+    if (cfg.pipelines.netflow.enabled)
+      pipelines.push_back(sys.spawn(supervisor, std::string("netflow"), make_restart_policy(cfg),
+                                    netflow_pipeline(cfg, settings.netflow_allowed, bgp)));
+    if (cfg.pipelines.sflow.enabled)
+      pipelines.push_back(sys.spawn(supervisor, std::string("sflow"), make_restart_policy(cfg),
+                                    sflow_pipeline(cfg, settings.sflow_allowed, bgp)));
+    for (auto& p : pipelines)
+      self->monitor(p);
     if (cfg.pipelines.netflow.enabled)
       self->send(insp, register_atom::value, std::string("netflow"), pipelines.front());
     if (cfg.pipelines.sflow.enabled)

@@ -119,9 +119,13 @@ std::vector<rate_limit> rate_limits(const threshold_config& t) {
   return out;
 }
 
-detector_actor_options detector_options(const std::string& pipeline, const detector_config& c) {
+detector_actor_options detector_options(const std::string& pipeline, const detector_config& c,
+                                        const caf::actor& bgp_speaker) {
   detector_actor_options o;
   o.pipeline = pipeline;
+  // Blackholes go to the node's BGP speaker; without one they are only logged.
+  if (c.blackhole.enabled)
+    o.bgp_speaker = bgp_speaker;
   auto& s = o.settings;
   s.bucket_us = c.bucket.count() * 1000;
   s.min_windows = c.min_windows;
@@ -162,7 +166,8 @@ detector_actor_options detector_options(const std::string& pipeline, const detec
 /// children a pipeline has, downstream first.
 std::vector<child_spec> pipeline_children(const std::string& name, const pipeline_config& p,
                                           decoder_kind kind,
-                                          std::shared_ptr<exporter_allow_list> allowed) {
+                                          std::shared_ptr<exporter_allow_list> allowed,
+                                          const caf::actor& bgp_speaker) {
   std::vector<child_spec> specs;
   auto upstreams = p.listeners.size() * p.receive_threads;
   // The replicator comes first, so that a failing decoder or sink never
@@ -221,8 +226,8 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
   // traffic of our hosts.
   if (p.detector.enabled) {
     specs.push_back({"detector",
-                     [o = detector_options(name, p.detector)](caf::event_based_actor* sup,
-                                                              const std::vector<caf::actor>&) {
+                     [o = detector_options(name, p.detector, bgp_speaker)](
+                         caf::event_based_actor* sup, const std::vector<caf::actor>&) {
                        return caf::actor_cast<caf::actor>(sup->spawn<caf::linked>(detector, o));
                      },
                      false, true});
@@ -302,14 +307,17 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
 } // namespace
 
 std::vector<child_spec> netflow_pipeline(const tidewatch_config& cfg,
-                                         std::shared_ptr<exporter_allow_list> allowed) {
+                                         std::shared_ptr<exporter_allow_list> allowed,
+                                         caf::actor bgp_speaker) {
   return pipeline_children("netflow", cfg.pipelines.netflow, decoder_kind::netflow,
-                           std::move(allowed));
+                           std::move(allowed), bgp_speaker);
 }
 
 std::vector<child_spec> sflow_pipeline(const tidewatch_config& cfg,
-                                       std::shared_ptr<exporter_allow_list> allowed) {
-  return pipeline_children("sflow", cfg.pipelines.sflow, decoder_kind::sflow, std::move(allowed));
+                                       std::shared_ptr<exporter_allow_list> allowed,
+                                       caf::actor bgp_speaker) {
+  return pipeline_children("sflow", cfg.pipelines.sflow, decoder_kind::sflow, std::move(allowed),
+                           bgp_speaker);
 }
 
 std::vector<ip_prefix> allowed_exporter_prefixes(const pipeline_config& p) {

@@ -437,6 +437,30 @@ bgp_speaker(bgp_speaker_actor::stateful_pointer<bgp_speaker_state> self, bgp_con
                           [&](bgp_route_batch&& b) { self->send(replica, std::move(b)); });
         st.replicas.push_back(replica);
       },
+      [self](stats_atom) {
+        // Per neighbor, for /metrics and `tidewatch stats` (the inspector
+        // asks every registered role).
+        stats_snapshot s;
+        s.pipeline = "bgp";
+        s.stage = "bgp_speaker";
+        for (auto& [address, n] : self->state.neighbors) {
+          auto label = "{neighbor=\"" + address.to_string() + "\"}";
+          auto* rib = self->state.rib.neighbor(address);
+          s.counters.push_back({"bgp_established" + label, n.status.established_us != 0});
+          s.counters.push_back({"bgp_prefixes" + label, rib ? rib->size() : 0});
+          s.counters.push_back({"bgp_updates_received_total" + label, n.status.updates_received});
+          s.counters.push_back(
+              {"bgp_withdrawals_received_total" + label, n.status.withdrawals_received});
+        }
+        s.counters.push_back({"bgp_blackholes_active", self->state.blackholes.size()});
+        return std::vector<stats_snapshot>{std::move(s)};
+      },
+      [self](status_atom) {
+        role_status s;
+        s.role = "bgp";
+        s.actor_id = self->id();
+        return s;
+      },
       [self](neighbors_atom) {
         std::vector<bgp_neighbor_status> out;
         for (auto& [address, n] : self->state.neighbors) {

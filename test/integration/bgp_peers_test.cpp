@@ -289,3 +289,52 @@ BOOST_FIXTURE_TEST_CASE(bird_routes_survive_its_graceful_restart_until_it_resync
   BOOST_TEST(eventually([&] { return neighbor("127.0.0.3").prefixes == 2u; }, 15s));
   BOOST_TEST(lookup("203.0.113.1", "127.0.0.3").found);
 }
+
+BOOST_AUTO_TEST_CASE(tidewatch_bgp_shows_a_running_nodes_neighbors_and_routes) {
+  // The same speaker inside tidewatchd, asked through its inspector.
+  scratch_dir dir{"bgp-cli"};
+  uint16_t bgp_port = free_port(SOCK_STREAM);
+  write_file(
+      dir / "node.yaml",
+      node_config(dir.path, free_port()) +
+          "bgp:\n  enabled: true\n  address: 127.0.0.1\n  port: " + std::to_string(bgp_port) +
+          "\n  local_as: 65000\n  router_id: 127.0.0.1\n"
+          "  neighbors:\n    - {address: 127.0.0.2, remote_as: 4200000001}\n");
+  process d({tidewatchd, "--config", (dir / "node.yaml").string()}, dir.path, "tidewatchd");
+  BOOST_REQUIRE(d.wait_for("bgp: listening on", 10s));
+  fixture routers_side; // only for its gobgpd recipe, pointed at tidewatchd's port
+  routers_side.port = bgp_port;
+  uint16_t grpc = free_port(SOCK_STREAM);
+  auto router = routers_side.start_gobgpd("127.0.0.2", 4200000001, grpc);
+  BOOST_REQUIRE_MESSAGE(d.wait_for("bgp: session with 127.0.0.2 (AS4200000001) established", 30s),
+                        d.err());
+  gobgp(grpc, "global rib -a ipv4 add 203.0.113.0/24 aspath 64500,15169 nexthop 192.0.2.1 "
+              "community 65001:100");
+  std::string out;
+  BOOST_TEST(routers_side.eventually(
+      [&] {
+        return inspect(d, "bgp lookup 203.0.113.77 --json", out) == 0 &&
+               out.find("\"found\":true") != std::string::npos;
+      },
+      10s));
+  BOOST_TEST(out.find("\"as_path\":\"4200000001 64500 15169\"") != std::string::npos, out);
+  BOOST_TEST(out.find("\"comms\":\"65001:100\"") != std::string::npos, out);
+  BOOST_TEST(inspect(d, "bgp lookup 203.0.113.77 --neighbor 127.0.0.2", out) == 0);
+  BOOST_TEST(out.find("4200000001 64500 15169") != std::string::npos, out);
+  BOOST_TEST(routers_side.eventually(
+      [&] {
+        return inspect(d, "bgp neighbors --json", out) == 0 &&
+               out.find("\"prefixes\":1") != std::string::npos;
+      },
+      5s));
+  BOOST_TEST(out.find("\"neighbor\":\"127.0.0.2\",\"remote_as\":4200000001") != std::string::npos,
+             out);
+  BOOST_TEST(out.find("\"state\":\"established\"") != std::string::npos, out);
+  BOOST_TEST(inspect(d, "bgp neighbors", out) == 0);
+  BOOST_TEST(out.find("127.0.0.2") != std::string::npos, out);
+  BOOST_TEST(inspect(d, "bgp what", out) == 2, out);
+  router->signal(SIGTERM);
+  router->wait_exit(5s);
+  d.signal(SIGTERM);
+  BOOST_TEST(d.wait_exit(15s).value_or(-1) == 0);
+}

@@ -152,12 +152,27 @@ BOOST_FIXTURE_TEST_CASE(flowgen_attack_mode_is_banned_and_normal_traffic_around_
                         detector_fixture) {
   process d({tidewatchd, "--config", (dir / "node.yaml").string()}, dir.path, "tidewatchd");
   BOOST_REQUIRE(d.wait_for("listening on udp", 10s));
-  BOOST_REQUIRE_EQUAL(run(flowgen + " --protocol v9 --target 127.0.0.1:" + std::to_string(port) +
-                          " --rate 2000 --duration 2 --hosts 1000 --src-prefix 10.0.0.0/8"
-                          " --dst-prefix 100.64.0.0/24 --attack 100.64.0.200 --attack-type syn"
-                          " --attack-rate 3000 > /dev/null"),
-                      0);
+  process sender({"/bin/sh", "-c",
+                  flowgen + " --protocol v9 --target 127.0.0.1:" + std::to_string(port) +
+                      " --rate 2000 --duration 2 --hosts 1000 --src-prefix 10.0.0.0/8"
+                      " --dst-prefix 100.64.0.0/24 --attack 100.64.0.200 --attack-type syn"
+                      " --attack-rate 3000"},
+                 dir.path, "flowgen");
+  // While the flood runs, `tidewatch top` ranks its target first by flows in.
+  std::this_thread::sleep_for(1200ms);
+  std::string top;
+  BOOST_TEST(inspect(d, "top flows in 3 --json", top) == 0, top);
+  BOOST_TEST(top.find("{\"address\":\"100.64.0.200\"") == top.find("{\"address\":"), top);
+  BOOST_REQUIRE_EQUAL(sender.wait_exit(20s).value_or(-1), 0);
   expect_attack(d, "100.64.0.200", "100.64.0.200/32", "syn_flood");
+  // After the unban, `tidewatch attacks` still lists it among the recent ones.
+  std::string attacks;
+  BOOST_TEST(inspect(d, "attacks --json", attacks) == 0, attacks);
+  BOOST_TEST(attacks.find("\"target\":\"100.64.0.200/32\"") != std::string::npos, attacks);
+  BOOST_TEST(attacks.find("\"type\":\"syn_flood\"") != std::string::npos, attacks);
+  BOOST_TEST(attacks.find("\"active\":false") != std::string::npos, attacks);
+  BOOST_TEST(inspect(d, "attacks", attacks) == 0);
+  BOOST_TEST(attacks.find("100.64.0.200/32") != std::string::npos, attacks);
   d.signal(SIGTERM);
   BOOST_TEST(d.wait_exit(15s).value_or(-1) == 0);
 }

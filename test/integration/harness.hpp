@@ -247,4 +247,19 @@ inline size_t count_lines(const std::filesystem::path& p) {
   return n;
 }
 
+/// The port in a start-up line such as "inspector listening on 127.0.0.1:41234 (".
+inline uint16_t logged_port(const std::string& log, const std::string& prefix) {
+  auto at = log.find(prefix);
+  if (at == std::string::npos)
+    return 0;
+  return uint16_t(std::strtoul(log.c_str() + at + prefix.size(), nullptr, 10));
+}
+
+/// `tidewatch ARGS --node` the inspector a tidewatchd logged at start; exit
+/// code, output (stdout and stderr) in `out`.
+inline int inspect(const process& daemon, const std::string& args, std::string& out) {
+  auto port = logged_port(daemon.err(), "inspector listening on 127.0.0.1:");
+  return run(tidewatch_cli + " " + args + " --node 127.0.0.1:" + std::to_string(port), &out);
+}
+
 } // namespace tidewatch::test

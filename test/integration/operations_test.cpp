@@ -13,14 +13,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// The port in a start-up line such as "inspector listening on 127.0.0.1:41234 (".
-uint16_t logged_port(const std::string& log, const std::string& prefix) {
-  auto at = log.find(prefix);
-  if (at == std::string::npos)
-    return 0;
-  return uint16_t(std::strtoul(log.c_str() + at + prefix.size(), nullptr, 10));
-}
-
 /// The number after `"key":` in the first JSON object that contains `marker`.
 uint64_t json_number(const std::string& json, const std::string& marker, const std::string& key) {
   auto at = json.find(marker);
