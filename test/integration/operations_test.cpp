@@ -293,7 +293,11 @@ BOOST_AUTO_TEST_CASE(sighup_replaces_the_exporter_allow_list_of_running_listener
     std::this_thread::sleep_for(20ms);
   BOOST_TEST(count_lines(dir / "flows.json") == 100u);
   out = stats();
-  BOOST_TEST(json_number(out, "\"stage\":\"listener:", "datagrams") == denied, out);
+  // flowgen's pacing may pack the same 100 records into a different number
+  // of datagrams than the first time: every accepted one reached the decoder.
+  BOOST_TEST(json_number(out, "\"stage\":\"listener:", "datagrams") ==
+                 json_number(out, "\"stage\":\"decoder\"", "datagrams"),
+             out);
   BOOST_TEST(json_number(out, "\"stage\":\"decoder\"", "records") == 100u, out);
   BOOST_TEST(out.find(denied_marker + std::to_string(denied) + ",") != std::string::npos, out);
   d.signal(SIGTERM);
