@@ -82,22 +82,25 @@ int run_node(const tidewatch_config& initial, const std::string& config_path) {
   int exit_code = 0;
   {
     caf::scoped_actor self{sys};
+    // The BGP speaker is a node-level service beside the pipelines; it stops
+    // with the node, and failing (e.g. its port taken) stops the node. It
+    // starts first: the pipelines' enrichers subscribe to its routes.
+    bgp_speaker_actor speaker;
+    caf::actor bgp;
+    if (cfg.bgp.enabled) {
+      speaker = spawn_bgp_speaker(sys, cfg.bgp);
+      bgp = caf::actor_cast<caf::actor>(speaker);
+      self->monitor(bgp);
+    }
     std::vector<caf::actor> pipelines;
     if (cfg.pipelines.netflow.enabled)
       pipelines.push_back(sys.spawn(supervisor, std::string("netflow"), make_restart_policy(cfg),
-                                    netflow_pipeline(cfg)));
+                                    netflow_pipeline(cfg, speaker)));
     if (cfg.pipelines.sflow.enabled)
       pipelines.push_back(sys.spawn(supervisor, std::string("sflow"), make_restart_policy(cfg),
-                                    sflow_pipeline(cfg)));
+                                    sflow_pipeline(cfg, speaker)));
     for (auto& p : pipelines)
       self->monitor(p);
-    // The BGP speaker is a node-level service beside the pipelines; it stops
-    // with the node, and failing (e.g. its port taken) stops the node.
-    caf::actor bgp;
-    if (cfg.bgp.enabled) {
-      bgp = caf::actor_cast<caf::actor>(spawn_bgp_speaker(sys, cfg.bgp));
-      self->monitor(bgp);
-    }
     spdlog::info("tidewatchd {} node '{}' started with {} pipeline(s)", TIDEWATCH_VERSION,
                  cfg.node.name, pipelines.size());
     // A thread waits for signals and turns them into messages.
