@@ -42,13 +42,15 @@ using flow_producer_actor = caf::typed_actor<caf::reacts_to<ack_atom>>;
 
 /// The ENRICHER actor interface: takes flow batches like a sink (from the
 /// decoder), enriches them and hands them to the sinks, returning the
-/// decoder's credit once every sink finished the batch.
+/// decoder's credit once every sink finished the batch. Keeps a replica of
+/// the BGP speaker's routes, fed by its route batches.
 using enricher_actor = caf::typed_actor<                //
     caf::reacts_to<flow_batch>,                         // records from the decoder
     caf::reacts_to<ack_atom>,                           // a sink finished a batch
     caf::reacts_to<drain_atom, caf::actor>,             //
     caf::reacts_to<tick_atom>,                          // watch files for changes
     caf::reacts_to<reload_atom>,                        // re-read files now (SIGHUP)
+    caf::reacts_to<bgp_route_batch>,                    // replica RIB: from the BGP speaker
     caf::replies_to<stats_atom>::with<stats_snapshot>>; //
 
 /// The REPLICATOR actor interface: raw export datagrams in, copies sent on

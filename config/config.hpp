@@ -108,11 +108,12 @@ struct sampling_config {
 };
 
 struct enrichment_config {
-  std::string prefix_file;          ///< our prefixes, `PREFIX [NAME]` per line; empty: none
-  std::string country_database;     ///< MaxMind-format file with countries; empty: none
-  std::string asn_database;         ///< MaxMind-format file with AS numbers and names
-  std::string asn_fill = "missing"; ///< never | missing | always: AS numbers from asn_database
-  std::string region;               ///< a site label put on every record
+  std::string prefix_file;           ///< our prefixes, `PREFIX [NAME]` per line; empty: none
+  std::string country_database;      ///< MaxMind-format file with countries; empty: none
+  std::string asn_database;          ///< MaxMind-format file with AS numbers and names
+  std::string asn_fill = "missing";  ///< never | missing | always: AS numbers from asn_database
+  std::string bgp_as = "prefer_bgp"; ///< prefer_bgp | prefer_export: AS numbers from BGP routes
+  std::string region;                ///< a site label put on every record
   sampling_config sampling;
 };
 

@@ -629,6 +629,7 @@ template <class V> void describe(V& v, enrichment_config& x) {
   v.field("country_database", x.country_database);
   v.field("asn_database", x.asn_database);
   v.field("asn_fill", x.asn_fill, one_of{{"never", "missing", "always"}});
+  v.field("bgp_as", x.bgp_as, one_of{{"prefer_bgp", "prefer_export"}});
   v.field("region", x.region);
   v.section("sampling", x.sampling);
 }

@@ -89,6 +89,7 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
 /// locally and across nodes.
 struct bgp_route_batch {
   ip_address neighbor;
+  uint32_t router_id = 0; ///< the neighbor's BGP identifier (from its OPEN); 0: unknown
   bool reset = false;
   bool mark_stale = false;
   bool sweep_stale = false;
@@ -102,7 +103,7 @@ struct bgp_route_batch {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, bgp_route_batch& x) {
   return f(caf::meta::type_name("tidewatch::bgp_route_batch"), x.neighbor, x.reset, x.mark_stale,
-           x.sweep_stale, x.attributes, x.withdrawn, x.announced);
+           x.sweep_stale, x.attributes, x.withdrawn, x.announced, x.router_id);
 }
 
 /// What `tidewatch bgp neighbors` shows for one configured neighbor.

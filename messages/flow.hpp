@@ -139,6 +139,14 @@ struct flow_record {
   uint32_t dst_as_name = 0;
   uint32_t region = 0; ///< label: the configured site/region
 
+  // -- BGP, from the exporter's routes (the longest match of dst_addr) --
+  uint32_t as_path = 0;              ///< label: AS_PATH as nfacctd prints it
+  uint32_t communities = 0;          ///< label: standard communities
+  uint32_t extended_communities = 0; ///< label
+  uint32_t large_communities = 0;    ///< label
+  uint32_t local_pref = 0;
+  uint32_t med = 0;
+
   friend bool operator==(const flow_record&, const flow_record&) = default;
 };
 
@@ -153,7 +161,8 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
            x.src_peer_as, x.dst_peer_as, x.src_priority, x.dst_priority, x.inner_vlan,
            x.mpls_top_label, x.scope, x.rate_source, x.src_net_length, x.dst_net_length,
            x.src_country, x.dst_country, x.src_net_name, x.dst_net_name, x.src_as_name,
-           x.dst_as_name, x.region);
+           x.dst_as_name, x.region, x.as_path, x.communities, x.extended_communities,
+           x.large_communities, x.local_pref, x.med);
 }
 
 /// The texts that records of one batch refer to by index (AS names, site

@@ -206,21 +206,24 @@ int run_node(const tidewatch_config& initial, const std::string& config_path) {
       publish_inspector(sys, cfg.node.inspector, insp);
     reloadable_settings settings;
     settings.apply(cfg, false);
-    // The BGP speaker is a node-level service beside the pipelines (their detectors
-    // announce blackholes through it); it stops
-    // with the node, and failing (e.g. its port taken) stops the node.
+    // The BGP speaker is a node-level service beside the pipelines: their
+    // enrichers subscribe to its routes and their detectors announce
+    // blackholes through it, so it starts first. It stops with the node, and
+    // failing (e.g. its port taken) stops the node.
+    bgp_speaker_actor speaker;
     caf::actor bgp;
     if (cfg.bgp.enabled) {
-      bgp = caf::actor_cast<caf::actor>(spawn_bgp_speaker(sys, cfg.bgp));
+      speaker = spawn_bgp_speaker(sys, cfg.bgp);
+      bgp = caf::actor_cast<caf::actor>(speaker);
       self->monitor(bgp);
     }
     std::vector<caf::actor> pipelines;
     if (cfg.pipelines.netflow.enabled)
       pipelines.push_back(sys.spawn(supervisor, std::string("netflow"), make_restart_policy(cfg),
-                                    netflow_pipeline(cfg, settings.netflow_allowed, bgp)));
+                                    netflow_pipeline(cfg, settings.netflow_allowed, speaker)));
     if (cfg.pipelines.sflow.enabled)
       pipelines.push_back(sys.spawn(supervisor, std::string("sflow"), make_restart_policy(cfg),
-                                    sflow_pipeline(cfg, settings.sflow_allowed, bgp)));
+                                    sflow_pipeline(cfg, settings.sflow_allowed, speaker)));
     for (auto& p : pipelines)
       self->monitor(p);
     if (cfg.pipelines.netflow.enabled)

@@ -43,6 +43,19 @@ std::vector<ip_prefix> parse_prefixes(const std::vector<std::string>& texts) {
   return out;
 }
 
+/// The BGP part of the enricher's settings: each neighbor's other exporters.
+bgp_enrichment_settings bgp_settings(const bgp_config& bgp, const enrichment_config& c) {
+  bgp_enrichment_settings s;
+  s.as_mode = c.bgp_as == "prefer_export" ? bgp_as_mode::prefer_export : bgp_as_mode::prefer_bgp;
+  for (auto& n : bgp.neighbors) {
+    bgp_neighbor_binding b;
+    ip_address::parse(n.address, b.neighbor); // validated with the config
+    b.exporters = parse_prefixes(n.exporters);
+    s.neighbors.push_back(std::move(b));
+  }
+  return s;
+}
+
 enricher_actor_options enricher_options(const std::string& pipeline, const enrichment_config& c) {
   enricher_actor_options o;
   o.pipeline = pipeline;
@@ -82,7 +95,8 @@ replicator_options replicator_options_of(const std::string& name, const pipeline
   return r;
 }
 
-kafka_sink_options kafka_options(const std::string& pipeline, const sink_config& s) {
+kafka_sink_options kafka_options(const std::string& pipeline, const sink_config& s,
+                                 bool bgp_fields) {
   kafka_sink_options o;
   o.pipeline = pipeline;
   o.producer.brokers = s.brokers;
@@ -96,6 +110,7 @@ kafka_sink_options kafka_options(const std::string& pipeline, const sink_config&
   o.producer.spool.segment_bytes = std::clamp<uint64_t>(s.spool_max_bytes / 8, 64 << 10, 64 << 20);
   o.producer.flush_timeout = s.flush_timeout;
   o.producer.json.unscaled_counters = s.unscaled_counters;
+  o.producer.json.bgp_fields = bgp_fields;
   return o;
 }
 
@@ -167,9 +182,11 @@ detector_actor_options detector_options(const std::string& pipeline, const detec
 std::vector<child_spec> pipeline_children(const std::string& name, const pipeline_config& p,
                                           decoder_kind kind,
                                           std::shared_ptr<exporter_allow_list> allowed,
-                                          const caf::actor& bgp_speaker) {
+                                          const bgp_config& bgp, bgp_speaker_actor speaker) {
   std::vector<child_spec> specs;
   auto upstreams = p.listeners.size() * p.receive_threads;
+  // Records carry BGP fields when a speaker feeds the enricher.
+  const bool bgp_fields = bgp.enabled && speaker;
   // The replicator comes first, so that a failing decoder or sink never
   // restarts it (rest-for-one restarts what was started after the failure).
   std::optional<size_t> replicator_index;
@@ -188,7 +205,7 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
     const auto& sink = p.sinks[i];
     std::function<flow_sink_actor(caf::local_actor*)> spawn_sink;
     if (sink.type == "kafka") {
-      spawn_sink = [o = kafka_options(name, sink)](caf::local_actor* parent) {
+      spawn_sink = [o = kafka_options(name, sink, bgp_fields)](caf::local_actor* parent) {
         return parent->spawn<caf::linked>(kafka_sink, o);
       };
     } else {
@@ -199,6 +216,7 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
       o.file.rotate_bytes = sink.rotate_bytes;
       o.file.rotate_interval_us = sink.rotate_interval.count() * 1000;
       o.json.unscaled_counters = sink.unscaled_counters;
+      o.json.bgp_fields = bgp_fields;
       spawn_sink = [o](caf::local_actor* parent) {
         return parent->spawn<caf::linked>(file_sink, o);
       };
@@ -226,7 +244,7 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
   // traffic of our hosts.
   if (p.detector.enabled) {
     specs.push_back({"detector",
-                     [o = detector_options(name, p.detector, bgp_speaker)](
+                     [o = detector_options(name, p.detector, caf::actor_cast<caf::actor>(speaker))](
                          caf::event_based_actor* sup, const std::vector<caf::actor>&) {
                        return caf::actor_cast<caf::actor>(sup->spawn<caf::linked>(detector, o));
                      },
@@ -238,6 +256,8 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
   if (sink_count > 0) {
     size_t enricher_index = specs.size();
     auto e = enricher_options(name, p.enrichment);
+    e.settings.bgp = bgp_settings(bgp, p.enrichment);
+    e.settings.bgp.enabled = bgp_fields;
     for (auto& s : p.sinks)
       e.sink_scopes.push_back(scope_mask(s.scopes));
     if (p.detector.enabled)
@@ -245,13 +265,13 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
                               scope_bit(traffic_scope::outbound) |
                               scope_bit(traffic_scope::internal));
     specs.push_back({"enricher",
-                     [e, first_sink, sink_count](caf::event_based_actor* sup,
-                                                 const std::vector<caf::actor>& earlier) {
+                     [e, first_sink, sink_count, speaker](caf::event_based_actor* sup,
+                                                          const std::vector<caf::actor>& earlier) {
                        std::vector<flow_sink_actor> sinks;
                        for (size_t i = first_sink; i < first_sink + sink_count; ++i)
                          sinks.push_back(caf::actor_cast<flow_sink_actor>(earlier[i]));
                        return caf::actor_cast<caf::actor>(
-                           sup->spawn<caf::linked>(enricher, e, sinks));
+                           sup->spawn<caf::linked>(enricher, e, sinks, speaker));
                      },
                      false, false, true});
     decoder_actor_options d;
@@ -308,16 +328,16 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
 
 std::vector<child_spec> netflow_pipeline(const tidewatch_config& cfg,
                                          std::shared_ptr<exporter_allow_list> allowed,
-                                         caf::actor bgp_speaker) {
+                                         bgp_speaker_actor speaker) {
   return pipeline_children("netflow", cfg.pipelines.netflow, decoder_kind::netflow,
-                           std::move(allowed), bgp_speaker);
+                           std::move(allowed), cfg.bgp, speaker);
 }
 
 std::vector<child_spec> sflow_pipeline(const tidewatch_config& cfg,
                                        std::shared_ptr<exporter_allow_list> allowed,
-                                       caf::actor bgp_speaker) {
+                                       bgp_speaker_actor speaker) {
   return pipeline_children("sflow", cfg.pipelines.sflow, decoder_kind::sflow, std::move(allowed),
-                           bgp_speaker);
+                           cfg.bgp, speaker);
 }
 
 std::vector<ip_prefix> allowed_exporter_prefixes(const pipeline_config& p) {

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/interfaces.hpp"
 #include "actors/listener/udp_receiver.hpp"
 #include "config/config.hpp"
 #include "runtime/supervisor.hpp"
@@ -14,17 +15,17 @@ namespace tidewatch {
 /// are sinks), then one listener per address and receive thread. Only
 /// runtime/ knows this topology. The listeners read `allowed` (SIGHUP
 /// replaces its content); null: a list of the config's allowed_exporters.
-/// `bgp_speaker`: the node's BGP speaker, which the detector asks to
-/// announce blackholes; none when invalid.
+/// `speaker`: the node's BGP speaker (null: none); the enricher subscribes to
+/// its routes and the detector asks it to announce blackholes.
 std::vector<child_spec> netflow_pipeline(const tidewatch_config& cfg,
                                          std::shared_ptr<exporter_allow_list> allowed = nullptr,
-                                         caf::actor bgp_speaker = {});
+                                         bgp_speaker_actor speaker = {});
 
 /// The supervised children of the sFlow pipeline, in the same order: its own
 /// sinks, an sFlow decoder and its own listeners (UDP 6343 by default).
 std::vector<child_spec> sflow_pipeline(const tidewatch_config& cfg,
                                        std::shared_ptr<exporter_allow_list> allowed = nullptr,
-                                       caf::actor bgp_speaker = {});
+                                       bgp_speaker_actor speaker = {});
 
 /// The prefixes of a validated config's allowed_exporters.
 std::vector<ip_prefix> allowed_exporter_prefixes(const pipeline_config& p);

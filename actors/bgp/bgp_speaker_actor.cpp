@@ -336,8 +336,10 @@ bgp_speaker(bgp_speaker_actor::stateful_pointer<bgp_speaker_state> self, bgp_con
   });
   return {
       [self](bgp_route_batch& batch) {
-        if (self->state.current(batch.neighbor, self->current_sender()))
+        if (auto* n = self->state.current(batch.neighbor, self->current_sender())) {
+          batch.router_id = n->status.router_id;
           self->state.publish(self, batch);
+        }
       },
       [self](bgp_neighbor_status& status) {
         auto* n = self->state.current(status.address, self->current_sender());
@@ -432,9 +434,14 @@ bgp_speaker(bgp_speaker_actor::stateful_pointer<bgp_speaker_state> self, bgp_con
       [self](subscribe_atom, bgp_replica_actor& replica) {
         auto& st = self->state;
         self->monitor(replica);
-        for (auto& address : st.rib.neighbor_addresses())
-          st.rib.snapshot(address, snapshot_batch_routes,
-                          [&](bgp_route_batch&& b) { self->send(replica, std::move(b)); });
+        for (auto& address : st.rib.neighbor_addresses()) {
+          auto n = st.neighbors.find(address);
+          uint32_t router_id = n == st.neighbors.end() ? 0 : n->second.status.router_id;
+          st.rib.snapshot(address, snapshot_batch_routes, [&](bgp_route_batch&& b) {
+            b.router_id = router_id;
+            self->send(replica, std::move(b));
+          });
+        }
         st.replicas.push_back(replica);
       },
       [self](stats_atom) {

@@ -94,7 +94,8 @@ struct field_step {
   field_op op = field_op::skip;
   uint8_t target = 0; ///< byte offset of the flow_record member the op writes
 };
-static_assert(sizeof(flow_record) <= 256, "field_step::target is one byte");
+// Plans write only the exported fields, which come before the enrichment ones.
+static_assert(offsetof(flow_record, scope) <= 256, "field_step::target is one byte");
 
 /// A template parsed once into a plan. Fixed-length templates keep only the
 /// steps that do something, at fixed offsets; templates with variable-length

@@ -31,7 +31,8 @@ bool refresh(self_ptr self, bool force) {
 } // namespace
 
 enricher_actor::behavior_type enricher(self_ptr self, enricher_actor_options opts,
-                                       std::vector<flow_sink_actor> sinks) {
+                                       std::vector<flow_sink_actor> sinks,
+                                       bgp_speaker_actor speaker) {
   auto& st = self->state;
   st.opts = std::move(opts);
   st.enricher = flow_enricher{st.opts.settings};
@@ -44,6 +45,8 @@ enricher_actor::behavior_type enricher(self_ptr self, enricher_actor_options opt
     return enricher_actor::behavior_type::make_empty_behavior();
   }
   st.started = true;
+  if (speaker)
+    self->send(speaker, subscribe_atom::value, caf::actor_cast<bgp_replica_actor>(self));
   self->delayed_send(self, st.opts.watch_interval, tick_atom::value);
   return {
       [self](flow_batch& batch) {
@@ -93,6 +96,7 @@ enricher_actor::behavior_type enricher(self_ptr self, enricher_actor_options opt
         self->delayed_send(self, self->state.opts.watch_interval, tick_atom::value);
       },
       [self](reload_atom) { refresh(self, true); },
+      [self](const bgp_route_batch& batch) { self->state.enricher.apply_routes(batch); },
       [self](stats_atom) {
         auto& st = self->state;
         stats_snapshot s;

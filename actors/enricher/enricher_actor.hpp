@@ -36,10 +36,14 @@ struct enricher_state {
 };
 
 /// Enriches flow batches between the decoder and the sinks (sampling
-/// extrapolation, scope and prefix tags, GeoIP and ASN, region). Re-reads its
-/// files when they change and on `reload`, between two batches.
+/// extrapolation, scope and prefix tags, GeoIP and ASN, region, BGP routes).
+/// Re-reads its files when they change and on `reload`, between two batches.
+/// With a BGP speaker (local or on another node), subscribes to it at start
+/// and applies its route batches to a local replica between flow batches, so
+/// no flow waits for a message round trip.
 enricher_actor::behavior_type enricher(enricher_actor::stateful_pointer<enricher_state> self,
                                        enricher_actor_options opts,
-                                       std::vector<flow_sink_actor> sinks);
+                                       std::vector<flow_sink_actor> sinks,
+                                       bgp_speaker_actor speaker);
 
 } // namespace tidewatch

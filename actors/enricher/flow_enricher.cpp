@@ -198,6 +198,8 @@ void flow_enricher::enrich(flow_batch& batch) {
     r.dst_net_length = dst_net ? family_length(dst_net->prefix) : 0;
     r.src_net_name = src_net ? label(batch, &src_net->name) : 0;
     r.dst_net_name = dst_net ? label(batch, &dst_net->name) : 0;
+    if (settings_.bgp.enabled)
+      enrich_bgp(batch, r, exporter_routes(r.exporter));
     if (!geo)
       continue;
     for (int side = 0; side < 2; ++side) {
@@ -216,8 +218,80 @@ void flow_enricher::enrich(flow_batch& batch) {
   records_ += batch.records.size();
 }
 
+void flow_enricher::apply_routes(const bgp_route_batch& batch) {
+  rib_.apply(batch);
+  if (batch.router_id != 0)
+    router_ids_[batch.neighbor] = batch.router_id;
+  last_valid_ = false;
+}
+
+const adj_rib_in* flow_enricher::exporter_routes(const ip_address& exporter) {
+  if (last_valid_ && exporter == last_exporter_)
+    return last_routes_;
+  const adj_rib_in* found = rib_.neighbor(exporter);
+  for (auto& n : settings_.bgp.neighbors) {
+    if (found)
+      break;
+    for (auto& p : n.exporters)
+      if (p.contains(exporter)) {
+        found = rib_.neighbor(n.neighbor);
+        break;
+      }
+  }
+  if (!found && exporter.is_v4())
+    for (auto& [neighbor, id] : router_ids_)
+      if (id == exporter.v4_host_order()) {
+        found = rib_.neighbor(neighbor);
+        break;
+      }
+  last_exporter_ = exporter;
+  last_routes_ = found;
+  last_valid_ = true;
+  return found;
+}
+
+void flow_enricher::enrich_bgp(flow_batch& batch, flow_record& r, const adj_rib_in* rib) {
+  if (!rib) {
+    ++bgp_no_neighbor_;
+    return;
+  }
+  const bool prefer_bgp = settings_.bgp.as_mode == bgp_as_mode::prefer_bgp;
+  auto take_as = [prefer_bgp](uint32_t& field, uint32_t route_as) {
+    if (prefer_bgp || field == 0)
+      field = route_as;
+  };
+  if (auto src = rib_.lookup(rib, r.src_addr); src.attributes) {
+    ++bgp_src_matches_;
+    take_as(r.src_as, src.attributes->origin_as);
+    take_as(r.src_peer_as, src.attributes->peer_as);
+    r.src_mask = src.length;
+  }
+  auto dst = rib_.lookup(rib, r.dst_addr);
+  if (!dst.attributes)
+    return;
+  ++bgp_dst_matches_;
+  const auto& a = *dst.attributes;
+  take_as(r.dst_as, a.origin_as);
+  take_as(r.dst_peer_as, a.peer_as);
+  r.dst_mask = dst.length;
+  if (!a.attributes.next_hop.is_unspecified())
+    r.bgp_next_hop = a.attributes.next_hop;
+  r.as_path = label(batch, &a.as_path);
+  r.communities = label(batch, &a.communities);
+  r.extended_communities = label(batch, &a.extended_communities);
+  r.large_communities = label(batch, &a.large_communities);
+  r.local_pref = a.attributes.local_pref;
+  r.med = a.attributes.med;
+}
+
 void flow_enricher::collect(std::vector<counter_value>& out) const {
   out.push_back({"enricher_records_total", records_});
+  if (settings_.bgp.enabled) {
+    out.push_back({"enricher_bgp_routes", rib_.size()});
+    out.push_back({"enricher_bgp_no_neighbor_total", bgp_no_neighbor_});
+    out.push_back({"enricher_bgp_src_matches_total", bgp_src_matches_});
+    out.push_back({"enricher_bgp_dst_matches_total", bgp_dst_matches_});
+  }
   for (size_t i = 0; i < by_rate_source_.size(); ++i)
     out.push_back({std::string("enricher_sampling_rate_source_total{source=\"") +
                        to_string(sampling_source(i)) + "\"}",

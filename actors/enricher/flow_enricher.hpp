@@ -2,10 +2,12 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "actors/bgp/bgp_rib.hpp"
 #include "actors/enricher/geoip_database.hpp"
 #include "actors/enricher/prefix_list.hpp"
 #include "messages/flow.hpp"
@@ -49,8 +51,29 @@ enum class asn_fill_mode : uint8_t {
   always,  ///< the database wins
 };
 
+/// Which AS numbers a flow keeps when both its export and a BGP route have one.
+enum class bgp_as_mode : uint8_t {
+  prefer_bgp,    ///< the route's; the export's only where no route matched
+  prefer_export, ///< the export's where non-zero, else the route's
+};
+
+/// A BGP neighbor whose routes enrich the flows of exporters other than its
+/// own session address (a router exporting from a loopback).
+struct bgp_neighbor_binding {
+  ip_address neighbor;
+  std::vector<ip_prefix> exporters;
+};
+
+/// Whether and how flows get the routes of their exporter's BGP neighbor.
+struct bgp_enrichment_settings {
+  bool enabled = false; ///< a BGP speaker feeds the enricher's replica RIB
+  std::vector<bgp_neighbor_binding> neighbors;
+  bgp_as_mode as_mode = bgp_as_mode::prefer_bgp;
+};
+
 struct enricher_settings {
   sampling_options sampling;
+  bgp_enrichment_settings bgp;
   asn_fill_mode asn_fill = asn_fill_mode::missing;
   std::string region; ///< a site label put on every record; empty: none
   /// Recent addresses whose database facts are kept (rounded up to a power
@@ -80,6 +103,12 @@ public:
 
   /// Enriches every record of the batch in place and fills batch.labels.
   void enrich(flow_batch& batch);
+
+  /// Applies a BGP speaker's route changes to the replica RIB that enrich()
+  /// reads; called between two flow batches, so a batch sees one RIB version.
+  void apply_routes(const bgp_route_batch& batch);
+  /// The replica RIB.
+  const bgp_rib& routes() const { return rib_; }
 
   /// Counters: records, per sampling source, per scope, cache hits and misses.
   void collect(std::vector<counter_value>& out) const;
@@ -114,6 +143,10 @@ private:
   /// Rate and its source for r; rate 0 when unknown.
   std::pair<uint32_t, sampling_source> sampling_rate(const flow_record& r) const;
   uint32_t label(flow_batch& batch, const std::string* text);
+  /// The routes of the neighbor that `exporter` belongs to; null: none.
+  const adj_rib_in* exporter_routes(const ip_address& exporter);
+  /// Fills r's BGP fields from the longest matches of its addresses in rib.
+  void enrich_bgp(flow_batch& batch, flow_record& r, const adj_rib_in* rib);
 
   enricher_settings settings_;
   prefix_table overrides_; ///< exporter -> 1-based index into settings_.sampling.overrides
@@ -130,12 +163,24 @@ private:
   std::vector<label_slot> label_index_ = std::vector<label_slot>(label_slots);
   uint32_t batch_number_ = 0;
 
+  // -- BGP --
+  bgp_rib rib_;
+  std::map<ip_address, uint32_t> router_ids_; ///< neighbor -> BGP identifier
+  /// The last exporter resolved and its routes (exporters repeat in a
+  /// batch); invalid after a route change, which may free a neighbor's table.
+  ip_address last_exporter_;
+  const adj_rib_in* last_routes_ = nullptr;
+  bool last_valid_ = false;
+
   // -- counters --
   uint64_t records_ = 0;
   std::array<uint64_t, 4> by_rate_source_{};
   std::array<uint64_t, 5> by_scope_{};
   uint64_t cache_hits_ = 0;
   uint64_t cache_misses_ = 0;
+  uint64_t bgp_no_neighbor_ = 0; ///< records whose exporter has no routes
+  uint64_t bgp_src_matches_ = 0;
+  uint64_t bgp_dst_matches_ = 0;
 };
 
 } // namespace tidewatch

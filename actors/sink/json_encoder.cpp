@@ -222,12 +222,14 @@ std::string_view protocol_name(export_protocol p) {
 /// Longest escaped text a label may take in a line; longer labels are cut at
 /// a character boundary, which keeps every line under max_line_size.
 constexpr size_t max_label_output = 240;
+/// The same for the BGP texts (AS path, communities), which run longer.
+constexpr size_t max_bgp_text_output = 1024;
 
 /// A label as JSON string content: quotes, backslashes and control
-/// characters escaped, UTF-8 passed through.
-char* put_label(char* p, std::string_view text) {
+/// characters escaped, UTF-8 passed through; cut at `limit` bytes.
+char* put_label(char* p, std::string_view text, size_t limit = max_label_output) {
   constexpr char hex[] = "0123456789abcdef";
-  char* end = p + max_label_output;
+  char* end = p + limit;
   for (size_t i = 0; i < text.size(); ++i) {
     auto c = uint8_t(text[i]);
     size_t need = c < 0x20 ? 6 : (c == '"' || c == '\\') ? 2 : 1;
@@ -343,6 +345,17 @@ void json_encoder::encode(const flow_record& r, const label_table& labels, std::
   p = put_uint(p, r.src_as);
   p = put(p, ", \"as_dst\": ");
   p = put_uint(p, r.dst_as);
+  if (options_.bgp_fields) {
+    p = put_label(put(p, ", \"comms\": \""), labels[r.communities], max_bgp_text_output);
+    p = put_label(put(p, "\", \"ecomms\": \""), labels[r.extended_communities],
+                  max_bgp_text_output);
+    p = put_label(put(p, "\", \"lcomms\": \""), labels[r.large_communities], max_bgp_text_output);
+    p = put_label(put(p, "\", \"as_path\": \""), labels[r.as_path], max_bgp_text_output);
+    p = put_uint(put(p, "\", \"local_pref\": "), r.local_pref);
+    p = put_uint(put(p, ", \"med\": "), r.med);
+    p = put_uint(put(p, ", \"peer_as_src\": "), r.src_peer_as);
+    p = put_uint(put(p, ", \"peer_as_dst\": "), r.dst_peer_as);
+  }
   p = put(p, ", \"peer_ip_src\": \"");
   p = put_optional_address(p, r.exporter);
   p = put(p, "\", \"peer_ip_dst\": \"");

@@ -14,7 +14,8 @@ namespace tidewatch {
 /// them; see test/fixtures/pmacct), followed by the fields only tidewatch has.
 ///
 /// Keys, in order: event_type, mac_src, mac_dst, vlan, as_src, as_dst,
-/// peer_ip_src, peer_ip_dst, iface_in, iface_out, ip_src, net_src, ip_dst,
+/// [comms, ecomms, lcomms, as_path, local_pref, med, peer_as_src,
+/// peer_as_dst,] peer_ip_src, peer_ip_dst, iface_in, iface_out, ip_src, net_src, ip_dst,
 /// net_dst, mask_src, mask_dst, port_src, port_dst, tcp_flags, ip_proto, tos,
 /// sampling_rate, timestamp_start, timestamp_end, timestamp_arrival,
 /// export_proto_version, stamp_inserted, stamp_updated, flows, packets, bytes;
@@ -36,13 +37,18 @@ public:
     /// Also print the counters as exported, before sampling extrapolation
     /// (packets_sampled, bytes_sampled).
     bool unscaled_counters = false;
+    /// Also print the BGP keys after as_dst, as nfacctd does with a BGP
+    /// daemon: comms, ecomms, lcomms, as_path, local_pref, med, peer_as_src,
+    /// peer_as_dst. Set for the pipelines of a node with a BGP speaker, so
+    /// every line of a sink has the same keys.
+    bool bgp_fields = false;
   };
 
   json_encoder() = default;
   explicit json_encoder(options opts) : options_(opts) {}
 
   /// Upper bound of one encoded line, newline included.
-  static constexpr size_t max_line_size = 4096;
+  static constexpr size_t max_line_size = 8192;
 
   /// Appends one JSON object for r plus '\n' to out; `labels` is the
   /// record's batch's label table (flow_batch::labels). No allocation per

@@ -421,3 +421,16 @@ BOOST_AUTO_TEST_CASE(communities_parse_into_as_and_value) {
   BOOST_TEST(!parse_community(":1", c));
   BOOST_TEST(!parse_community("1:x", c));
 }
+
+BOOST_AUTO_TEST_CASE(bgp_as_defaults_to_prefer_bgp_and_takes_only_its_two_choices) {
+  tidewatch_config cfg;
+  BOOST_TEST(parse_config("", "empty.yaml", cfg).empty());
+  BOOST_TEST(cfg.pipelines.netflow.enrichment.bgp_as == "prefer_bgp");
+  BOOST_TEST(parse_config("pipelines:\n  netflow:\n    enrichment:\n      bgp_as: prefer_export\n",
+                          "node.yaml", cfg)
+                 .empty());
+  BOOST_TEST(cfg.pipelines.netflow.enrichment.bgp_as == "prefer_export");
+  expect_single_error("pipelines:\n  netflow:\n    enrichment:\n      bgp_as: longest\n",
+                      "node.yaml:4: pipelines.netflow.enrichment.bgp_as: 'longest' is not one of: "
+                      "prefer_bgp, prefer_export");
+}

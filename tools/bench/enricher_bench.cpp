@@ -1,8 +1,10 @@
 // enricher_bench: nanoseconds per record and records per second per core of
 // the enricher alone, with its lookups switched on one by one: sampling
 // only; a 10 k-prefix list; country + ASN database lookups with and without
-// the address cache, over few or many distinct addresses, uniform or skewed. Prints a table; no
-// target is asserted here (see README).
+// the address cache, over few or many distinct addresses, uniform or skewed;
+// BGP lookups (source and destination) in a synthetic table of 1 M IPv4
+// routes with 100 k distinct paths from the exporter's neighbor. Prints a
+// table; no target is asserted here (see README).
 //
 // usage: enricher_bench --database FILE.mmdb [--seconds S]
 //   FILE.mmdb: a MaxMind-layout database with countries and ASNs, e.g. made by
@@ -60,6 +62,40 @@ std::shared_ptr<prefix_list> our_prefixes(std::mt19937_64& rng) {
     std::exit(1);
   }
   return list;
+}
+
+/// A synthetic full table from `neighbor`: `routes` IPv4 prefixes (the 256
+/// /8s, then /24 mostly and /16../23 for a quarter) sharing `paths` attribute sets of 2-6 ASNs, two
+/// communities and, for a third, a large community; as route batches of 10 k.
+std::vector<bgp_route_batch> synthetic_table(const ip_address& neighbor, size_t routes,
+                                             size_t paths, std::mt19937_64& rng) {
+  std::vector<bgp_path_attributes> sets(paths);
+  for (auto& a : sets) {
+    size_t hops = 2 + rng() % 5;
+    a.origin = 0;
+    a.segments = {uint16_t(uint16_t(as_segment_type::sequence) << 8 | hops)};
+    for (size_t h = 0; h < hops; ++h)
+      a.as_path.push_back(h == 0 ? 65001 : uint32_t(1 + rng() % 4'200'000'000u));
+    a.next_hop = ip_address::from_v4(0xc0000201);
+    a.communities = {65001u << 16 | uint32_t(rng() % 1000), 65001u << 16 | 3000};
+    if (rng() % 3 == 0)
+      a.large_communities = {{4200000001, uint32_t(rng() % 100), 1}};
+  }
+  std::vector<bgp_route_batch> out;
+  for (size_t i = 0; i < routes; ++i) {
+    if (i % 10'000 == 0) {
+      out.emplace_back();
+      out.back().neighbor = neighbor;
+    }
+    auto& b = out.back();
+    // The first 256 are the /8s, so that every IPv4 address has a match.
+    uint8_t length = i < 256 ? 8 : rng() % 4 == 0 ? uint8_t(16 + rng() % 8) : 24;
+    uint32_t network = i < 256 ? uint32_t(i) << 24 : uint32_t(rng()) & ~((1u << (32 - length)) - 1);
+    b.attributes.push_back(sets[rng() % paths]);
+    b.announced.push_back(
+        {ip_address::from_v4(network), length, 0, uint32_t(b.attributes.size() - 1)});
+  }
+  return out;
 }
 
 /// Batches of 1,000 records over `distinct` addresses (20% IPv6), 10% of
@@ -165,6 +201,7 @@ int main(int argc, char** argv) {
     bool databases;
     size_t cache;
     const std::vector<flow_batch>* batches;
+    bool bgp = false;
   };
   const row rows[] = {
       {"sampling only", false, false, 0, &few},
@@ -176,7 +213,13 @@ int main(int argc, char** argv) {
       {"+ GeoIP/ASN, no cache, Zipf 1M addrs", true, true, 0, &skewed},
       {"+ GeoIP/ASN, cache, 2M addrs", true, true, 1 << 16, &many},
       {"+ GeoIP/ASN, no cache, 2M addrs", true, true, 0, &many},
+      {"sampling + BGP 1M routes, 20k addrs", false, false, 0, &few, true},
+      {"sampling + BGP 1M routes, 2M addrs", false, false, 0, &many, true},
+      {"+ GeoIP/ASN, cache, BGP, 20k addrs", true, true, 1 << 16, &few, true},
+      {"+ GeoIP/ASN, cache, BGP, Zipf 1M", true, true, 1 << 16, &skewed, true},
   };
+  auto exporter = ip_address::from_v4(0x7f000001);
+  auto table = synthetic_table(exporter, 1'000'000, 100'000, rng);
   std::printf("database: %s (%s): loaded in %.2f s, %zu ranges, %zu KiB flattened\n",
               database.c_str(), db->database_type().c_str(), load_seconds, db->ranges(),
               db->memory_bytes() / 1024);
@@ -187,7 +230,11 @@ int main(int argc, char** argv) {
     enricher_settings s;
     s.region = "bench";
     s.address_cache_size = r.cache;
+    s.bgp.enabled = r.bgp;
     flow_enricher e{s};
+    if (r.bgp)
+      for (auto& b : table)
+        e.apply_routes(b);
     if (r.prefixes)
       e.set_prefixes(ours);
     if (r.databases)
