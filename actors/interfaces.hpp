@@ -5,6 +5,7 @@
 #include "messages/atoms.hpp"
 #include "messages/bgp.hpp"
 #include "messages/blackhole.hpp"
+#include "messages/counters.hpp"
 #include "messages/datagram.hpp"
 #include "messages/detector.hpp"
 #include "messages/flow.hpp"
@@ -67,6 +68,18 @@ using flow_sink_actor = caf::typed_actor<               //
     caf::reacts_to<drain_atom, caf::actor>,             // flush and report
     caf::reacts_to<tick_atom>,                          // periodic flush
     caf::replies_to<stats_atom>::with<stats_snapshot>>; //
+
+/// A COUNTER SINK: the sflow pipeline's interface counter records, written
+/// somewhere (no credit: counter samples are few, one per interface and
+/// polling interval).
+using counter_sink_actor = caf::typed_actor<            //
+    caf::reacts_to<counter_batch>,                      // from the decoder
+    caf::reacts_to<drain_atom, caf::actor>,             // flush and report
+    caf::reacts_to<tick_atom>,                          // periodic flush
+    caf::replies_to<stats_atom>::with<stats_snapshot>>; //
+
+/// The FILE SINK writes flow records or counter records (JSON lines).
+using file_sink_actor = flow_sink_actor::extend<caf::reacts_to<counter_batch>>;
 
 /// A BGP RIB REPLICA (kept by enrichers): takes the speaker's route changes.
 using bgp_replica_actor = caf::typed_actor<caf::reacts_to<bgp_route_batch>>;

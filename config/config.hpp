@@ -90,6 +90,9 @@ struct sink_config {
   /// per flow. Bytes, packets and flows are summed per key and interval.
   std::vector<std::string> aggregate{};
   std::chrono::milliseconds aggregate_interval{60'000};
+  /// flows: the enriched flow records; counters: the sflow pipeline's
+  /// interface counter samples, as sfacctd writes its counter file.
+  std::string records = "flows";
 };
 
 struct sampling_rule_config {

@@ -590,6 +590,7 @@ template <class V> void describe(V& v, decoder_config& x) {
 template <class V> void describe(V& v, sink_config& x) {
   using ms = std::chrono::milliseconds;
   v.field("type", x.type, one_of{{"file", "stdout", "kafka"}});
+  v.field("records", x.records, one_of{{"flows", "counters"}});
   v.field("unscaled_counters", x.unscaled_counters);
   v.list("scopes", x.scopes, one_of{{"inbound", "outbound", "internal", "external", "unknown"}});
   v.list("aggregate", x.aggregate, one_of{aggregate_primitive_choices()});
@@ -822,6 +823,19 @@ void check_pipeline(const reader& r, const std::string& file, const std::string&
       errors.push_back({file, r.line_of(spath + ".scopes"), spath + ".scopes",
                         "selecting traffic by scope needs our prefixes: set " + path +
                             ".enrichment.prefix_file (without it every record is external)"});
+    if (s.records == "counters") {
+      auto at = r.line_of(spath + ".records");
+      if (path != "pipelines.sflow")
+        errors.push_back({file, at, spath + ".records",
+                          "counter records come from sFlow counter samples: only the sflow "
+                          "pipeline has them"});
+      if (s.type == "kafka")
+        errors.push_back({file, at, spath + ".records",
+                          "counter records go to a file or stdout sink, not to kafka"});
+      if (!s.aggregate.empty() || !s.scopes.empty())
+        errors.push_back({file, at, spath + ".records",
+                          "a counter sink takes every counter record: no aggregate or scopes"});
+    }
     if (s.type == "file" && s.path.empty())
       errors.push_back(
           {file, r.line_of(spath + ".path"), spath + ".path", "a file sink needs a path"});
@@ -898,7 +912,7 @@ void complete(tidewatch_config& cfg) {
       if (s.type == "stdout")
         s.path.clear();
       // The deployment this replaces keeps only internal sFlow traffic.
-      if (p == &cfg.pipelines.sflow && s.scopes.empty())
+      if (p == &cfg.pipelines.sflow && s.scopes.empty() && s.records == "flows")
         s.scopes = {"internal"};
       if (s.type == "kafka" && s.topic.empty())
         s.topic = topic;

@@ -146,6 +146,13 @@ struct flow_record {
   uint32_t large_communities = 0;    ///< label
   uint32_t local_pref = 0;
   uint32_t med = 0;
+  // -- BGP, the longest match of src_addr (nfacctd's *_src keys) --
+  uint32_t src_as_path = 0;              ///< label
+  uint32_t src_communities = 0;          ///< label
+  uint32_t src_extended_communities = 0; ///< label
+  uint32_t src_large_communities = 0;    ///< label
+  uint32_t src_local_pref = 0;
+  uint32_t src_med = 0;
 
   friend bool operator==(const flow_record&, const flow_record&) = default;
 };
@@ -162,7 +169,8 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
            x.mpls_top_label, x.scope, x.rate_source, x.src_net_length, x.dst_net_length,
            x.src_country, x.dst_country, x.src_net_name, x.dst_net_name, x.src_as_name,
            x.dst_as_name, x.region, x.as_path, x.communities, x.extended_communities,
-           x.large_communities, x.local_pref, x.med);
+           x.large_communities, x.local_pref, x.med, x.src_as_path, x.src_communities,
+           x.src_extended_communities, x.src_large_communities, x.src_local_pref, x.src_med);
 }
 
 /// The texts that records of one batch refer to by index (AS names, site

@@ -4,6 +4,7 @@
 
 #include "messages/bgp.hpp"
 #include "messages/blackhole.hpp"
+#include "messages/counters.hpp"
 #include "messages/datagram.hpp"
 #include "messages/detector.hpp"
 #include "messages/flow.hpp"
@@ -22,6 +23,8 @@ inline void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<flow_batch>("tidewatch::flow_batch");
   cfg.add_message_type<datagram_info>("tidewatch::datagram_info");
   cfg.add_message_type<datagram_batch>("tidewatch::datagram_batch");
+  cfg.add_message_type<sflow_interface_counters>("tidewatch::sflow_interface_counters");
+  cfg.add_message_type<counter_batch>("tidewatch::counter_batch");
   cfg.add_message_type<counter_value>("tidewatch::counter_value");
   cfg.add_message_type<stats_snapshot>("tidewatch::stats_snapshot");
   cfg.add_message_type<std::vector<stats_snapshot>>("std::vector<tidewatch::stats_snapshot>");

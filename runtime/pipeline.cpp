@@ -200,9 +200,13 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
                      },
                      false, true});
   }
-  size_t first_sink = specs.size();
+  // Children indexes of the sinks the enricher feeds (flows) and of those
+  // the decoder feeds directly (sFlow counter records).
+  std::vector<size_t> flow_sinks;
+  std::vector<size_t> counter_sinks;
   for (size_t i = 0; i < p.sinks.size(); ++i) {
     const auto& sink = p.sinks[i];
+    (sink.records == "counters" ? counter_sinks : flow_sinks).push_back(specs.size());
     std::function<flow_sink_actor(caf::local_actor*)> spawn_sink;
     if (sink.type == "kafka") {
       spawn_sink = [o = kafka_options(name, sink, bgp_fields)](caf::local_actor* parent) {
@@ -243,6 +247,7 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
   // The detector takes the enricher's batches as one more sink, only the
   // traffic of our hosts.
   if (p.detector.enabled) {
+    flow_sinks.push_back(specs.size());
     specs.push_back({"detector",
                      [o = detector_options(name, p.detector, caf::actor_cast<caf::actor>(speaker))](
                          caf::event_based_actor* sup, const std::vector<caf::actor>&) {
@@ -250,30 +255,33 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
                      },
                      false, true});
   }
-  size_t sink_count = specs.size() - first_sink;
   // Without sinks nothing would read decoded flows: no enricher or decoder either.
   std::optional<size_t> decoder_index;
-  if (sink_count > 0) {
-    size_t enricher_index = specs.size();
-    auto e = enricher_options(name, p.enrichment);
-    e.settings.bgp = bgp_settings(bgp, p.enrichment);
-    e.settings.bgp.enabled = bgp_fields;
-    for (auto& s : p.sinks)
-      e.sink_scopes.push_back(scope_mask(s.scopes));
-    if (p.detector.enabled)
-      e.sink_scopes.push_back(scope_bit(traffic_scope::inbound) |
-                              scope_bit(traffic_scope::outbound) |
-                              scope_bit(traffic_scope::internal));
-    specs.push_back({"enricher",
-                     [e, first_sink, sink_count, speaker](caf::event_based_actor* sup,
-                                                          const std::vector<caf::actor>& earlier) {
-                       std::vector<flow_sink_actor> sinks;
-                       for (size_t i = first_sink; i < first_sink + sink_count; ++i)
-                         sinks.push_back(caf::actor_cast<flow_sink_actor>(earlier[i]));
-                       return caf::actor_cast<caf::actor>(
-                           sup->spawn<caf::linked>(enricher, e, sinks, speaker));
-                     },
-                     false, false, true});
+  if (!flow_sinks.empty() || !counter_sinks.empty()) {
+    std::optional<size_t> enricher_index;
+    if (!flow_sinks.empty()) {
+      enricher_index = specs.size();
+      auto e = enricher_options(name, p.enrichment);
+      e.settings.bgp = bgp_settings(bgp, p.enrichment);
+      e.settings.bgp.enabled = bgp_fields;
+      for (auto& s : p.sinks)
+        if (s.records == "flows")
+          e.sink_scopes.push_back(scope_mask(s.scopes));
+      if (p.detector.enabled)
+        e.sink_scopes.push_back(scope_bit(traffic_scope::inbound) |
+                                scope_bit(traffic_scope::outbound) |
+                                scope_bit(traffic_scope::internal));
+      specs.push_back({"enricher",
+                       [e, flow_sinks, speaker](caf::event_based_actor* sup,
+                                                const std::vector<caf::actor>& earlier) {
+                         std::vector<flow_sink_actor> sinks;
+                         for (auto i : flow_sinks)
+                           sinks.push_back(caf::actor_cast<flow_sink_actor>(earlier[i]));
+                         return caf::actor_cast<caf::actor>(
+                             sup->spawn<caf::linked>(enricher, e, sinks, speaker));
+                       },
+                       false, false, true});
+    }
     decoder_actor_options d;
     d.pipeline = name;
     d.kind = kind;
@@ -284,15 +292,21 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
     d.save_interval = p.decoder.template_save_interval;
     d.upstreams = upstreams;
     decoder_index = specs.size();
-    specs.push_back(
-        {"decoder",
-         [d, enricher_index](caf::event_based_actor* sup, const std::vector<caf::actor>& earlier) {
-           // The enricher takes the decoder's batches as a sink would.
-           std::vector<flow_sink_actor> downstream{
-               caf::actor_cast<flow_sink_actor>(earlier[enricher_index])};
-           return caf::actor_cast<caf::actor>(sup->spawn<caf::linked>(decoder, d, downstream));
-         },
-         false, false});
+    specs.push_back({"decoder",
+                     [d, enricher_index, counter_sinks](caf::event_based_actor* sup,
+                                                        const std::vector<caf::actor>& earlier) {
+                       // The enricher takes the decoder's batches as a sink would.
+                       std::vector<flow_sink_actor> downstream;
+                       if (enricher_index)
+                         downstream.push_back(
+                             caf::actor_cast<flow_sink_actor>(earlier[*enricher_index]));
+                       std::vector<counter_sink_actor> counters;
+                       for (auto i : counter_sinks)
+                         counters.push_back(caf::actor_cast<counter_sink_actor>(earlier[i]));
+                       return caf::actor_cast<caf::actor>(
+                           sup->spawn<caf::linked>(decoder, d, downstream, counters));
+                     },
+                     false, false});
   }
   if (!allowed)
     allowed = std::make_shared<exporter_allow_list>(allowed_exporter_prefixes(p));

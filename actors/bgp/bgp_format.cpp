@@ -1,7 +1,9 @@
 #include "actors/bgp/bgp_format.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <tuple>
 
 namespace tidewatch {
 
@@ -35,7 +37,7 @@ std::string format_as_path(const bgp_path_attributes& a) {
     size_t count = s & 0xff;
     const char* open = "";
     const char* close = "";
-    char separator = ' ';
+    char separator = '_';
     switch (type) {
     case as_segment_type::set:
       open = "{", close = "}", separator = ',';
@@ -50,7 +52,7 @@ std::string format_as_path(const bgp_path_attributes& a) {
       break;
     }
     if (!out.empty())
-      out += ' ';
+      out += '_';
     out += open;
     for (size_t i = 0; i < count && at < a.as_path.size(); ++i, ++at) {
       if (i > 0)
@@ -64,9 +66,11 @@ std::string format_as_path(const bgp_path_attributes& a) {
 
 std::string format_communities(const bgp_path_attributes& a) {
   std::string out;
-  for (auto c : a.communities) {
+  auto sorted = a.communities;
+  std::sort(sorted.begin(), sorted.end());
+  for (auto c : sorted) {
     if (!out.empty())
-      out += ' ';
+      out += '_';
     switch (c) {
     case 0xFFFFFF01:
       out += "no-export";
@@ -88,7 +92,7 @@ std::string format_extended_communities(const bgp_path_attributes& a) {
   std::string out;
   for (auto c : a.extended_communities) {
     if (!out.empty())
-      out += ' ';
+      out += '_';
     uint8_t type = uint8_t(c >> 56);
     uint8_t subtype = uint8_t(c >> 48);
     const char* name = subtype == 2 ? "RT" : subtype == 3 ? "SoO" : nullptr;
@@ -116,9 +120,13 @@ std::string format_extended_communities(const bgp_path_attributes& a) {
 
 std::string format_large_communities(const bgp_path_attributes& a) {
   std::string out;
-  for (auto& c : a.large_communities) {
+  auto sorted = a.large_communities;
+  std::sort(sorted.begin(), sorted.end(), [](const auto& x, const auto& y) {
+    return std::tie(x.global, x.local1, x.local2) < std::tie(y.global, y.local1, y.local2);
+  });
+  for (auto& c : sorted) {
     if (!out.empty())
-      out += ' ';
+      out += '_';
     append_joined(out, {c.global, c.local1, c.local2});
   }
   return out;

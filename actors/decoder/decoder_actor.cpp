@@ -48,11 +48,11 @@ error_array<Error, Count> error_counts(const Decoder& d) {
 
 /// Decodes one datagram with `d`; names what it had wrong, at a limited rate
 /// (the counters keep the totals).
-template <class Error, size_t Count, class Decoder>
+template <class Error, size_t Count, class Decoder, class... Rest>
 void decode_logged(decoder_state& st, Decoder& d, const uint8_t* data, const datagram_info& info,
-                   std::vector<flow_record>& out) {
+                   std::vector<flow_record>& out, Rest... rest) {
   auto before = error_counts<Error, Count>(d);
-  d.decode(data, info.length, info, out);
+  d.decode(data, info.length, info, out, rest...);
   auto after = error_counts<Error, Count>(d);
   if (after == before)
     return;
@@ -108,9 +108,11 @@ void release_acks(self_ptr self) {
 } // namespace
 
 decoder_actor::behavior_type decoder(self_ptr self, decoder_actor_options opts,
-                                     std::vector<flow_sink_actor> sinks) {
+                                     std::vector<flow_sink_actor> sinks,
+                                     std::vector<counter_sink_actor> counter_sinks) {
   auto& st = self->state;
   st.opts = std::move(opts);
+  st.counter_sinks = std::move(counter_sinks);
   st.decoder = netflow_decoder{st.opts.decoding};
   st.sflow = sflow_decoder{st.opts.sflow_decoding};
   st.sinks = std::move(sinks);
@@ -131,13 +133,20 @@ decoder_actor::behavior_type decoder(self_ptr self, decoder_actor_options opts,
         flow_batch out;
         out.pipeline = st.opts.pipeline;
         out.records.reserve(batch.size() * 32);
+        counter_batch counters;
+        auto* counters_out = st.counter_sinks.empty() ? nullptr : &counters.counters;
         for (auto& info : batch.datagrams) {
           if (st.opts.kind == decoder_kind::sflow)
             decode_logged<sflow_error, sflow_error_count>(st, st.sflow, batch.data(info), info,
-                                                          out.records);
+                                                          out.records, counters_out);
           else
             decode_logged<netflow_error, netflow_error_count>(st, st.decoder, batch.data(info),
                                                               info, out.records);
+        }
+        if (!counters.counters.empty()) {
+          counters.pipeline = st.opts.pipeline;
+          for (auto& sink : st.counter_sinks)
+            self->send(sink, counters);
         }
         if (!out.records.empty()) {
           ++st.batches_out;
@@ -172,6 +181,8 @@ decoder_actor::behavior_type decoder(self_ptr self, decoder_actor_options opts,
         self->state.save();
         log_summary(st);
         for (auto& s : st.sinks)
+          self->send(s, drain_atom::value, coordinator);
+        for (auto& s : st.counter_sinks)
           self->send(s, drain_atom::value, coordinator);
       },
       [self](tick_atom) {

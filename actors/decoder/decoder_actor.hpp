@@ -31,6 +31,9 @@ struct decoder_state {
   sflow_decoder sflow; ///< used instead of `decoder` when opts.kind is sflow
   std::vector<flow_sink_actor> sinks;
   std::vector<int64_t> sink_in_flight;
+  /// sFlow: sinks of the counter samples (`records: counters`); empty: the
+  /// samples only update the per-interface metrics.
+  std::vector<counter_sink_actor> counter_sinks;
   /// Acks owed to listeners, held back while a sink is behind so that the
   /// listeners stop reading and the kernel buffer (counted) absorbs the load.
   std::deque<caf::actor> held_acks;
@@ -53,10 +56,11 @@ struct decoder_state {
 };
 
 /// Decodes NetFlow v5/v9 and IPFIX (or, for an sFlow pipeline, sFlow v5)
-/// datagram batches into flow batches for every sink. NetFlow: loads the
+/// datagram batches into flow batches for every sink, and sFlow counter
+/// samples into a counter batch for every counter sink. NetFlow: loads the
 /// template cache at start and saves it when it changed.
 decoder_actor::behavior_type decoder(decoder_actor::stateful_pointer<decoder_state> self,
-                                     decoder_actor_options opts,
-                                     std::vector<flow_sink_actor> sinks);
+                                     decoder_actor_options opts, std::vector<flow_sink_actor> sinks,
+                                     std::vector<counter_sink_actor> counter_sinks = {});
 
 } // namespace tidewatch

@@ -318,6 +318,7 @@ struct sflow_decoder::sample_context {
   const datagram_info* meta = nullptr;
   ip_address agent;
   uint32_t sub_agent = 0;
+  uint32_t datagram_sequence = 0;
   agent_state* state = nullptr; ///< nullptr when agent_limit was hit
 };
 
@@ -385,6 +386,7 @@ size_t sflow_decoder::decode(const uint8_t* data, size_t length, const datagram_
   }
   ctx.sub_agent = load_be32(data + pos);
   uint32_t sequence = load_be32(data + pos + 4);
+  ctx.datagram_sequence = sequence;
   uint32_t sample_count = load_be32(data + pos + 12);
   pos += 16;
   if (uint64_t(sample_count) * sample_header_length > length - pos) {
@@ -664,7 +666,11 @@ void sflow_decoder::decode_counter_sample(const uint8_t* p, size_t n, bool expan
   c.source_type = source_type;
   c.source_index = source_index;
   c.sequence = sequence;
+  c.datagram_sequence = ctx.datagram_sequence;
   c.received_us = ctx.meta->received_us;
+  // What this sample carries, apart from what earlier ones left in `c`.
+  bool sample_generic = false;
+  bool sample_ethernet = false;
   for (uint32_t i = 0; i < record_count; ++i) {
     if (n - pos < record_header_length) {
       count_error(sflow_error::bad_record_length);
@@ -684,7 +690,7 @@ void sflow_decoder::decode_counter_sample(const uint8_t* p, size_t n, bool expan
         count_error(sflow_error::bad_record);
         return;
       }
-      c.has_generic = true;
+      c.has_generic = sample_generic = true;
       c.if_index = load_be32(q);
       c.if_type = load_be32(q + 4);
       c.if_speed = load_be64(q + 8);
@@ -709,7 +715,7 @@ void sflow_decoder::decode_counter_sample(const uint8_t* p, size_t n, bool expan
         count_error(sflow_error::bad_record);
         return;
       }
-      c.has_ethernet = true;
+      c.has_ethernet = sample_ethernet = true;
       uint32_t* fields[] = {&c.alignment_errors,
                             &c.fcs_errors,
                             &c.single_collision_frames,
@@ -730,8 +736,11 @@ void sflow_decoder::decode_counter_sample(const uint8_t* p, size_t n, bool expan
     }
   }
   it->second = c;
-  if (counters_out != nullptr)
+  if (counters_out != nullptr && (sample_generic || sample_ethernet)) {
     counters_out->push_back(c);
+    counters_out->back().has_generic = sample_generic;
+    counters_out->back().has_ethernet = sample_ethernet;
+  }
 }
 
 // -- statistics ----------------------------------------------------------------------

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "messages/address.hpp"
+#include "messages/counters.hpp"
 #include "messages/datagram.hpp"
 #include "messages/flow.hpp"
 #include "messages/stats.hpp"
@@ -43,60 +44,6 @@ inline constexpr size_t sflow_error_count = 11;
 
 /// Name of an error reason as used in the `reason` label.
 const char* to_string(sflow_error e);
-
-/// The latest counter sample of one interface of one agent: the generic
-/// interface counters (RFC 2233 ifTable) and the Ethernet ones (RFC 2358
-/// dot3StatsTable), each valid when its `has_` flag is set.
-struct sflow_interface_counters {
-  // -- where it came from --
-  ip_address agent;
-  uint32_t sub_agent = 0;
-  uint32_t source_type = 0;  ///< data source type (0 ifIndex)
-  uint32_t source_index = 0; ///< data source index (the ifIndex)
-  uint32_t sequence = 0;     ///< counter sample sequence number
-  int64_t received_us = 0;
-
-  // -- generic interface counters --
-  bool has_generic = false;
-  uint32_t if_index = 0;
-  uint32_t if_type = 0;
-  uint64_t if_speed = 0;
-  uint32_t if_direction = 0; ///< 0 unknown, 1 full duplex, 2 half, 3 in, 4 out
-  uint32_t if_status = 0;    ///< bit 0 admin up, bit 1 operationally up
-  uint64_t in_octets = 0;
-  uint32_t in_unicast_packets = 0;
-  uint32_t in_multicast_packets = 0;
-  uint32_t in_broadcast_packets = 0;
-  uint32_t in_discards = 0;
-  uint32_t in_errors = 0;
-  uint32_t in_unknown_protocols = 0;
-  uint64_t out_octets = 0;
-  uint32_t out_unicast_packets = 0;
-  uint32_t out_multicast_packets = 0;
-  uint32_t out_broadcast_packets = 0;
-  uint32_t out_discards = 0;
-  uint32_t out_errors = 0;
-  uint32_t promiscuous_mode = 0;
-
-  // -- Ethernet counters --
-  bool has_ethernet = false;
-  uint32_t alignment_errors = 0;
-  uint32_t fcs_errors = 0;
-  uint32_t single_collision_frames = 0;
-  uint32_t multiple_collision_frames = 0;
-  uint32_t sqe_test_errors = 0;
-  uint32_t deferred_transmissions = 0;
-  uint32_t late_collisions = 0;
-  uint32_t excessive_collisions = 0;
-  uint32_t internal_mac_transmit_errors = 0;
-  uint32_t carrier_sense_errors = 0;
-  uint32_t frame_too_longs = 0;
-  uint32_t internal_mac_receive_errors = 0;
-  uint32_t symbol_errors = 0;
-
-  friend bool operator==(const sflow_interface_counters&,
-                         const sflow_interface_counters&) = default;
-};
 
 /// What the decoder knows about one agent + sub-agent.
 struct sflow_agent_stats {
@@ -149,8 +96,10 @@ public:
   explicit sflow_decoder(sflow_decoder_options opts = {});
 
   /// Decodes one UDP payload, appending one record per flow sample to `out`
-  /// and, when `counters_out` is given, a copy of each interface's counters
-  /// as a counter sample updates them. Returns records appended. Malformed
+  /// and, when `counters_out` is given, each well-formed counter sample with
+  /// a generic or Ethernet record: the interface's counters after it, with
+  /// `has_generic`/`has_ethernet` saying which records this sample carried.
+  /// Returns records appended. Malformed
   /// input is counted and dropped: what was decoded before the fault is kept.
   size_t decode(const uint8_t* data, size_t length, const datagram_info& meta,
                 std::vector<flow_record>& out,

@@ -21,14 +21,18 @@ struct file_sink_state {
   rotating_file file;
   std::string buffer; ///< reused across batches
   uint64_t records = 0;
+  uint64_t counter_records = 0; ///< lines of counter samples
+  uint64_t counter_seq = 0;     ///< the `seq` of the next counter line
   uint64_t batches = 0;
   uint64_t write_errors = 0;
   static inline const char* name = "file_sink";
 };
 
 /// Writes each record as one JSON line (pmacct's field names) to a rotating
-/// file or to stdout; acknowledges every batch to its sender for credit.
-flow_sink_actor::behavior_type file_sink(flow_sink_actor::stateful_pointer<file_sink_state> self,
+/// file or to stdout; acknowledges every flow batch to its sender for
+/// credit. Counter batches (a sink with `records: counters`) become sfacctd's
+/// counter lines, unacknowledged.
+file_sink_actor::behavior_type file_sink(file_sink_actor::stateful_pointer<file_sink_state> self,
                                          file_sink_options opts);
 
 } // namespace tidewatch

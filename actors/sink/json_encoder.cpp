@@ -326,6 +326,67 @@ char* json_encoder::put_timestamp(char* p, int64_t us) const {
   return detail::put_fixed_pairs(p, fraction, 3);
 }
 
+void json_encoder::encode_counters(const sflow_interface_counters& c, uint64_t& seq,
+                                   std::string& out) const {
+  using namespace detail;
+  // Each line is a few hundred bytes: numbers of at most 20 digits, one address.
+  char line[1024];
+  auto head = [&](const char* type) {
+    char* p = put(line, "{\"seq\": ");
+    p = put_uint(p, seq++);
+    p = put_timestamp(put(p, ", \"timestamp\": \""), c.received_us);
+    p = put_optional_address(put(p, "\", \"peer_ip_src\": \""), c.agent);
+    p = put_uint(put(p, "\", \"event_type\": \"log\", \"source_id_index\": "), c.source_index);
+    p = put_uint(put(p, ", \"sflow_seq\": "), c.datagram_sequence);
+    p = put_uint(put(p, ", \"sflow_cnt_seq\": "), c.sequence);
+    p = put(put(put(p, ", \"sf_cnt_type\": \""), std::string_view(type)), "\"");
+    return p;
+  };
+  using counter_field = std::pair<std::string_view, uint64_t>;
+  auto write_line = [&](const char* type, std::initializer_list<counter_field> fields) {
+    char* p = head(type);
+    for (auto& [key, value] : fields)
+      p = put_uint(put(put(put(p, ", \""), key), "\": "), value);
+    p = put(p, "}\n");
+    out.append(line, size_t(p - line));
+  };
+  if (c.has_generic)
+    write_line("sflow_cnt_generic", {{"ifIndex", c.if_index},
+                                     {"ifType", c.if_type},
+                                     {"ifSpeed", c.if_speed},
+                                     {"ifDirection", c.if_direction},
+                                     {"ifStatus", c.if_status},
+                                     {"ifInOctets", c.in_octets},
+                                     {"ifInUcastPkts", c.in_unicast_packets},
+                                     {"ifInMulticastPkts", c.in_multicast_packets},
+                                     {"ifInBroadcastPkts", c.in_broadcast_packets},
+                                     {"ifInDiscards", c.in_discards},
+                                     {"ifInErrors", c.in_errors},
+                                     {"ifInUnknownProtos", c.in_unknown_protocols},
+                                     {"ifOutOctets", c.out_octets},
+                                     {"ifOutUcastPkts", c.out_unicast_packets},
+                                     {"ifOutMulticastPkts", c.out_multicast_packets},
+                                     {"ifOutBroadcastPkts", c.out_broadcast_packets},
+                                     {"ifOutDiscards", c.out_discards},
+                                     {"ifOutErrors", c.out_errors},
+                                     {"ifPromiscuousMode", c.promiscuous_mode}});
+  if (c.has_ethernet)
+    write_line("sflow_cnt_ethernet",
+               {{"dot3StatsAlignmentErrors", c.alignment_errors},
+                {"dot3StatsFCSErrors", c.fcs_errors},
+                {"dot3StatsSingleCollisionFrames", c.single_collision_frames},
+                {"dot3StatsMultipleCollisionFrames", c.multiple_collision_frames},
+                {"dot3StatsSQETestErrors", c.sqe_test_errors},
+                {"dot3StatsDeferredTransmissions", c.deferred_transmissions},
+                {"dot3StatsLateCollisions", c.late_collisions},
+                {"dot3StatsExcessiveCollisions", c.excessive_collisions},
+                {"dot3StatsInternalMacTransmitErrors", c.internal_mac_transmit_errors},
+                {"dot3StatsCarrierSenseErrors", c.carrier_sense_errors},
+                {"dot3StatsFrameTooLongs", c.frame_too_longs},
+                {"dot3StatsInternalMacReceiveErrors", c.internal_mac_receive_errors},
+                {"dot3StatsSymbolErrors", c.symbol_errors}});
+}
+
 void json_encoder::encode(const flow_record& r, const label_table& labels, std::string& out) const {
   using namespace detail;
   // Every field has a fixed upper size (addresses 45, numbers 20, dates 26),
@@ -360,7 +421,19 @@ void json_encoder::encode(const flow_record& r, const label_table& labels, std::
   p = put_optional_address(p, r.exporter);
   p = put(p, "\", \"peer_ip_dst\": \"");
   p = put_optional_address(p, r.bgp_next_hop);
-  p = put(p, "\", \"iface_in\": ");
+  if (options_.bgp_fields) {
+    p = put_label(put(p, "\", \"comms_src\": \""), labels[r.src_communities], max_bgp_text_output);
+    p = put_label(put(p, "\", \"ecomms_src\": \""), labels[r.src_extended_communities],
+                  max_bgp_text_output);
+    p = put_label(put(p, "\", \"lcomms_src\": \""), labels[r.src_large_communities],
+                  max_bgp_text_output);
+    p = put_label(put(p, "\", \"as_path_src\": \""), labels[r.src_as_path], max_bgp_text_output);
+    p = put_uint(put(p, "\", \"local_pref_src\": "), r.src_local_pref);
+    p = put_uint(put(p, ", \"med_src\": "), r.src_med);
+    p = put(p, ", \"iface_in\": ");
+  } else {
+    p = put(p, "\", \"iface_in\": ");
+  }
   p = put_uint(p, r.input_interface);
   p = put(p, ", \"iface_out\": ");
   p = put_uint(p, r.output_interface);

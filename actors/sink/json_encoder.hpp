@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "messages/counters.hpp"
 #include "messages/flow.hpp"
 
 namespace tidewatch {
@@ -48,7 +49,8 @@ public:
   explicit json_encoder(options opts) : options_(opts) {}
 
   /// Upper bound of one encoded line, newline included.
-  static constexpr size_t max_line_size = 8192;
+  static constexpr size_t max_line_size =
+      16384; // eight BGP texts of up to 1 KiB each, and the rest
 
   /// Appends one JSON object for r plus '\n' to out; `labels` is the
   /// record's batch's label table (flow_batch::labels). No allocation per
@@ -69,6 +71,15 @@ public:
     else
       encode(r, batch.labels, out);
   }
+
+  /// Appends the counter records of one sFlow counter sample as sfacctd 1.7.7
+  /// writes them to its `sfacctd_counter_file` (JSON): a line per record the
+  /// sample carried (generic interface, then Ethernet), with the keys seq,
+  /// timestamp (arrival), peer_ip_src (agent), event_type "log",
+  /// source_id_index, sflow_seq (datagram), sflow_cnt_seq (sample),
+  /// sf_cnt_type, then the record's counters under their MIB names. `seq`
+  /// numbers the lines of one output and is advanced per line.
+  void encode_counters(const sflow_interface_counters& c, uint64_t& seq, std::string& out) const;
 
 private:
   /// "YYYY-MM-DD HH:MM:SS" of one second since the epoch, remembered so that

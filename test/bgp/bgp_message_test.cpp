@@ -145,13 +145,13 @@ BOOST_AUTO_TEST_CASE(an_update_with_four_octet_path_communities_and_large_commun
   BOOST_TEST(u.announced[0].length == 24);
   const auto& a = u.attributes;
   BOOST_TEST(a.origin == 0);
-  BOOST_TEST(format_as_path(a) == "64500 4200000001 15169");
+  BOOST_TEST(format_as_path(a) == "64500_4200000001_15169");
   BOOST_TEST(origin_as(a) == 15169u);
   BOOST_TEST(peer_as(a) == 64500u);
   BOOST_TEST(a.next_hop.to_string() == "192.0.2.1");
   BOOST_TEST(a.med == 10u);
   BOOST_TEST(a.flags == bgp_path_attributes::has_med);
-  BOOST_TEST(format_communities(a) == "65001:100 no-export");
+  BOOST_TEST(format_communities(a) == "65001:100_no-export");
   BOOST_TEST(format_extended_communities(a) == "RT:65000:100");
   BOOST_TEST(format_large_communities(a) == "4200000001:1:2");
   BOOST_TEST(u.withdrawn.empty());
@@ -164,7 +164,7 @@ BOOST_AUTO_TEST_CASE(a_two_octet_path_is_merged_with_as4_path) {
   auto u = parse(
       update_body({}, cat({origin_igp, as_path2, next_hop_192_0_2_1, as4}), nlri_203_0_113), false);
   BOOST_TEST(int(u.outcome) == int(bgp_update_outcome::apply));
-  BOOST_TEST(format_as_path(u.attributes) == "65001 4200000001 4200000002");
+  BOOST_TEST(format_as_path(u.attributes) == "65001_4200000001_4200000002");
   BOOST_TEST(origin_as(u.attributes) == 4200000002u);
   // An AS4_PATH longer than AS_PATH is ignored.
   std::vector<uint8_t> short_path = {0x40, 2, 4, 2, 1, 0xfd, 0xe9};
@@ -288,7 +288,7 @@ BOOST_AUTO_TEST_CASE(as_sets_and_confederations_render_as_nfacctd_does) {
   a.segments = {uint16_t(3 << 8 | 2), uint16_t(2 << 8 | 2), uint16_t(1 << 8 | 2),
                 uint16_t(4 << 8 | 1)};
   a.as_path = {65010, 65011, 64500, 64501, 64502, 64503, 65012};
-  BOOST_TEST(format_as_path(a) == "(65010 65011) 64500 64501 {64502,64503} [65012]");
+  BOOST_TEST(format_as_path(a) == "(65010_65011)_64500_64501_{64502,64503}_[65012]");
   BOOST_TEST(peer_as(a) == 64500u);
   BOOST_TEST(origin_as(a) == 64502u);
 }
@@ -298,7 +298,7 @@ BOOST_AUTO_TEST_CASE(extended_communities_render_route_targets_and_origins) {
   a.extended_communities = {0x0002fde800000064ull, 0x0103c00002010007ull, 0x0202fa56ea010001ull,
                             0x8000000000000001ull};
   BOOST_TEST(format_extended_communities(a) ==
-             "RT:65000:100 SoO:192.0.2.1:7 RT:4200000001:1 0x8000000000000001");
+             "RT:65000:100_SoO:192.0.2.1:7_RT:4200000001:1_0x8000000000000001");
 }
 
 BOOST_AUTO_TEST_CASE(neighbors_and_routes_render_as_tables_and_json) {
@@ -334,8 +334,8 @@ BOOST_AUTO_TEST_CASE(neighbors_and_routes_render_as_tables_and_json) {
   r.attributes.communities = {0xfde90064};
   BOOST_TEST(render_route_report_json(r) ==
              "{\"found\":true,\"neighbor\":\"127.0.0.2\",\"prefix\":\"203.0.113.0/24\","
-             "\"path_id\":0,\"as_path\":\"64500 15169\",\"as_origin\":15169,\"peer_as\":64500,"
+             "\"path_id\":0,\"as_path\":\"64500_15169\",\"as_origin\":15169,\"peer_as\":64500,"
              "\"origin\":\"igp\",\"next_hop\":\"192.0.2.1\",\"med\":10,\"comms\":\"65001:100\","
              "\"ecomms\":\"\",\"lcomms\":\"\"}");
-  BOOST_TEST(render_route_report(r).find("as_path:    64500 15169\n") != std::string::npos);
+  BOOST_TEST(render_route_report(r).find("as_path:    64500_15169\n") != std::string::npos);
 }

@@ -306,6 +306,37 @@ BOOST_AUTO_TEST_CASE(sflow_pipeline_errors_name_the_sflow_keys) {
       "node.yaml:4: pipelines.sflow.listeners: an enabled pipeline needs a listener");
 }
 
+BOOST_AUTO_TEST_CASE(counter_records_go_to_a_file_sink_of_the_sflow_pipeline_only) {
+  tidewatch_config cfg;
+  BOOST_REQUIRE(parse_config("pipelines:\n  sflow:\n    enabled: true\n"
+                             "    enrichment: {prefix_file: /x}\n    sinks:\n"
+                             "      - {type: file, path: /c.json, records: counters}\n"
+                             "      - {type: file, path: /f.json}\n",
+                             "node.yaml", cfg)
+                    .empty());
+  BOOST_TEST(cfg.pipelines.sflow.sinks[0].records == "counters");
+  BOOST_TEST(cfg.pipelines.sflow.sinks[0].scopes.empty()); // no default scope for counters
+  BOOST_TEST(cfg.pipelines.sflow.sinks[1].records == "flows");
+  BOOST_TEST((cfg.pipelines.sflow.sinks[1].scopes == std::vector<std::string>{"internal"}));
+  expect_single_error("pipelines:\n  netflow:\n    sinks:\n      - type: file\n"
+                      "        path: /c.json\n        records: counters\n",
+                      "node.yaml:6: pipelines.netflow.sinks[0].records: counter records come "
+                      "from sFlow counter samples: only the sflow pipeline has them");
+  auto errors = errors_of("pipelines:\n  sflow:\n    enabled: true\n"
+                          "    enrichment: {prefix_file: /x}\n    sinks:\n"
+                          "      - {type: kafka, brokers: \"k:9092\", records: counters,"
+                          " aggregate: [src_host]}\n");
+  BOOST_REQUIRE_EQUAL(errors.size(), 2u);
+  BOOST_TEST(errors[0] == "node.yaml:6: pipelines.sflow.sinks[0].records: counter records go to "
+                          "a file or stdout sink, not to kafka");
+  BOOST_TEST(errors[1] == "node.yaml:6: pipelines.sflow.sinks[0].records: a counter sink takes "
+                          "every counter record: no aggregate or scopes");
+  expect_single_error("pipelines:\n  sflow:\n    sinks:\n      - {type: file, path: /c.json,"
+                      " records: gauges}\n",
+                      "node.yaml:4: pipelines.sflow.sinks[0].records: 'gauges' is not one of: "
+                      "flows, counters");
+}
+
 BOOST_AUTO_TEST_CASE(replicators_without_sinks_make_a_pipeline_that_only_replicates) {
   tidewatch_config cfg;
   auto yaml = "pipelines:\n  netflow:\n    replicators:\n"

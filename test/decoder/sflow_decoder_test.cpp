@@ -506,6 +506,7 @@ BOOST_AUTO_TEST_CASE(counter_samples_become_the_latest_counters_of_their_interfa
   BOOST_REQUIRE(c != nullptr);
   BOOST_TEST((*c == emitted[0]));
   BOOST_TEST(c->sequence == 5u);
+  BOOST_TEST(c->datagram_sequence == 1u);
   BOOST_TEST(c->has_generic);
   BOOST_TEST(c->if_index == 17u);
   BOOST_TEST(c->if_type == 6u);
@@ -531,8 +532,17 @@ BOOST_AUTO_TEST_CASE(counter_samples_become_the_latest_counters_of_their_interfa
       102u);
   auto next = datagram("192.0.2.1", 2, 2,
                        {compact_counter_sample(6, 17, {generic_counters(17, 5000, 6000)})});
-  d.decode(next.b.data(), next.b.size(), from("192.0.2.1"), out);
+  emitted.clear();
+  d.decode(next.b.data(), next.b.size(), from("192.0.2.1"), out, &emitted);
   BOOST_TEST(d.interface_counters(addr("192.0.2.1"), 2, 17)->in_octets == 5000u);
+  // The interface keeps its Ethernet counters; the emitted sample says it
+  // carried only the generic record.
+  BOOST_TEST(d.interface_counters(addr("192.0.2.1"), 2, 17)->has_ethernet);
+  BOOST_REQUIRE_EQUAL(emitted.size(), 1u);
+  BOOST_TEST(emitted[0].has_generic);
+  BOOST_TEST(!emitted[0].has_ethernet);
+  BOOST_TEST(emitted[0].datagram_sequence == 2u);
+  BOOST_TEST(emitted[0].sequence == 6u);
   BOOST_TEST(d.interfaces().size() == 1u);
 }
 

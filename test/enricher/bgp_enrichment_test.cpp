@@ -95,8 +95,8 @@ BOOST_AUTO_TEST_CASE(a_flow_takes_the_attributes_of_the_longest_match_of_its_exp
   BOOST_TEST(r.dst_peer_as == 65001u);
   BOOST_TEST(r.dst_mask == 16);
   BOOST_TEST(r.bgp_next_hop.to_string() == "192.0.2.9");
-  BOOST_TEST(batch.label(r.as_path) == "65001 64700 4200000002");
-  BOOST_TEST(batch.label(r.communities) == "65001:100 65001:200");
+  BOOST_TEST(batch.label(r.as_path) == "65001_64700_4200000002");
+  BOOST_TEST(batch.label(r.communities) == "65001:100_65001:200");
   BOOST_TEST(batch.label(r.large_communities) == "4200000002:1:2");
   BOOST_TEST(batch.label(r.extended_communities) == "");
   BOOST_TEST(r.local_pref == 200u);
@@ -118,12 +118,22 @@ BOOST_AUTO_TEST_CASE(source_and_ipv6_addresses_match_routes_too) {
   BOOST_TEST(v4.src_as == 4200000001u);
   BOOST_TEST(v4.src_peer_as == 65001u);
   BOOST_TEST(v4.src_mask == 8);
+  // The source route's own attributes (nfacctd's *_src keys).
+  BOOST_TEST(batch.label(v4.src_as_path) == "65001_4200000001");
+  BOOST_TEST(batch.label(v4.src_communities) == "65001:100");
+  BOOST_TEST(batch.label(v4.src_large_communities) == "");
+  // ... and the destination route's, which differ.
+  BOOST_TEST(batch.label(v4.as_path) == "65001_64700_4200000002");
+  BOOST_TEST(v4.local_pref == 200u);
+  BOOST_TEST(v4.src_local_pref == 0u);
+  BOOST_TEST(v4.src_med == 0u);
   auto& v6 = batch.records[1];
   BOOST_TEST(v6.src_as == 0u);
   BOOST_TEST(v6.dst_as == 4200000003u);
   BOOST_TEST(v6.dst_mask == 40);
   BOOST_TEST(v6.bgp_next_hop.to_string() == "2001:db8::1");
-  BOOST_TEST(batch.label(v6.as_path) == "65001 4200000003");
+  BOOST_TEST(batch.label(v6.as_path) == "65001_4200000003");
+  BOOST_TEST(v6.src_as_path == 0u); // no route for the source
 }
 
 BOOST_AUTO_TEST_CASE(prefer_export_keeps_the_exported_as_numbers_and_fills_only_zeros) {
@@ -184,8 +194,8 @@ BOOST_AUTO_TEST_CASE(route_changes_between_batches_change_the_next_batch_only) {
   e.enrich(second);
   BOOST_TEST(second.records[0].dst_mask == 8);
   BOOST_TEST(second.records[0].dst_as == 4200000001u);
-  BOOST_TEST(second.label(second.records[0].as_path) == "65001 4200000001");
-  BOOST_TEST(first.label(first.records[0].as_path) == "65001 64700 4200000002");
+  BOOST_TEST(second.label(second.records[0].as_path) == "65001_4200000001");
+  BOOST_TEST(first.label(first.records[0].as_path) == "65001_64700_4200000002");
   bgp_route_batch reset;
   reset.neighbor = addr("127.0.0.2");
   reset.reset = true;
@@ -209,11 +219,12 @@ BOOST_AUTO_TEST_CASE(the_json_line_has_the_bgp_keys_after_as_dst_when_asked) {
   auto from = with.find("\"as_src\"");
   auto to = with.find(", \"iface_in\"");
   BOOST_TEST(with.substr(from, to - from) ==
-             "\"as_src\": 4200000001, \"as_dst\": 4200000002, \"comms\": \"65001:100 65001:200\", "
-             "\"ecomms\": \"\", \"lcomms\": \"4200000002:1:2\", \"as_path\": \"65001 64700 "
+             "\"as_src\": 4200000001, \"as_dst\": 4200000002, \"comms\": \"65001:100_65001:200\", "
+             "\"ecomms\": \"\", \"lcomms\": \"4200000002:1:2\", \"as_path\": \"65001_64700_"
              "4200000002\", \"local_pref\": 200, \"med\": 50, \"peer_as_src\": 65001, "
              "\"peer_as_dst\": 65001, \"peer_ip_src\": \"127.0.0.2\", \"peer_ip_dst\": "
-             "\"192.0.2.9\"");
+             "\"192.0.2.9\", \"comms_src\": \"65001:100\", \"ecomms_src\": \"\", \"lcomms_src\": "
+             "\"\", \"as_path_src\": \"65001_4200000001\", \"local_pref_src\": 0, \"med_src\": 0");
   BOOST_TEST(without.find("comms") == std::string::npos);
   BOOST_TEST(without.find("\"as_dst\": 4200000002, \"peer_ip_src\"") != std::string::npos);
 }

@@ -135,18 +135,18 @@ BOOST_FIXTURE_TEST_CASE(gobgpd_routes_arrive_with_exact_attributes_and_leave_whe
   auto r = lookup("203.0.113.77", "127.0.0.2");
   BOOST_TEST(r.network.to_string() == "203.0.113.0");
   BOOST_TEST(r.length == 24);
-  BOOST_TEST(format_as_path(r.attributes) == "4200000001 64500 15169");
+  BOOST_TEST(format_as_path(r.attributes) == "4200000001_64500_15169");
   BOOST_TEST(origin_as(r.attributes) == 15169u);
   BOOST_TEST(peer_as(r.attributes) == 4200000001u);
   BOOST_TEST(r.attributes.next_hop.to_string() == "192.0.2.1");
   BOOST_TEST(r.attributes.med == 10u);
-  BOOST_TEST(format_communities(r.attributes) == "65001:100 no-export");
-  BOOST_TEST(format_large_communities(r.attributes) == "4200000001:1:2 65001:3:4");
+  BOOST_TEST(format_communities(r.attributes) == "65001:100_no-export");
+  BOOST_TEST(format_large_communities(r.attributes) == "65001:3:4_4200000001:1:2");
   BOOST_TEST(r.attributes.origin == 0);
   BOOST_REQUIRE(eventually([&] { return lookup("2001:db8:100::5").found; }, 10s));
   r = lookup("2001:db8:100::5");
   BOOST_TEST(r.length == 48);
-  BOOST_TEST(format_as_path(r.attributes) == "4200000001 64501");
+  BOOST_TEST(format_as_path(r.attributes) == "4200000001_64501");
   BOOST_TEST(r.attributes.next_hop.to_string() == "2001:db8::1");
   // ADD-PATH: a second path for the same prefix is a second route.
   gobgp(grpc, "global rib -a ipv4 add 203.0.113.0/24 identifier 2 aspath 64600 "
@@ -267,7 +267,7 @@ BOOST_FIXTURE_TEST_CASE(bird_routes_survive_its_graceful_restart_until_it_resync
   bird.start();
   BOOST_REQUIRE(eventually([&] { return neighbor("127.0.0.3").prefixes == 3; }, 15s));
   auto r = lookup("203.0.113.1", "127.0.0.3");
-  BOOST_TEST(format_as_path(r.attributes) == "65003 64500");
+  BOOST_TEST(format_as_path(r.attributes) == "65003_64500");
   BOOST_TEST(format_communities(r.attributes) == "65003:7");
   BOOST_TEST(format_large_communities(r.attributes) == "65003:1:2");
   BOOST_TEST(r.attributes.next_hop.to_string() == "192.0.2.3");
@@ -317,10 +317,10 @@ BOOST_AUTO_TEST_CASE(tidewatch_bgp_shows_a_running_nodes_neighbors_and_routes) {
                out.find("\"found\":true") != std::string::npos;
       },
       10s));
-  BOOST_TEST(out.find("\"as_path\":\"4200000001 64500 15169\"") != std::string::npos, out);
+  BOOST_TEST(out.find("\"as_path\":\"4200000001_64500_15169\"") != std::string::npos, out);
   BOOST_TEST(out.find("\"comms\":\"65001:100\"") != std::string::npos, out);
   BOOST_TEST(inspect(d, "bgp lookup 203.0.113.77 --neighbor 127.0.0.2", out) == 0);
-  BOOST_TEST(out.find("4200000001 64500 15169") != std::string::npos, out);
+  BOOST_TEST(out.find("4200000001_64500_15169") != std::string::npos, out);
   BOOST_TEST(routers_side.eventually(
       [&] {
         return inspect(d, "bgp neighbors --json", out) == 0 &&

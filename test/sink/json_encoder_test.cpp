@@ -329,10 +329,70 @@ BOOST_AUTO_TEST_CASE(the_longest_possible_line_fits_the_stated_bound) {
   label_table labels;
   labels.add(std::string(1000, '\x01'));
   r.src_net_name = r.dst_net_name = r.src_as_name = r.dst_as_name = r.region = 1;
+  // And every BGP text, source and destination route.
+  r.as_path = r.communities = r.extended_communities = r.large_communities = 1;
+  r.src_as_path = r.src_communities = r.src_extended_communities = r.src_large_communities = 1;
+  r.local_pref = r.med = r.src_local_pref = r.src_med = r.src_peer_as = r.dst_peer_as = UINT32_MAX;
   std::string line;
-  json_encoder{json_encoder::options{true}}.encode(r, labels, line);
+  json_encoder{json_encoder::options{true, true}}.encode(r, labels, line);
   BOOST_TEST(line.size() <= json_encoder::max_line_size);
+  BOOST_TEST(line.find("\"as_path_src\": \"\\u0001") != std::string::npos);
   BOOST_TEST(line.find(R"("mac_src": "ff:ff:ff:ff:ff:ff")") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_counter_sample_becomes_sfacctds_generic_and_ethernet_lines) {
+  sflow_interface_counters c;
+  c.agent = addr("192.0.2.10");
+  c.source_index = 7;
+  c.datagram_sequence = 41;
+  c.sequence = 3;
+  c.received_us = 1'700'000'000'250'000;
+  c.has_generic = true;
+  c.if_index = 7;
+  c.if_type = 6;
+  c.if_speed = 10'000'000'000;
+  c.if_direction = 1;
+  c.if_status = 3;
+  c.in_octets = 123'456'789'012;
+  c.in_unicast_packets = 1000;
+  c.out_octets = 99;
+  c.out_errors = 2;
+  c.has_ethernet = true;
+  c.fcs_errors = 5;
+  c.symbol_errors = 9;
+  uint64_t seq = 1;
+  std::string out = "before\n";
+  json_encoder{}.encode_counters(c, seq, out);
+  BOOST_TEST(seq == 3u);
+  BOOST_TEST(
+      out ==
+      "before\n"
+      "{\"seq\": 1, \"timestamp\": \"2023-11-14 22:13:20.250000\", \"peer_ip_src\": "
+      "\"192.0.2.10\", \"event_type\": \"log\", \"source_id_index\": 7, \"sflow_seq\": 41, "
+      "\"sflow_cnt_seq\": 3, \"sf_cnt_type\": \"sflow_cnt_generic\", \"ifIndex\": 7, \"ifType\": "
+      "6, "
+      "\"ifSpeed\": 10000000000, \"ifDirection\": 1, \"ifStatus\": 3, \"ifInOctets\": "
+      "123456789012, \"ifInUcastPkts\": 1000, \"ifInMulticastPkts\": 0, \"ifInBroadcastPkts\": 0, "
+      "\"ifInDiscards\": 0, \"ifInErrors\": 0, \"ifInUnknownProtos\": 0, \"ifOutOctets\": 99, "
+      "\"ifOutUcastPkts\": 0, \"ifOutMulticastPkts\": 0, \"ifOutBroadcastPkts\": 0, "
+      "\"ifOutDiscards\": 0, \"ifOutErrors\": 2, \"ifPromiscuousMode\": 0}\n"
+      "{\"seq\": 2, \"timestamp\": \"2023-11-14 22:13:20.250000\", \"peer_ip_src\": "
+      "\"192.0.2.10\", \"event_type\": \"log\", \"source_id_index\": 7, \"sflow_seq\": 41, "
+      "\"sflow_cnt_seq\": 3, \"sf_cnt_type\": \"sflow_cnt_ethernet\", "
+      "\"dot3StatsAlignmentErrors\": 0, \"dot3StatsFCSErrors\": 5, "
+      "\"dot3StatsSingleCollisionFrames\": 0, \"dot3StatsMultipleCollisionFrames\": 0, "
+      "\"dot3StatsSQETestErrors\": 0, \"dot3StatsDeferredTransmissions\": 0, "
+      "\"dot3StatsLateCollisions\": 0, \"dot3StatsExcessiveCollisions\": 0, "
+      "\"dot3StatsInternalMacTransmitErrors\": 0, \"dot3StatsCarrierSenseErrors\": 0, "
+      "\"dot3StatsFrameTooLongs\": 0, \"dot3StatsInternalMacReceiveErrors\": 0, "
+      "\"dot3StatsSymbolErrors\": 9}\n");
+  // A sample with only an Ethernet record gives only that line.
+  c.has_generic = false;
+  out.clear();
+  json_encoder{}.encode_counters(c, seq, out);
+  BOOST_TEST(std::count(out.begin(), out.end(), '\n') == 1);
+  BOOST_TEST(out.rfind("{\"seq\": 3, ", 0) == 0u);
+  BOOST_TEST(out.find("sflow_cnt_ethernet") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(encoding_speed_is_measured_over_ten_million_records) {
