@@ -43,6 +43,7 @@ uint32_t adj_rib_in::allocate(uint32_t words, uint32_t& capacity) {
   if (size_class < free_blocks_.size() && !free_blocks_[size_class].empty()) {
     uint32_t offset = free_blocks_[size_class].back();
     free_blocks_[size_class].pop_back();
+    free_words_ -= capacity;
     return offset;
   }
   auto offset = uint32_t(pool_.size());
@@ -166,13 +167,36 @@ void adj_rib_in::free_node_block(node_ref& r) {
   if (free_blocks_.size() <= size_class)
     free_blocks_.resize(size_class + 1);
   free_blocks_[size_class].push_back(r.offset);
+  free_words_ += r.capacity;
   r = node_ref{};
+}
+
+void adj_rib_in::compact_if_fragmented() {
+  if (free_words_ * 8 <= pool_.size() || pool_.size() < (1u << 20))
+    return;
+  std::vector<uint32_t> pool;
+  pool.reserve(pool_.size() - free_words_ + pool_.size() / 16);
+  for (node_ref& r : nodes_) {
+    if (r.capacity == 0)
+      continue;
+    const uint32_t* n = pool_.data() + r.offset;
+    uint32_t words = used_words(n);
+    uint32_t capacity = (words + block_unit - 1) / block_unit * block_unit;
+    auto offset = uint32_t(pool.size());
+    pool.insert(pool.end(), n, n + words);
+    pool.resize(offset + capacity);
+    r = node_ref{offset, capacity};
+  }
+  pool_ = std::move(pool);
+  free_blocks_.clear();
+  free_words_ = 0;
 }
 
 uint32_t adj_rib_in::insert(const ip_address& network, uint8_t length, uint32_t path_id,
                             uint32_t attributes) {
   if (length > (network.is_v4() ? 32 : 128))
     return attributes;
+  compact_if_fragmented();
   const uint8_t* key = key_of(network);
   unsigned depth = length == 0 ? 0 : (length - 1u) / 8;
   auto bits = uint8_t(length - depth * 8);
@@ -215,6 +239,7 @@ uint32_t adj_rib_in::insert(const ip_address& network, uint8_t length, uint32_t 
 uint32_t adj_rib_in::remove(const ip_address& network, uint8_t length, uint32_t path_id) {
   if (length > (network.is_v4() ? 32 : 128))
     return 0;
+  compact_if_fragmented();
   const uint8_t* key = key_of(network);
   unsigned depth = length == 0 ? 0 : (length - 1u) / 8;
   auto bits = uint8_t(length - depth * 8);

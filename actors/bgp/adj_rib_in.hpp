@@ -172,6 +172,13 @@ private:
   void free_node_block(node_ref& r);
   /// A block of at least `words` words; returns its offset and sets capacity.
   uint32_t allocate(uint32_t words, uint32_t& capacity);
+  /// Moves every block next to each other when freed blocks hold more than
+  /// an eighth of the pool (nodes growing a route at a time leave holes).
+  void compact_if_fragmented();
+  /// Words in use by the node block n.
+  static uint32_t used_words(const uint32_t* n) {
+    return own_offset(n) + (n[h_counts] & 0xffff) * entry_words;
+  }
   /// The route painted on slot b of node id (its run), as a cover for a child.
   match slot_route(uint32_t id, unsigned b) const;
 
@@ -206,6 +213,7 @@ private:
   std::vector<node_ref> nodes_;
   std::vector<uint32_t> free_ids_;
   std::vector<std::vector<uint32_t>> free_blocks_; ///< offsets by capacity / block_unit
+  size_t free_words_ = 0;                          ///< in freed blocks
   size_t size_ = 0;
 };
 

@@ -161,7 +161,7 @@ class tidewatchd:
             raise RuntimeError("tidewatchd did not start: " + open(self.err).read())
 
     def routes(self):
-        out = subprocess.run([os.path.join(self.build, "tools", "tidewatch"), "bgp", "neighbors",
+        out = subprocess.run([os.path.join(self.build, "tidewatch"), "bgp", "neighbors",
                               "--json", "--node", f"127.0.0.1:{self.inspector}"],
                              capture_output=True, text=True).stdout
         try:
