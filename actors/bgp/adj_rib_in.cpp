@@ -1,6 +1,9 @@
 #include "actors/bgp/adj_rib_in.hpp"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <new>
 
 namespace tidewatch {
 
@@ -32,6 +35,20 @@ void write_bitmap(uint32_t* out, const std::array<bool, 256>& set) {
 
 } // namespace
 
+template <class T> T* detail::page_allocator<T>::allocate(size_t n) {
+  void* p =
+      ::mmap(nullptr, n * sizeof(T), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    throw std::bad_alloc();
+  return static_cast<T*>(p);
+}
+
+template <class T> void detail::page_allocator<T>::deallocate(T* p, size_t n) {
+  ::munmap(p, n * sizeof(T));
+}
+
+template struct detail::page_allocator<uint32_t>;
+
 adj_rib_in::adj_rib_in() {
   add_node(0);
   add_node(0);
@@ -49,7 +66,8 @@ uint32_t adj_rib_in::allocate(uint32_t words, uint32_t& capacity) {
   auto offset = uint32_t(pool_.size());
   // Grow by a quarter rather than double: the pool is most of the memory.
   if (pool_.size() + capacity > pool_.capacity())
-    pool_.reserve(std::max(pool_.capacity() + pool_.capacity() / 4, pool_.size() + capacity));
+    pool_.reserve(
+        std::max({pool_.capacity() + pool_.capacity() / 4, pool_.size() + capacity, size_t(1024)}));
   pool_.resize(pool_.size() + capacity);
   return offset;
 }
@@ -174,7 +192,7 @@ void adj_rib_in::free_node_block(node_ref& r) {
 void adj_rib_in::compact_if_fragmented() {
   if (free_words_ * 8 <= pool_.size() || pool_.size() < (1u << 20))
     return;
-  std::vector<uint32_t> pool;
+  decltype(pool_) pool;
   pool.reserve(pool_.size() - free_words_ + pool_.size() / 16);
   for (node_ref& r : nodes_) {
     if (r.capacity == 0)

@@ -10,6 +10,22 @@
 
 namespace tidewatch {
 
+namespace detail {
+
+/// Allocates straight from the kernel (mmap) and gives memory back on free
+/// (munmap): the RIB's node pool is tens of megabytes, regrown and compacted
+/// while a table loads, and malloc would keep freed copies resident.
+template <class T> struct page_allocator {
+  using value_type = T;
+  page_allocator() = default;
+  template <class U> page_allocator(const page_allocator<U>&) {}
+  T* allocate(size_t n);
+  void deallocate(T* p, size_t n);
+  friend bool operator==(const page_allocator&, const page_allocator&) = default;
+};
+
+} // namespace detail
+
 /// The routes one neighbor sent (RFC 4271 Adj-RIB-In), IPv4 and IPv6, with
 /// longest-prefix match. Routes refer to interned attribute sets by id; this
 /// class only stores the ids (the caller keeps the references).
@@ -209,7 +225,7 @@ private:
     path[depth] = 0;
   }
 
-  std::vector<uint32_t> pool_;
+  std::vector<uint32_t, detail::page_allocator<uint32_t>> pool_;
   std::vector<node_ref> nodes_;
   std::vector<uint32_t> free_ids_;
   std::vector<std::vector<uint32_t>> free_blocks_; ///< offsets by capacity / block_unit
