@@ -300,14 +300,18 @@ adj_rib_in::match adj_rib_in::slot_route(uint32_t id, unsigned b) const {
 }
 
 void adj_rib_in::lookup(const ip_address* in, size_t count, match* out) const {
-  // Each lane walks one address a stride per round; a lane that finishes
-  // takes the next address. Its next node is prefetched a round ahead.
+  // Each lane walks one address a step per round: a stride, then the run
+  // of the last node, then the route; what the next step reads is
+  // prefetched a round ahead. A lane that finishes takes the next address.
   constexpr size_t lanes = 8;
   struct lane {
     const uint8_t* key = nullptr;
     size_t index = 0;
     uint32_t id = 0;
     unsigned depth = 0;
+    const uint32_t* leaf = nullptr;  ///< the last node, once found
+    const uint32_t* route = nullptr; ///< its route's entry, once found
+    unsigned run = 0;
     match best;
   };
   std::array<lane, lanes> ls;
@@ -315,17 +319,43 @@ void adj_rib_in::lookup(const ip_address* in, size_t count, match* out) const {
   size_t active = 0;
   auto start = [&](lane& l) {
     const ip_address& a = in[next];
+    l = lane{};
     l.key = key_of(a);
     l.index = next++;
     l.id = a.is_v4() ? v4_root : v6_root;
-    l.depth = 0;
-    l.best = {};
+  };
+  auto finish = [&](size_t& i, const match& m) {
+    lane& l = ls[i];
+    out[l.index] = m;
+    if (next < count) {
+      start(l);
+      ++i;
+    } else {
+      l = ls[--active];
+    }
   };
   for (; active < lanes && next < count; ++active)
     start(ls[active]);
   while (active > 0) {
     for (size_t i = 0; i < active;) {
       lane& l = ls[i];
+      if (l.route) {
+        finish(i, {l.route[0], uint8_t(l.depth * 8 + (l.route[2] >> 8 & 0xff)), l.route[1]});
+        continue;
+      }
+      if (l.leaf) {
+        uint16_t local;
+        std::memcpy(&local, reinterpret_cast<const char*>(l.leaf + run_offset(l.leaf)) + l.run * 2,
+                    2);
+        if (local == no_entry) {
+          finish(i, l.best);
+          continue;
+        }
+        l.route = l.leaf + own_offset(l.leaf) + local * entry_words;
+        __builtin_prefetch(l.route);
+        ++i;
+        continue;
+      }
       const uint32_t* n = block(l.id);
       if (n[h_cover_attributes])
         l.best = cover_of(n);
@@ -336,16 +366,12 @@ void adj_rib_in::lookup(const ip_address* in, size_t count, match* out) const {
         const uint32_t* c = block(l.id);
         __builtin_prefetch(c);
         __builtin_prefetch(c + 16);
-        ++i;
-        continue;
-      }
-      out[l.index] = own_match(n, b, l.depth, l.best);
-      if (next < count) {
-        start(l);
-        ++i;
       } else {
-        l = ls[--active];
+        l.leaf = n;
+        l.run = rank_below(n + h_run_bits, b) + test(n + h_run_bits, b) - 1;
+        __builtin_prefetch(reinterpret_cast<const char*>(n + run_offset(n)) + l.run * 2);
       }
+      ++i;
     }
   }
 }
