@@ -195,11 +195,19 @@ class nfacctd:
         time.sleep(2)  # it binds its sockets after reading the config
 
     def stop(self):
+        # Its core process may crash on SIGINT (pmacct 1.7.7: "double free"
+        # after a BGP peer left), orphaning the print plugin: stop the tree.
+        tree = process_tree(self.proc.pid)
         self.proc.send_signal(signal.SIGINT)
         try:
             self.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.proc.kill()
+        for pid in tree[1:]:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
 
 
 def main():
