@@ -1,166 +1,398 @@
 #include "actors/bgp/adj_rib_in.hpp"
 
+#include <sys/mman.h>
+
 #include <algorithm>
-#include <climits>
+#include <new>
 
 namespace tidewatch {
 
 namespace {
 
-constexpr uint32_t none = UINT32_MAX;
+/// Blocks are sized in units of 8 words (32 bytes), and freed blocks are
+/// reused by size, so nodes growing one route at a time refill each other's
+/// holes.
+constexpr uint32_t block_unit = 8;
 
 /// The key bytes of an address in its family (4 for IPv4, 16 for IPv6).
 const uint8_t* key_of(const ip_address& a) {
   return a.is_v4() ? a.bytes.data() + 12 : a.bytes.data();
 }
 
+/// Writes a 256-bit bitmap and its per-word counts of earlier set bits.
+void write_bitmap(uint32_t* out, const std::array<bool, 256>& set) {
+  std::fill(out, out + 10, 0u);
+  for (unsigned s = 0; s < 256; ++s)
+    if (set[s])
+      out[s >> 5] |= 1u << (s & 31);
+  auto* counts = reinterpret_cast<uint8_t*>(out + 8);
+  unsigned total = 0;
+  for (unsigned w = 0; w < 8; ++w) {
+    counts[w] = uint8_t(total);
+    total += unsigned(std::popcount(out[w]));
+  }
+}
+
 } // namespace
 
-uint32_t adj_rib_in::trie::add() {
-  if (count % nodes_per_chunk == 0)
-    chunks.push_back(std::make_unique<node[]>(nodes_per_chunk));
-  return count++;
+template <class T> T* detail::page_allocator<T>::allocate(size_t n) {
+  void* p =
+      ::mmap(nullptr, n * sizeof(T), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    throw std::bad_alloc();
+  return static_cast<T*>(p);
 }
+
+template <class T> void detail::page_allocator<T>::deallocate(T* p, size_t n) {
+  ::munmap(p, n * sizeof(T));
+}
+
+template struct detail::page_allocator<uint32_t>;
 
 adj_rib_in::adj_rib_in() {
-  v4_.add();
-  v6_.add();
+  add_node(0);
+  add_node(0);
 }
 
-uint32_t adj_rib_in::find_node(trie& t, const uint8_t* key, unsigned depth, bool create) {
-  uint32_t n = 0;
-  for (unsigned d = 0; d < depth; ++d) {
-    uint32_t& slot = t[n].slots[key[d]];
-    if (!(slot & child_flag)) {
-      if (!create)
-        return none;
-      uint32_t child = t.add(); // adds a chunk at most: `slot` stays valid
-      t[child].covering = slot;
-      slot = child | child_flag;
-      n = child;
-      continue;
-    }
-    n = slot & ~child_flag;
+uint32_t adj_rib_in::allocate(uint32_t words, uint32_t& capacity) {
+  capacity = (words + block_unit - 1) / block_unit * block_unit;
+  size_t size_class = capacity / block_unit;
+  if (size_class < free_blocks_.size() && !free_blocks_[size_class].empty()) {
+    uint32_t offset = free_blocks_[size_class].back();
+    free_blocks_[size_class].pop_back();
+    free_words_ -= capacity;
+    return offset;
   }
-  return n;
+  auto offset = uint32_t(pool_.size());
+  // Grow by a quarter rather than double: the pool is most of the memory.
+  if (pool_.size() + capacity > pool_.capacity())
+    pool_.reserve(
+        std::max({pool_.capacity() + pool_.capacity() / 4, pool_.size() + capacity, size_t(1024)}));
+  pool_.resize(pool_.size() + capacity);
+  return offset;
 }
 
-uint32_t adj_rib_in::find_own(const node& n, uint8_t key, uint8_t bits, uint32_t path_id) const {
-  for (size_t i = 0; i < n.own.size(); ++i) {
-    const entry& e = entries_[n.own[i]];
-    if (e.key == key && e.bits == bits && e.path_id == path_id)
-      return uint32_t(i);
+uint32_t adj_rib_in::add_node(uint8_t depth) {
+  uint32_t id;
+  if (!free_ids_.empty()) {
+    id = free_ids_.back();
+    free_ids_.pop_back();
+  } else {
+    id = uint32_t(nodes_.size());
+    nodes_.emplace_back();
   }
-  return none;
+  node_image empty;
+  empty.depth = depth;
+  store(id, empty);
+  return id;
 }
 
-void adj_rib_in::rebuild(trie& t, uint32_t n, unsigned lo, unsigned hi) {
-  node& x = t[n];
-  // Entries overlapping [lo, hi), written shortest first so longer ones win;
-  // among paths of one prefix the lowest path id is written last.
-  thread_local std::vector<uint32_t> overlapping;
-  overlapping.clear();
-  for (uint32_t i : x.own) {
-    const entry& e = entries_[i];
-    unsigned begin = e.key;
-    unsigned end = begin + (256u >> e.bits);
-    if (begin < hi && end > lo)
-      overlapping.push_back(i);
-  }
-  std::sort(overlapping.begin(), overlapping.end(), [this](uint32_t a, uint32_t b) {
-    const entry& x = entries_[a];
-    const entry& y = entries_[b];
-    return x.bits != y.bits ? x.bits < y.bits : x.path_id > y.path_id;
+void adj_rib_in::free_node(uint32_t id) {
+  free_node_block(nodes_[id]);
+  free_ids_.push_back(id);
+}
+
+void adj_rib_in::load(uint32_t id, node_image& x) const {
+  const uint32_t* n = block(id);
+  x.cover_attributes = n[h_cover_attributes];
+  x.cover_path_id = n[h_cover_path_id];
+  x.cover_length = uint8_t(n[h_shape] >> 16);
+  x.depth = uint8_t(n[h_shape] >> 24);
+  x.children.clear();
+  unsigned child = 0;
+  for (unsigned s = 0; s < 256; ++s)
+    if (test(n + h_child_bits, s))
+      x.children.emplace_back(uint8_t(s), n[header_words + child++]);
+  x.own.clear();
+  const uint32_t* e = n + own_offset(n);
+  for (unsigned i = 0; i < (n[h_counts] & 0xffff); ++i, e += entry_words)
+    x.own.push_back({e[0], e[1], uint8_t(e[2]), uint8_t(e[2] >> 8), bool(e[2] >> 16 & 1)});
+}
+
+void adj_rib_in::store(uint32_t id, const node_image& x) {
+  // Paint each slot with its longest own prefix: shortest first, and among
+  // paths of one prefix the lowest path id last.
+  thread_local std::vector<uint16_t> order;
+  order.resize(x.own.size());
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = uint16_t(i);
+  std::sort(order.begin(), order.end(), [&x](uint16_t a, uint16_t b) {
+    const entry& p = x.own[a];
+    const entry& q = x.own[b];
+    return p.bits != q.bits ? p.bits < q.bits : p.path_id > q.path_id;
   });
-  auto set = [&](unsigned s, uint32_t value) {
-    uint32_t& slot = x.slots[s];
-    if (slot & child_flag)
-      t[slot & ~child_flag].covering = value;
-    else
-      slot = value;
-  };
-  for (unsigned s = lo; s < hi; ++s)
-    set(s, 0);
-  for (uint32_t i : overlapping) {
-    const entry& e = entries_[i];
-    unsigned begin = std::max<unsigned>(e.key, lo);
-    unsigned end = std::min<unsigned>(e.key + (256u >> e.bits), hi);
-    for (unsigned s = begin; s < end; ++s)
-      set(s, i + 1);
+  std::array<uint16_t, 256> paint;
+  paint.fill(no_entry);
+  for (uint16_t i : order) {
+    const entry& e = x.own[i];
+    std::fill(paint.begin() + e.key, paint.begin() + e.key + (256u >> e.bits), i);
   }
+  std::array<bool, 256> run_starts{};
+  thread_local std::vector<uint16_t> runs;
+  runs.clear();
+  for (unsigned s = 0; s < 256; ++s)
+    if (s == 0 || paint[s] != paint[s - 1]) {
+      run_starts[s] = true;
+      runs.push_back(paint[s]);
+    }
+  std::array<bool, 256> child_slots{};
+  for (auto& [slot, child] : x.children)
+    child_slots[slot] = true;
+  auto words = uint32_t(header_words + x.children.size() + (runs.size() + 1) / 2 +
+                        x.own.size() * entry_words);
+  node_ref& r = nodes_[id];
+  if (words > r.capacity || (r.capacity > block_unit && words * 2 < r.capacity)) {
+    if (r.capacity != 0)
+      free_node_block(r);
+    uint32_t capacity = 0;
+    uint32_t offset = allocate(words, capacity);
+    nodes_[id] = node_ref{offset, capacity};
+  }
+  uint32_t* n = block(id);
+  n[h_counts] = uint32_t(x.own.size()) | uint32_t(runs.size()) << 16;
+  n[h_shape] =
+      uint32_t(x.children.size()) | uint32_t(x.cover_length) << 16 | uint32_t(x.depth) << 24;
+  n[h_cover_attributes] = x.cover_attributes;
+  n[h_cover_path_id] = x.cover_path_id;
+  write_bitmap(n + h_child_bits, child_slots);
+  write_bitmap(n + h_run_bits, run_starts);
+  uint32_t* out = n + header_words;
+  for (auto& [slot, child] : x.children)
+    *out++ = child;
+  if (runs.size() % 2)
+    out[runs.size() / 2] = 0;
+  std::memcpy(out, runs.data(), runs.size() * 2);
+  out += (runs.size() + 1) / 2;
+  for (const entry& e : x.own) {
+    out[0] = e.attributes;
+    out[1] = e.path_id;
+    out[2] = uint32_t(e.key) | uint32_t(e.bits) << 8 | uint32_t(e.stale) << 16;
+    out += entry_words;
+  }
+  // Each child's cover is the route painted on its slot.
+  for (auto& [slot, child] : x.children) {
+    uint32_t* c = block(child);
+    uint16_t i = paint[slot];
+    const entry* e = i == no_entry ? nullptr : &x.own[i];
+    c[h_cover_attributes] = e ? e->attributes : 0;
+    c[h_cover_path_id] = e ? e->path_id : 0;
+    c[h_shape] = (c[h_shape] & 0xff00ffffu) | uint32_t(e ? x.depth * 8 + e->bits : 0) << 16;
+  }
+}
+
+void adj_rib_in::free_node_block(node_ref& r) {
+  size_t size_class = r.capacity / block_unit;
+  if (free_blocks_.size() <= size_class)
+    free_blocks_.resize(size_class + 1);
+  free_blocks_[size_class].push_back(r.offset);
+  free_words_ += r.capacity;
+  r = node_ref{};
+}
+
+void adj_rib_in::compact_if_fragmented() {
+  if (free_words_ * 8 <= pool_.size() || pool_.size() < (1u << 20))
+    return;
+  decltype(pool_) pool;
+  pool.reserve(pool_.size() - free_words_ + pool_.size() / 16);
+  for (node_ref& r : nodes_) {
+    if (r.capacity == 0)
+      continue;
+    const uint32_t* n = pool_.data() + r.offset;
+    uint32_t words = used_words(n);
+    uint32_t capacity = (words + block_unit - 1) / block_unit * block_unit;
+    auto offset = uint32_t(pool.size());
+    pool.insert(pool.end(), n, n + words);
+    pool.resize(offset + capacity);
+    r = node_ref{offset, capacity};
+  }
+  pool_ = std::move(pool);
+  free_blocks_.clear();
+  free_words_ = 0;
 }
 
 uint32_t adj_rib_in::insert(const ip_address& network, uint8_t length, uint32_t path_id,
                             uint32_t attributes) {
-  trie& t = network.is_v4() ? v4_ : v6_;
-  const uint8_t* key = key_of(network);
-  unsigned depth = length == 0 ? 0 : (length - 1u) / 8;
-  uint8_t bits = uint8_t(length - depth * 8);
-  uint8_t k = bits == 0 ? 0 : uint8_t(key[depth] & (0xff << (8 - bits)));
-  uint32_t n = find_node(t, key, depth, true);
-  uint32_t at = find_own(t[n], k, bits, path_id);
-  if (at != none) {
-    entry& e = entries_[t[n].own[at]];
-    uint32_t old = e.attributes;
-    e.attributes = attributes;
-    e.stale = false;
-    return old;
-  }
-  uint32_t index;
-  if (!free_.empty()) {
-    index = free_.back();
-    free_.pop_back();
-  } else {
-    index = uint32_t(entries_.size());
-    entries_.emplace_back();
-  }
-  entries_[index] = entry{attributes, path_id, k, bits, uint8_t(depth), false};
-  t[n].own.push_back(index);
-  ++size_;
-  rebuild(t, n, k, k + (256u >> bits));
-  return 0;
-}
-
-uint32_t adj_rib_in::remove(const ip_address& network, uint8_t length, uint32_t path_id) {
-  trie& t = network.is_v4() ? v4_ : v6_;
   if (length > (network.is_v4() ? 32 : 128))
-    return 0;
+    return attributes;
+  compact_if_fragmented();
   const uint8_t* key = key_of(network);
   unsigned depth = length == 0 ? 0 : (length - 1u) / 8;
-  uint8_t bits = uint8_t(length - depth * 8);
+  auto bits = uint8_t(length - depth * 8);
   uint8_t k = bits == 0 ? 0 : uint8_t(key[depth] & (0xff << (8 - bits)));
-  uint32_t n = find_node(t, key, depth, false);
-  if (n == none)
-    return 0;
-  auto& own = t[n].own;
-  uint32_t at = find_own(t[n], k, bits, path_id);
-  if (at == none)
-    return 0;
-  uint32_t index = own[at];
-  uint32_t old = entries_[index].attributes;
-  own[at] = own.back();
-  own.pop_back();
-  entries_[index] = entry{};
-  free_.push_back(index);
-  --size_;
-  rebuild(t, n, k, k + (256u >> bits));
+  thread_local node_image image;
+  uint32_t id = network.is_v4() ? v4_root : v6_root;
+  for (unsigned d = 0; d < depth; ++d) {
+    const uint32_t* n = block(id);
+    if (test(n + h_child_bits, key[d])) {
+      id = n[header_words + rank_below(n + h_child_bits, key[d])];
+      continue;
+    }
+    uint32_t child = add_node(uint8_t(d + 1));
+    load(id, image);
+    auto at = std::lower_bound(image.children.begin(), image.children.end(),
+                               std::pair<uint8_t, uint32_t>{key[d], 0});
+    image.children.insert(at, {key[d], child});
+    store(id, image); // also sets the child's cover
+    id = child;
+  }
+  load(id, image);
+  uint32_t old = 0;
+  auto same = std::find_if(image.own.begin(), image.own.end(), [&](const entry& e) {
+    return e.key == k && e.bits == bits && e.path_id == path_id;
+  });
+  if (same != image.own.end()) {
+    old = same->attributes;
+    same->attributes = attributes;
+    same->stale = false;
+  } else if (image.own.size() >= no_entry) {
+    return attributes;
+  } else {
+    image.own.push_back({attributes, path_id, k, bits, false});
+    ++size_;
+  }
+  store(id, image);
   return old;
 }
 
+uint32_t adj_rib_in::remove(const ip_address& network, uint8_t length, uint32_t path_id) {
+  if (length > (network.is_v4() ? 32 : 128))
+    return 0;
+  compact_if_fragmented();
+  const uint8_t* key = key_of(network);
+  unsigned depth = length == 0 ? 0 : (length - 1u) / 8;
+  auto bits = uint8_t(length - depth * 8);
+  uint8_t k = bits == 0 ? 0 : uint8_t(key[depth] & (0xff << (8 - bits)));
+  std::array<uint32_t, 17> trail;
+  trail[0] = network.is_v4() ? v4_root : v6_root;
+  for (unsigned d = 0; d < depth; ++d) {
+    const uint32_t* n = block(trail[d]);
+    if (!test(n + h_child_bits, key[d]))
+      return 0;
+    trail[d + 1] = n[header_words + rank_below(n + h_child_bits, key[d])];
+  }
+  thread_local node_image image;
+  load(trail[depth], image);
+  auto same = std::find_if(image.own.begin(), image.own.end(), [&](const entry& e) {
+    return e.key == k && e.bits == bits && e.path_id == path_id;
+  });
+  if (same == image.own.end())
+    return 0;
+  uint32_t old = same->attributes;
+  image.own.erase(same);
+  --size_;
+  store(trail[depth], image);
+  // Free the nodes left empty, bottom up.
+  for (unsigned d = depth; d > 0; --d) {
+    const uint32_t* n = block(trail[d]);
+    if ((n[h_counts] & 0xffff) != 0 || (n[h_shape] & 0xffff) != 0)
+      break;
+    load(trail[d - 1], image);
+    std::erase_if(image.children, [&](const auto& c) { return c.second == trail[d]; });
+    store(trail[d - 1], image);
+    free_node(trail[d]);
+  }
+  return old;
+}
+
+adj_rib_in::match adj_rib_in::slot_route(uint32_t id, unsigned b) const {
+  const uint32_t* n = block(id);
+  return own_match(n, b, n[h_shape] >> 24, match{});
+}
+
+void adj_rib_in::lookup(const ip_address* in, size_t count, match* out) const {
+  // Each lane walks one address a step per round: a stride, then the run
+  // of the last node, then the route; what the next step reads is
+  // prefetched a round ahead. A lane that finishes takes the next address.
+  constexpr size_t lanes = 8;
+  struct lane {
+    const uint8_t* key = nullptr;
+    size_t index = 0;
+    uint32_t id = 0;
+    unsigned depth = 0;
+    const uint32_t* leaf = nullptr;  ///< the last node, once found
+    const uint32_t* route = nullptr; ///< its route's entry, once found
+    unsigned run = 0;
+    match best;
+  };
+  std::array<lane, lanes> ls;
+  size_t next = 0;
+  size_t active = 0;
+  auto start = [&](lane& l) {
+    const ip_address& a = in[next];
+    l = lane{};
+    l.key = key_of(a);
+    l.index = next++;
+    l.id = a.is_v4() ? v4_root : v6_root;
+  };
+  auto finish = [&](size_t& i, const match& m) {
+    lane& l = ls[i];
+    out[l.index] = m;
+    if (next < count) {
+      start(l);
+      ++i;
+    } else {
+      l = ls[--active];
+    }
+  };
+  for (; active < lanes && next < count; ++active)
+    start(ls[active]);
+  while (active > 0) {
+    for (size_t i = 0; i < active;) {
+      lane& l = ls[i];
+      if (l.route) {
+        finish(i, {l.route[0], uint8_t(l.depth * 8 + (l.route[2] >> 8 & 0xff)), l.route[1]});
+        continue;
+      }
+      if (l.leaf) {
+        uint16_t local;
+        std::memcpy(&local, reinterpret_cast<const char*>(l.leaf + run_offset(l.leaf)) + l.run * 2,
+                    2);
+        if (local == no_entry) {
+          finish(i, l.best);
+          continue;
+        }
+        l.route = l.leaf + own_offset(l.leaf) + local * entry_words;
+        __builtin_prefetch(l.route);
+        ++i;
+        continue;
+      }
+      const uint32_t* n = block(l.id);
+      if (n[h_cover_attributes])
+        l.best = cover_of(n);
+      unsigned b = l.key[l.depth];
+      if (test(n + h_child_bits, b)) {
+        l.id = n[header_words + rank_below(n + h_child_bits, b)];
+        ++l.depth;
+        const uint32_t* c = block(l.id);
+        __builtin_prefetch(c);
+        __builtin_prefetch(c + 16);
+      } else {
+        l.leaf = n;
+        l.run = rank_below(n + h_run_bits, b) + test(n + h_run_bits, b) - 1;
+        __builtin_prefetch(reinterpret_cast<const char*>(n + run_offset(n)) + l.run * 2);
+      }
+      ++i;
+    }
+  }
+}
+
 void adj_rib_in::mark_stale() {
-  for (auto& e : entries_)
-    if (e.attributes)
-      e.stale = true;
+  for (const node_ref& r : nodes_) {
+    if (r.capacity == 0)
+      continue;
+    uint32_t* n = pool_.data() + r.offset;
+    uint32_t* e = n + own_offset(n);
+    for (unsigned i = 0; i < (n[h_counts] & 0xffff); ++i, e += entry_words)
+      e[2] |= 1u << 16;
+  }
 }
 
 size_t adj_rib_in::memory_bytes() const {
-  size_t bytes = entries_.capacity() * sizeof(entry) + free_.capacity() * sizeof(uint32_t);
-  for (const trie* t : {&v4_, &v6_}) {
-    bytes +=
-        t->chunks.capacity() * sizeof(void*) + t->chunks.size() * nodes_per_chunk * sizeof(node);
-    for (uint32_t i = 0; i < t->count; ++i)
-      bytes += (*t)[i].own.capacity() * sizeof(uint32_t);
-  }
+  size_t bytes = pool_.capacity() * sizeof(uint32_t) + nodes_.capacity() * sizeof(node_ref) +
+                 free_ids_.capacity() * sizeof(uint32_t) +
+                 free_blocks_.capacity() * sizeof(std::vector<uint32_t>);
+  for (auto& f : free_blocks_)
+    bytes += f.capacity() * sizeof(uint32_t);
   return bytes;
 }
 

@@ -1,24 +1,45 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstdint>
-#include <memory>
+#include <cstring>
 #include <vector>
 
 #include "messages/address.hpp"
 
 namespace tidewatch {
 
+namespace detail {
+
+/// Allocates straight from the kernel (mmap) and gives memory back on free
+/// (munmap): the RIB's node pool is tens of megabytes, regrown and compacted
+/// while a table loads, and malloc would keep freed copies resident.
+template <class T> struct page_allocator {
+  using value_type = T;
+  page_allocator() = default;
+  template <class U> page_allocator(const page_allocator<U>&) {}
+  T* allocate(size_t n);
+  void deallocate(T* p, size_t n);
+  friend bool operator==(const page_allocator&, const page_allocator&) = default;
+};
+
+} // namespace detail
+
 /// The routes one neighbor sent (RFC 4271 Adj-RIB-In), IPv4 and IPv6, with
 /// longest-prefix match. Routes refer to interned attribute sets by id; this
 /// class only stores the ids (the caller keeps the references).
 ///
-/// Each family is a trie of 256-slot nodes (8-bit strides). A prefix lives in
-/// the node of its last stride (its "own" list) and is expanded into the slots
-/// it covers, a longer prefix overwriting a shorter one. A slot holds either a
-/// route or a child node; a child node remembers the route of the slot it
-/// replaced, so a lookup is one array read per stride and no comparisons.
-/// Several ADD-PATH paths of one prefix: the lowest path id is the match.
+/// Each family is a trie of 8-bit strides whose nodes are compressed blocks
+/// in one word pool (no allocation per node; nodes are named by 32-bit ids).
+/// A prefix lives in the node of its last stride (its "own" entries). A node
+/// keeps two 256-bit bitmaps: the slots that lead to a child, and the slots
+/// where the longest own prefix changes (a run starts); the run's own entry
+/// is found by a popcount, so a node costs 96 bytes plus 2 bytes per run,
+/// 12 per own route and 4 per child. A child node remembers the route of the
+/// parent slot it replaced (its cover), so a lookup reads one node per
+/// stride and compares nothing. Several ADD-PATH paths of one prefix: the
+/// lowest path id is the match.
 class adj_rib_in {
 public:
   /// A longest-prefix match; attributes 0: no route.
@@ -41,25 +62,44 @@ public:
 
   /// Adds or replaces a route (length in bits of the address's family);
   /// returns the attribute id it replaced, 0 when new. Clears its stale mark.
+  /// A route that cannot be stored (a length beyond the family's, or more
+  /// than 65,534 routes in one node's stride, only possible with ADD-PATH)
+  /// is dropped and `attributes` returned, so the caller releases it.
   uint32_t insert(const ip_address& network, uint8_t length, uint32_t path_id, uint32_t attributes);
   /// Removes a route; returns its attribute id, 0 when it was not there.
   uint32_t remove(const ip_address& network, uint8_t length, uint32_t path_id);
+
   /// The longest prefix holding a.
   match lookup(const ip_address& a) const {
-    uint32_t slot = a.is_v4() ? walk(v4_, a.bytes.data() + 12) : walk(v6_, a.bytes.data());
-    if (slot == 0)
-      return {};
-    const entry& e = entries_[slot - 1];
-    return {e.attributes, uint8_t(e.depth * 8 + e.bits), e.path_id};
+    const uint8_t* key = a.is_v4() ? a.bytes.data() + 12 : a.bytes.data();
+    uint32_t id = a.is_v4() ? v4_root : v6_root;
+    match best;
+    for (unsigned depth = 0;; ++depth) {
+      const uint32_t* n = block(id);
+      if (n[h_cover_attributes])
+        best = cover_of(n);
+      unsigned b = key[depth];
+      if (test(n + h_child_bits, b)) {
+        id = n[header_words + rank_below(n + h_child_bits, b)];
+        continue;
+      }
+      return own_match(n, b, depth, best);
+    }
   }
+
+  /// Longest matches of n addresses (out[i] for in[i]). Walks several
+  /// addresses side by side and prefetches each one's next node, so the
+  /// memory reads of different addresses overlap: faster than n lookup()
+  /// calls when the table is larger than the caches.
+  void lookup(const ip_address* in, size_t n, match* out) const;
 
   /// Marks every route stale (a neighbor restarting gracefully).
   void mark_stale();
   /// Calls f(const route&) for every route.
   template <class F> void for_each(F f) const {
     std::array<uint8_t, 16> path{};
-    for_each_in(v4_, 0, 0, true, path, f);
-    for_each_in(v6_, 0, 0, false, path, f);
+    for_each_in(v4_root, 0, true, path, f);
+    for_each_in(v6_root, 0, false, path, f);
   }
 
   /// Routes held (each ADD-PATH path counts).
@@ -68,82 +108,128 @@ public:
   size_t memory_bytes() const;
 
 private:
-  static constexpr uint32_t child_flag = 0x8000'0000u;
-  static constexpr uint32_t nodes_per_chunk = 64;
+  static constexpr uint32_t v4_root = 0;
+  static constexpr uint32_t v6_root = 1;
+  static constexpr uint16_t no_entry = 0xffff;
+
+  // -- node block layout, in 32-bit words --
+  static constexpr unsigned h_counts = 0; ///< own count | run count << 16
+  static constexpr unsigned h_shape = 1;  ///< child count | cover length << 16 | depth << 24
+  static constexpr unsigned h_cover_attributes = 2; ///< the parent slot's route, 0: none
+  static constexpr unsigned h_cover_path_id = 3;
+  static constexpr unsigned h_child_bits = 4; ///< 8 words of bits, then 8 bytes of counts
+  static constexpr unsigned h_run_bits = 14;  ///< same layout
+  static constexpr unsigned header_words = 24;
+  // Then: children (one node id each, in slot order), runs (16-bit own
+  // entry index or no_entry each, padded to a word), own entries.
+  static constexpr unsigned entry_words = 3; ///< attributes, path id, key | bits << 8 | stale << 16
 
   struct entry {
-    uint32_t attributes = 0; ///< 0: free
+    uint32_t attributes = 0;
     uint32_t path_id = 0;
-    uint8_t key = 0;   ///< the prefix's bits within its node's stride (byte at `depth`, masked)
-    uint8_t bits = 0;  ///< prefix length minus 8 * depth (0 to 8)
-    uint8_t depth = 0; ///< stride of its node
+    uint8_t key = 0;  ///< the prefix's bits within its node's stride (masked)
+    uint8_t bits = 0; ///< prefix length minus 8 * depth (0 to 8)
     bool stale = false;
   };
 
-  struct node {
-    std::array<uint32_t, 256> slots{}; ///< entry index + 1, child | child_flag, or 0
-    uint32_t covering = 0;             ///< the route of the parent slot this node replaced
-    std::vector<uint32_t> own;         ///< entries whose last stride is this node
+  /// A node unpacked for a change.
+  struct node_image {
+    uint32_t cover_attributes = 0;
+    uint32_t cover_path_id = 0;
+    uint8_t cover_length = 0;
+    uint8_t depth = 0;
+    std::vector<std::pair<uint8_t, uint32_t>> children; ///< slot, node id; by slot
+    std::vector<entry> own;
   };
 
-  /// One family's nodes in fixed chunks (growth never copies nodes); node 0 is the root.
-  struct trie {
-    std::vector<std::unique_ptr<node[]>> chunks;
-    uint32_t count = 0;
-    node& operator[](uint32_t i) const { return chunks[i / nodes_per_chunk][i % nodes_per_chunk]; }
-    uint32_t add();
+  /// Where a node's block is in the pool.
+  struct node_ref {
+    uint32_t offset = 0;
+    uint32_t capacity = 0; ///< words; 0: the id is free
   };
 
-  static uint32_t walk(const trie& t, const uint8_t* key) {
-    uint32_t best = t[0].covering;
-    uint32_t index = 0;
-    for (unsigned depth = 0;; ++depth) {
-      uint32_t slot = t[index].slots[key[depth]];
-      if (!(slot & child_flag))
-        return slot ? slot : best;
-      index = slot & ~child_flag;
-      if (uint32_t c = t[index].covering)
-        best = c;
-    }
+  const uint32_t* block(uint32_t id) const { return pool_.data() + nodes_[id].offset; }
+  uint32_t* block(uint32_t id) { return pool_.data() + nodes_[id].offset; }
+
+  static bool test(const uint32_t* bits, unsigned b) { return bits[b >> 5] >> (b & 31) & 1; }
+  /// Set bits before position b of a bitmap with its per-word counts.
+  static unsigned rank_below(const uint32_t* bits, unsigned b) {
+    auto* counts = reinterpret_cast<const uint8_t*>(bits + 8);
+    return counts[b >> 5] + unsigned(std::popcount(bits[b >> 5] & ((1u << (b & 31)) - 1)));
+  }
+  static match cover_of(const uint32_t* n) {
+    return {n[h_cover_attributes], uint8_t(n[h_shape] >> 16), n[h_cover_path_id]};
+  }
+  static unsigned run_offset(const uint32_t* n) { return header_words + (n[h_shape] & 0xffff); }
+  static unsigned own_offset(const uint32_t* n) {
+    return run_offset(n) + ((n[h_counts] >> 16) + 1) / 2;
+  }
+  /// The own route of slot b of node n (its run), else best.
+  static match own_match(const uint32_t* n, unsigned b, unsigned depth, match best) {
+    unsigned run = rank_below(n + h_run_bits, b) + test(n + h_run_bits, b) - 1;
+    uint16_t local;
+    std::memcpy(&local, reinterpret_cast<const char*>(n + run_offset(n)) + run * 2, 2);
+    if (local == no_entry)
+      return best;
+    const uint32_t* e = n + own_offset(n) + local * entry_words;
+    return {e[0], uint8_t(depth * 8 + (e[2] >> 8 & 0xff)), e[1]};
   }
 
-  /// The node at `depth` on the path of key, created when missing (create)
-  /// or UINT32_MAX when missing (!create).
-  uint32_t find_node(trie& t, const uint8_t* key, unsigned depth, bool create);
-  /// Rewrites node n's slots [lo, hi) from its own entries.
-  void rebuild(trie& t, uint32_t n, unsigned lo, unsigned hi);
-  /// Index of the own entry (key, bits, path_id) of node n, or UINT32_MAX.
-  uint32_t find_own(const node& n, uint8_t key, uint8_t bits, uint32_t path_id) const;
+  /// Unpacks node id into x.
+  void load(uint32_t id, node_image& x) const;
+  /// Packs x into node id's block (moving it when it no longer fits) and
+  /// sets its children's covers.
+  void store(uint32_t id, const node_image& x);
+  /// A new empty node at depth; returns its id.
+  uint32_t add_node(uint8_t depth);
+  /// Frees a node's block and id.
+  void free_node(uint32_t id);
+  /// Puts a node's block on its free list.
+  void free_node_block(node_ref& r);
+  /// A block of at least `words` words; returns its offset and sets capacity.
+  uint32_t allocate(uint32_t words, uint32_t& capacity);
+  /// Moves every block next to each other when freed blocks hold more than
+  /// an eighth of the pool (nodes growing a route at a time leave holes).
+  void compact_if_fragmented();
+  /// Words in use by the node block n.
+  static uint32_t used_words(const uint32_t* n) {
+    return own_offset(n) + (n[h_counts] & 0xffff) * entry_words;
+  }
+  /// The route painted on slot b of node id (its run), as a cover for a child.
+  match slot_route(uint32_t id, unsigned b) const;
 
   template <class F>
-  void for_each_in(const trie& t, uint32_t n, unsigned depth, bool v4,
-                   std::array<uint8_t, 16>& path, F& f) const {
-    const node& x = t[n];
-    for (uint32_t i : x.own) {
-      const entry& e = entries_[i];
-      path[depth] = e.key;
+  void for_each_in(uint32_t id, unsigned depth, bool v4, std::array<uint8_t, 16>& path,
+                   F& f) const {
+    const uint32_t* n = block(id);
+    const uint32_t* e = n + own_offset(n);
+    for (unsigned i = 0; i < (n[h_counts] & 0xffff); ++i, e += entry_words) {
+      path[depth] = uint8_t(e[2]);
       route r;
       r.network =
           v4 ? ip_address::from_v4_bytes(path.data()) : ip_address::from_v6_bytes(path.data());
-      r.length = uint8_t(depth * 8 + e.bits);
-      r.path_id = e.path_id;
-      r.attributes = e.attributes;
-      r.stale = e.stale;
+      r.length = uint8_t(depth * 8 + (e[2] >> 8 & 0xff));
+      r.path_id = e[1];
+      r.attributes = e[0];
+      r.stale = (e[2] >> 16) & 1;
       f(static_cast<const route&>(r));
     }
+    unsigned child = 0;
     for (unsigned s = 0; s < 256; ++s)
-      if (x.slots[s] & child_flag) {
+      if (test(n + h_child_bits, s)) {
         path[depth] = uint8_t(s);
-        for_each_in(t, x.slots[s] & ~child_flag, depth + 1, v4, path, f);
+        uint32_t c = block(id)[header_words + child++];
+        for_each_in(c, depth + 1, v4, path, f);
         std::fill(path.begin() + depth + 1, path.end(), 0);
       }
     path[depth] = 0;
   }
 
-  trie v4_;
-  trie v6_;
-  std::vector<entry> entries_;
-  std::vector<uint32_t> free_;
+  std::vector<uint32_t, detail::page_allocator<uint32_t>> pool_;
+  std::vector<node_ref> nodes_;
+  std::vector<uint32_t> free_ids_;
+  std::vector<std::vector<uint32_t>> free_blocks_; ///< offsets by capacity / block_unit
+  size_t free_words_ = 0;                          ///< in freed blocks
   size_t size_ = 0;
 };
 

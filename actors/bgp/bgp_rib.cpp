@@ -1,5 +1,6 @@
 #include "actors/bgp/bgp_rib.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 
 namespace tidewatch {
@@ -72,6 +73,20 @@ void bgp_rib::snapshot(const ip_address& neighbor, size_t batch_size,
     });
   if (batch.reset || !batch.announced.empty())
     flush();
+}
+
+void bgp_rib::lookup(const adj_rib_in* rib, const ip_address* in, size_t n, match* out) const {
+  if (!rib) {
+    std::fill(out, out + n, match{});
+    return;
+  }
+  thread_local std::vector<adj_rib_in::match> found;
+  found.resize(n);
+  rib->lookup(in, n, found.data());
+  for (size_t i = 0; i < n; ++i)
+    out[i] = found[i].attributes
+                 ? match{&attributes_[found[i].attributes], found[i].length, found[i].path_id}
+                 : match{};
 }
 
 std::vector<ip_address> bgp_rib::neighbor_addresses() const {

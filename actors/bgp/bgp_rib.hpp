@@ -42,6 +42,10 @@ public:
     return {&attributes_[m.attributes], m.length, m.path_id};
   }
 
+  /// Longest matches of n addresses in a neighbor's routes (out[i] for
+  /// in[i]), looked up side by side: faster than n lookup() calls.
+  void lookup(const adj_rib_in* rib, const ip_address* in, size_t n, match* out) const;
+
   /// The full content of one neighbor as batches of at most `batch_size`
   /// routes, the first with `reset` set: what a new replica is sent.
   void snapshot(const ip_address& neighbor, size_t batch_size,

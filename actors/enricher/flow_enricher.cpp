@@ -177,6 +177,8 @@ void flow_enricher::enrich(flow_batch& batch) {
     for (size_t at = 0; at < sizeof(address_facts) * cache_ways; at += 64)
       __builtin_prefetch(facts + at);
   };
+  if (settings_.bgp.enabled)
+    lookup_routes(batch);
   const size_t count = batch.records.size();
   for (size_t i = 0; i < count; ++i) {
     auto& r = batch.records[i];
@@ -218,7 +220,7 @@ void flow_enricher::enrich(flow_batch& batch) {
     r.src_net_name = src_net ? label(batch, &src_net->name) : 0;
     r.dst_net_name = dst_net ? label(batch, &dst_net->name) : 0;
     if (settings_.bgp.enabled)
-      enrich_bgp(batch, r, exporter_routes(r.exporter));
+      enrich_bgp(batch, i);
     if (!geo)
       continue;
     for (int side = 0; side < 2; ++side) {
@@ -269,8 +271,35 @@ const adj_rib_in* flow_enricher::exporter_routes(const ip_address& exporter) {
   return found;
 }
 
-void flow_enricher::enrich_bgp(flow_batch& batch, flow_record& r, const adj_rib_in* rib) {
-  if (!rib) {
+void flow_enricher::lookup_routes(const flow_batch& batch) {
+  const size_t n = batch.records.size();
+  record_ribs_.resize(n);
+  src_routes_.resize(n);
+  dst_routes_.resize(n);
+  for (size_t i = 0; i < n; ++i)
+    record_ribs_[i] = exporter_routes(batch.records[i].exporter);
+  for (size_t begin = 0; begin < n;) {
+    const adj_rib_in* rib = record_ribs_[begin];
+    size_t end = begin + 1;
+    while (end < n && record_ribs_[end] == rib)
+      ++end;
+    if (rib) {
+      size_t count = end - begin;
+      route_keys_.resize(count);
+      for (size_t i = 0; i < count; ++i)
+        route_keys_[i] = batch.records[begin + i].src_addr;
+      rib_.lookup(rib, route_keys_.data(), count, src_routes_.data() + begin);
+      for (size_t i = 0; i < count; ++i)
+        route_keys_[i] = batch.records[begin + i].dst_addr;
+      rib_.lookup(rib, route_keys_.data(), count, dst_routes_.data() + begin);
+    }
+    begin = end;
+  }
+}
+
+void flow_enricher::enrich_bgp(flow_batch& batch, size_t i) {
+  flow_record& r = batch.records[i];
+  if (!record_ribs_[i]) {
     ++bgp_no_neighbor_;
     return;
   }
@@ -290,7 +319,7 @@ void flow_enricher::enrich_bgp(flow_batch& batch, flow_record& r, const adj_rib_
     local_pref = a.attributes.local_pref;
     med = a.attributes.med;
   };
-  if (auto src = rib_.lookup(rib, r.src_addr); src.attributes) {
+  if (const auto& src = src_routes_[i]; src.attributes) {
     ++bgp_src_matches_;
     take_as(r.src_as, src.attributes->origin_as);
     take_as(r.src_peer_as, src.attributes->peer_as);
@@ -298,7 +327,7 @@ void flow_enricher::enrich_bgp(flow_batch& batch, flow_record& r, const adj_rib_
     take_route(*src.attributes, r.src_as_path, r.src_communities, r.src_extended_communities,
                r.src_large_communities, r.src_local_pref, r.src_med);
   }
-  auto dst = rib_.lookup(rib, r.dst_addr);
+  const auto& dst = dst_routes_[i];
   if (!dst.attributes)
     return;
   ++bgp_dst_matches_;

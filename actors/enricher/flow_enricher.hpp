@@ -145,8 +145,12 @@ private:
   uint32_t label(flow_batch& batch, const std::string* text);
   /// The routes of the neighbor that `exporter` belongs to; null: none.
   const adj_rib_in* exporter_routes(const ip_address& exporter);
-  /// Fills r's BGP fields from the longest matches of its addresses in rib.
-  void enrich_bgp(flow_batch& batch, flow_record& r, const adj_rib_in* rib);
+  /// Looks up the source and destination routes of every record of the
+  /// batch, a run of records with the same neighbor at a time (batched
+  /// lookups overlap their memory reads).
+  void lookup_routes(const flow_batch& batch);
+  /// Fills record i's BGP fields from the routes lookup_routes found.
+  void enrich_bgp(flow_batch& batch, size_t i);
 
   enricher_settings settings_;
   prefix_table overrides_; ///< exporter -> 1-based index into settings_.sampling.overrides
@@ -171,6 +175,11 @@ private:
   ip_address last_exporter_;
   const adj_rib_in* last_routes_ = nullptr;
   bool last_valid_ = false;
+  // Per record of the batch being enriched (kept between batches: no allocation).
+  std::vector<const adj_rib_in*> record_ribs_;
+  std::vector<ip_address> route_keys_; ///< the addresses of one run
+  std::vector<bgp_rib::match> src_routes_;
+  std::vector<bgp_rib::match> dst_routes_;
 
   // -- counters --
   uint64_t records_ = 0;

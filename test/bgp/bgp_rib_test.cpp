@@ -134,6 +134,114 @@ BOOST_AUTO_TEST_CASE(random_inserts_and_removals_match_a_brute_force_search) {
   BOOST_TEST(seen == refs.size());
 }
 
+BOOST_AUTO_TEST_CASE(random_ipv6_inserts_and_removals_match_a_brute_force_search) {
+  // Prefixes inside 2001:db8::/32 with their bits drawn from a small set, so
+  // that they nest often; every length from 0 to 128.
+  std::mt19937 rng(11);
+  adj_rib_in rib;
+  using bits128 = unsigned __int128;
+  struct ref {
+    bits128 network;
+    uint8_t length;
+    uint32_t path_id;
+    uint32_t value;
+  };
+  std::vector<ref> refs;
+  auto mask = [](uint8_t length) {
+    return length == 0 ? bits128(0) : ~bits128(0) << (128 - length);
+  };
+  auto to_address = [](bits128 x) {
+    uint8_t bytes[16];
+    for (int i = 15; i >= 0; --i, x >>= 8)
+      bytes[i] = uint8_t(x);
+    return ip_address::from_v6_bytes(bytes);
+  };
+  auto random_address = [&] {
+    bits128 x = bits128(0x20010db8) << 96;
+    for (int i = 0; i < 6; ++i)
+      x |= bits128(rng() % 4) << (rng() % 96);
+    return x;
+  };
+  auto lowest_path_longest = [&](bits128 probe) {
+    const ref* best = nullptr;
+    for (auto& r : refs)
+      if ((probe & mask(r.length)) == r.network &&
+          (!best || r.length > best->length ||
+           (r.length == best->length && r.path_id < best->path_id)))
+        best = &r;
+    return best;
+  };
+  for (int round = 0; round < 4000; ++round) {
+    if (!refs.empty() && rng() % 3 == 0) {
+      size_t i = rng() % refs.size();
+      BOOST_TEST(rib.remove(to_address(refs[i].network), refs[i].length, refs[i].path_id) ==
+                 refs[i].value);
+      refs.erase(refs.begin() + std::ptrdiff_t(i));
+    } else {
+      auto length = uint8_t(rng() % 4 == 0 ? rng() % 129 : 32 + rng() % 97);
+      bits128 network = random_address() & mask(length);
+      uint32_t path_id = rng() % 4 == 0 ? rng() % 3 : 0;
+      auto value = uint32_t(round + 1);
+      auto same = std::find_if(refs.begin(), refs.end(), [&](const ref& r) {
+        return r.network == network && r.length == length && r.path_id == path_id;
+      });
+      uint32_t old = rib.insert(to_address(network), length, path_id, value);
+      BOOST_TEST(old == (same == refs.end() ? 0u : same->value));
+      if (same != refs.end())
+        same->value = value;
+      else
+        refs.push_back({network, length, path_id, value});
+    }
+    bits128 probe = random_address();
+    const ref* expected = lowest_path_longest(probe);
+    auto m = rib.lookup(to_address(probe));
+    BOOST_TEST(m.attributes == (expected ? expected->value : 0u));
+    BOOST_TEST(m.length == (expected ? expected->length : 0));
+  }
+  BOOST_TEST(rib.size() == refs.size());
+  size_t seen = 0;
+  rib.for_each([&](const adj_rib_in::route& r) {
+    ++seen;
+    auto it = std::find_if(refs.begin(), refs.end(), [&](const ref& x) {
+      return to_address(x.network) == r.network && x.length == r.length && x.path_id == r.path_id;
+    });
+    BOOST_TEST((it != refs.end() && it->value == r.attributes));
+  });
+  BOOST_TEST(seen == refs.size());
+  // Removing everything frees every node but the two roots.
+  for (auto& r : refs)
+    BOOST_TEST(rib.remove(to_address(r.network), r.length, r.path_id) == r.value);
+  BOOST_TEST(rib.size() == 0u);
+  BOOST_TEST(rib.lookup(to_address(random_address())).attributes == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_batched_lookup_gives_what_single_lookups_give) {
+  std::mt19937 rng(5);
+  adj_rib_in rib;
+  for (uint32_t i = 1; i <= 20000; ++i) {
+    auto length = uint8_t(8 + rng() % 25);
+    rib.insert(ip_address::from_v4(rng() & (~0u << (32 - length))), length, 0, i);
+  }
+  uint8_t v6[16] = {0x20, 0x01, 0x0d, 0xb8};
+  rib.insert(ip_address::from_v6_bytes(v6), 32, 0, 99999);
+  std::vector<ip_address> probes(1001);
+  for (size_t i = 0; i < probes.size(); ++i) {
+    v6[15] = uint8_t(i);
+    probes[i] = i % 10 == 0 ? ip_address::from_v6_bytes(v6) : ip_address::from_v4(rng());
+  }
+  std::vector<adj_rib_in::match> out(probes.size());
+  rib.lookup(probes.data(), probes.size(), out.data());
+  size_t matched = 0;
+  for (size_t i = 0; i < probes.size(); ++i) {
+    auto one = rib.lookup(probes[i]);
+    BOOST_TEST(out[i].attributes == one.attributes);
+    BOOST_TEST(out[i].length == one.length);
+    matched += one.attributes != 0;
+  }
+  BOOST_TEST(out[0].attributes == 99999u);
+  BOOST_TEST(matched > 500u);
+}
+
 BOOST_AUTO_TEST_CASE(neighbors_sending_the_same_path_share_one_attribute_set) {
   bgp_rib rib;
   auto n1 = addr("127.0.0.2");
