@@ -49,61 +49,65 @@ void flow_detector::add(const flow_batch& batch, int64_t now_us,
                         std::vector<attack_event>& events) {
   auto& records = batch.records;
   int64_t last_t = now_us;
-  // Two-step prefetch: the index slot 16 records ahead, the entry it
-  // points at 8 ahead, so that a lookup rarely waits for memory.
-  constexpr size_t slot_distance = 16;
-  constexpr size_t entry_distance = 8;
-  auto host_of = [](const flow_record& r) -> const ip_address& {
-    return r.scope == traffic_scope::outbound ? r.src_addr : r.dst_addr;
+  // Software-pipelined group prefetching over windows of records: while
+  // window k is counted, the entries of window k + 1 (whose index slots
+  // are in cache by now) and the index slots of window k + 2 are being
+  // loaded, so the misses of two windows are in flight at any time.
+  size_t windows = (records.size() + prefetch_window - 1) / prefetch_window;
+  bool outgoing = settings_.outgoing;
+  auto each_lookup = [&](size_t k, auto f) {
+    if (k >= windows)
+      return;
+    size_t lookup = (k % 3) * 2 * prefetch_window;
+    size_t end = std::min((k + 1) * prefetch_window, records.size());
+    for (size_t i = k * prefetch_window; i < end; ++i) {
+      auto& r = records[i];
+      if (scope_has(r.scope, 0))
+        f(lookup++, r.dst_addr, 0);
+      if (outgoing && scope_has(r.scope, 1))
+        f(lookup++, r.src_addr, 1);
+    }
   };
-  for (size_t i = 0; i < records.size(); ++i) {
-    if (i + slot_distance < records.size())
-      hosts_.prefetch_slot(host_of(records[i + slot_distance]));
-    if (i + entry_distance < records.size()) {
-      auto& ahead = records[i + entry_distance];
-      hosts_.prefetch_entry(host_of(ahead), ahead.scope == traffic_scope::outbound ? 1 : 0);
+  auto hash_and_prefetch_slots = [&](size_t k) {
+    each_lookup(k, [&](size_t lookup, const ip_address& a, size_t) {
+      hashes_[lookup] = host_table::hash(a);
+      hosts_.prefetch_slot(hashes_[lookup]);
+    });
+  };
+  auto find_candidates = [&](size_t k) {
+    each_lookup(k, [&](size_t lookup, const ip_address&, size_t dir) {
+      candidates_[lookup] = hosts_.candidate(hashes_[lookup], dir);
+    });
+  };
+  hash_and_prefetch_slots(0);
+  hash_and_prefetch_slots(1);
+  find_candidates(0);
+  for (size_t k = 0; k < windows; ++k) {
+    hash_and_prefetch_slots(k + 2);
+    find_candidates(k + 1);
+    size_t lookup = (k % 3) * 2 * prefetch_window;
+    size_t end = std::min((k + 1) * prefetch_window, records.size());
+    for (size_t i = k * prefetch_window; i < end; ++i) {
+      auto& r = records[i];
+      ++records_;
+      bool in = scope_has(r.scope, 0);
+      bool out = outgoing && scope_has(r.scope, 1);
+      if (!in && !out) {
+        ++records_not_ours_;
+        continue;
+      }
+      int64_t t = r.received_us != 0 ? r.received_us : now_us;
+      last_t = t;
+      auto& s = sample(r, t, in, out);
+      if (in) {
+        count(s, t, r.dst_addr, hashes_[lookup], candidates_[lookup], 0);
+        ++lookup;
+      }
+      if (out) {
+        count(s, t, r.src_addr, hashes_[lookup], candidates_[lookup], 1);
+        ++lookup;
+      }
     }
-    auto& r = records[i];
-    ++records_;
-    bool in = scope_has(r.scope, 0);
-    bool out = settings_.outgoing && scope_has(r.scope, 1);
-    if (!in && !out) {
-      ++records_not_ours_;
-      continue;
-    }
-    int64_t t = r.received_us != 0 ? r.received_us : now_us;
-    last_t = t;
-    flow_sample& s = ring_[ring_next_];
-    ring_next_ = ring_next_ + 1 == ring_.size() ? 0 : ring_next_ + 1;
-    s.src_addr = r.src_addr;
-    s.dst_addr = r.dst_addr;
-    s.received_us = t;
-    // A flow longer than a bucket counts with its average rate over a bucket.
-    int64_t duration = r.flow_end_us - r.flow_start_us;
-    if (r.flow_start_us != 0 && duration > settings_.bucket_us) {
-      // At least one packet: a small long flow still shows its kind.
-      double share = double(settings_.bucket_us) / double(duration);
-      s.packets =
-          r.packets == 0 ? 0 : std::max<uint64_t>(1, std::llround(double(r.packets) * share));
-      s.bytes = uint64_t(std::llround(double(r.bytes) * share));
-    } else {
-      s.packets = r.packets;
-      s.bytes = r.bytes;
-    }
-    s.src_as = r.src_as;
-    s.src_port = r.src_port;
-    s.dst_port = r.dst_port;
-    s.src_country = r.src_country;
-    s.ip_protocol = r.ip_protocol;
-    s.tcp_flags = r.tcp_flags;
-    s.is_fragment = r.is_fragment;
-    s.scope = r.scope;
-    s.dst_group = in ? uint16_t(groups_by_prefix_.lookup(r.dst_addr)) : 0;
-    s.src_group = out ? uint16_t(groups_by_prefix_.lookup(r.src_addr)) : 0;
-    if (in)
-      count(s, t, r.dst_addr, 0);
-    if (out)
-      count(s, t, r.src_addr, 1);
   }
   if (active_.empty())
     return;
@@ -119,6 +123,46 @@ void flow_detector::add(const flow_batch& batch, int64_t now_us,
   started_.clear();
 }
 
+const flow_sample& flow_detector::sample(const flow_record& r, int64_t t, bool in, bool out) {
+  flow_sample& s = ring_[ring_next_];
+  ring_next_ = ring_next_ + 1 == ring_.size() ? 0 : ring_next_ + 1;
+  s.src_addr = r.src_addr;
+  s.dst_addr = r.dst_addr;
+  s.received_us = t;
+  // A flow longer than a bucket counts with its average rate over a bucket.
+  int64_t duration = r.flow_end_us - r.flow_start_us;
+  if (r.flow_start_us != 0 && duration > settings_.bucket_us) {
+    // At least one packet: a small long flow still shows its kind.
+    double share = double(settings_.bucket_us) / double(duration);
+    s.packets = r.packets == 0 ? 0 : std::max<uint64_t>(1, std::llround(double(r.packets) * share));
+    s.bytes = uint64_t(std::llround(double(r.bytes) * share));
+  } else {
+    s.packets = r.packets;
+    s.bytes = r.bytes;
+  }
+  s.src_as = r.src_as;
+  s.src_port = r.src_port;
+  s.dst_port = r.dst_port;
+  s.src_country = r.src_country;
+  s.ip_protocol = r.ip_protocol;
+  s.tcp_flags = r.tcp_flags;
+  s.is_fragment = r.is_fragment;
+  s.scope = r.scope;
+  s.dst_group = in ? uint16_t(groups_by_prefix_.lookup(r.dst_addr)) : 0;
+  s.src_group = out ? uint16_t(groups_by_prefix_.lookup(r.src_addr)) : 0;
+  return s;
+}
+
+int64_t flow_detector::bucket_of(int64_t t) {
+  // Records arrive in time order, so most fall into the bucket of the one
+  // before: a comparison instead of a 64-bit division.
+  if (t - bucket_start_ >= settings_.bucket_us || t < bucket_start_) {
+    bucket_ = t / settings_.bucket_us;
+    bucket_start_ = bucket_ * settings_.bucket_us;
+  }
+  return bucket_;
+}
+
 void flow_detector::refresh_rates(int64_t now_us) {
   for (auto& a : active_) {
     auto& r = a->report;
@@ -132,9 +176,12 @@ void flow_detector::refresh_rates(int64_t now_us) {
   }
 }
 
-void flow_detector::count(const flow_sample& s, int64_t t, const ip_address& host, size_t dir) {
+void flow_detector::count(const flow_sample& s, int64_t t, const ip_address& host, uint64_t hash,
+                          host_entry* candidate, size_t dir) {
   bool fresh = false;
-  auto* e = hosts_.find_or_insert(host, fresh);
+  auto* e = candidate != nullptr && host_table::same(candidate->address, host)
+                ? candidate
+                : hosts_.find_or_insert_hashed(host, hash, fresh);
   if (e == nullptr) {
     ++hosts_not_tracked_;
     return;
@@ -144,10 +191,10 @@ void flow_detector::count(const flow_sample& s, int64_t t, const ip_address& hos
     e->group = group;
     e->whitelisted = whitelist_.lookup(host) != prefix_table::no_match;
   }
-  int64_t b = t / settings_.bucket_us;
+  int64_t b = bucket_of(t);
   uint8_t mask = kinds_of(s.ip_protocol, s.tcp_flags, s.is_fragment);
   e->window.roll(b);
-  e->window.current[dir].add(mask, s.packets, s.bytes);
+  e->window.counts[dir].current.add(mask, s.packets, s.bytes);
   if (e->window.attack[dir] != 0)
     if (auto* a = find_attack(e->window.attack[dir]))
       a->signature.add(s);
@@ -161,7 +208,7 @@ void flow_detector::count(const flow_sample& s, int64_t t, const ip_address& hos
     return;
   auto& g = groups_[group - 1];
   g.window.roll(b);
-  g.window.current[dir].add(mask, s.packets, s.bytes);
+  g.window.counts[dir].current.add(mask, s.packets, s.bytes);
   if (g.window.attack[dir] != 0)
     if (auto* a = find_attack(g.window.attack[dir]))
       a->signature.add(s);
@@ -172,7 +219,7 @@ void flow_detector::count(const flow_sample& s, int64_t t, const ip_address& hos
 
 void flow_detector::check(rate_window& w, size_t dir, const std::vector<rate_limit>& limits,
                           int64_t t, const ip_address& host, int group, bool group_attack) {
-  int64_t b = t / settings_.bucket_us;
+  int64_t b = bucket_of(t);
   // A record older than the window's bucket counts as arriving at its start.
   int64_t elapsed = b < w.bucket ? 0 : t - b * settings_.bucket_us;
   auto* crossed =
@@ -220,9 +267,9 @@ void flow_detector::start_attack(rate_window& w, size_t dir, const rate_limit& c
   }
   std::array<uint64_t, traffic_kinds> packets{};
   for (size_t k = 0; k < traffic_kinds; ++k)
-    packets[k] = uint64_t(w.current[dir].packets[k]) + w.previous[dir].packets[k];
+    packets[k] = uint64_t(w.counts[dir].current.packets[k]) + w.counts[dir].previous.packets[k];
   classify(packets, a->signature, r);
-  w.attack[dir] = r.id;
+  w.attack[dir] = uint32_t(r.id);
   ++attacks_started_;
   auto by_type = std::find_if(attacks_by_type_.begin(), attacks_by_type_.end(),
                               [&](auto& x) { return x.first == r.type; });

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <deque>
 #include <memory>
 #include <string>
@@ -114,7 +115,15 @@ private:
     int group = -1; ///< hostgroup index of a group attack; -1: host attack
   };
 
-  void count(const flow_sample& s, int64_t t, const ip_address& host, size_t dir);
+  /// Puts a record of our hosts into the ring of recent ones; returns it as
+  /// the detector counts it (hostgroups, a long flow's share of a bucket).
+  const flow_sample& sample(const flow_record& r, int64_t t, bool in, bool out);
+  /// Counts a sample for `host`, whose hash is host_table::hash(host) and
+  /// whose entry `candidate` may be (host_table::candidate).
+  void count(const flow_sample& s, int64_t t, const ip_address& host, uint64_t hash,
+             host_entry* candidate, size_t dir);
+  /// The bucket of arrival time `t`.
+  int64_t bucket_of(int64_t t);
   void check(rate_window& w, size_t dir, const std::vector<rate_limit>& limits, int64_t t,
              const ip_address& host, int group, bool group_attack);
   void start_attack(rate_window& w, size_t dir, const rate_limit& crossed, int64_t t,
@@ -136,6 +145,14 @@ private:
   std::vector<std::unique_ptr<attack_state>> active_;
   std::deque<attack_report> recent_;
   std::vector<uint64_t> started_; ///< attacks started in the batch being added
+  /// Records add() looks up together (see there), and the hashes and
+  /// candidate entries of their hosts (up to two per record) for the three
+  /// windows in flight.
+  static constexpr size_t prefetch_window = 16;
+  std::array<uint64_t, 3 * 2 * prefetch_window> hashes_{};
+  std::array<host_entry*, 3 * 2 * prefetch_window> candidates_{};
+  int64_t bucket_ = 0;       ///< the last bucket_of()
+  int64_t bucket_start_ = 0; ///< and its start (0 with bucket_ 0: a valid pair)
   uint64_t next_attack_id_ = 1;
   int64_t last_expiry_bucket_ = 0;
   // -- counters --

@@ -29,22 +29,7 @@ host_table::host_table(size_t capacity) : capacity_(capacity == 0 ? 1 : capacity
   advise_huge_pages(entries_.data(), capacity_ * sizeof(host_entry));
 }
 
-host_entry* host_table::find_hashed(const ip_address& a, uint64_t h) {
-  uint64_t fingerprint = h >> 32;
-  for (size_t i = h & mask_;; i = (i + 1) & mask_) {
-    uint64_t slot = slots_[i];
-    if (slot == 0)
-      return nullptr;
-    if ((slot >> 32) == fingerprint) {
-      auto& e = entries_[index_of(slot)];
-      if (same(e.address, a))
-        return &e;
-    }
-  }
-}
-
-host_entry* host_table::find_or_insert(const ip_address& a, bool& fresh) {
-  uint64_t h = hash(a);
+host_entry* host_table::find_or_insert_hashed(const ip_address& a, uint64_t h, bool& fresh) {
   uint64_t fingerprint = h >> 32;
   fresh = false;
   for (size_t i = h & mask_;; i = (i + 1) & mask_) {
@@ -53,7 +38,7 @@ host_entry* host_table::find_or_insert(const ip_address& a, bool& fresh) {
       if (entries_.size() == capacity_)
         return nullptr;
       slots_[i] = slot_of(h, entries_.size());
-      entries_.push_back(host_entry{a, {}, 0, false});
+      entries_.push_back(host_entry{a, 0, false, {}});
       fresh = true;
       return &entries_.back();
     }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -9,13 +10,17 @@
 
 namespace tidewatch {
 
-/// What the detector keeps per tracked host.
-struct host_entry {
+/// What the detector keeps per tracked host. Aligned to cache lines: the
+/// key, the flags and the window's header fill the first line, and each
+/// direction's counts the next three, so that a record touches four lines.
+struct alignas(64) host_entry {
   ip_address address;
-  rate_window window;
   uint16_t group = 0; ///< hostgroup index + 1; 0: none
   bool whitelisted = false;
+  rate_window window;
 };
+static_assert(offsetof(host_entry, window) + offsetof(rate_window, counts) == 64);
+static_assert(sizeof(direction_counts) == 192 && sizeof(host_entry) == 448);
 
 /// The tracked hosts: a dense array of entries (so that expiry and top-N
 /// scans walk contiguous memory) behind an open-addressing index with linear
@@ -30,11 +35,19 @@ public:
   explicit host_table(size_t capacity);
 
   /// The entry of `a`, or nullptr.
-  host_entry* find(const ip_address& a) { return find_hashed(a, hash(a)); }
+  host_entry* find(const ip_address& a) {
+    return probe(hash(a), [&](const host_entry& e) { return same(e.address, a); });
+  }
 
   /// The entry of `a`, inserted (with `fresh` set) if missing; nullptr when
   /// the table is full.
-  host_entry* find_or_insert(const ip_address& a, bool& fresh);
+  host_entry* find_or_insert(const ip_address& a, bool& fresh) {
+    return find_or_insert_hashed(a, hash(a), fresh);
+  }
+
+  /// The same for `a` with hash(a) == `h`, computed by the caller (which
+  /// prefetched with it).
+  host_entry* find_or_insert_hashed(const ip_address& a, uint64_t h, bool& fresh);
 
   /// Removes the entries for which `expired(entry)` holds; returns how many.
   template <class Predicate> size_t remove_if(Predicate expired) {
@@ -50,22 +63,24 @@ public:
     return removed;
   }
 
-  /// Hints the CPU to load the index slot of `a`: the first of two steps
-  /// that hide a lookup's memory latency behind the records before it.
-  void prefetch_slot(const ip_address& a) const { __builtin_prefetch(&slots_[hash(a) & mask_]); }
+  /// Hints the CPU to load the index slot of a host with hash `h`: the first
+  /// of two steps that overlap the memory latency of many lookups.
+  void prefetch_slot(uint64_t h) const { __builtin_prefetch(&slots_[h & mask_]); }
 
-  /// Hints the CPU to load the entry the home slot of `a` points at (once
-  /// prefetch_slot has brought the slot in): its key and the counters of
-  /// direction `dir`.
-  void prefetch_entry(const ip_address& a, size_t dir) const {
-    uint64_t slot = slots_[hash(a) & mask_];
-    if (slot == 0)
-      return;
-    auto* e = &entries_[index_of(slot)];
-    __builtin_prefetch(e, 1);
-    __builtin_prefetch(&e->window.current[dir], 1);
-    __builtin_prefetch(reinterpret_cast<const char*>(&e->window.current[dir]) + 64, 1);
-    __builtin_prefetch(&e->window.previous[dir]);
+  /// The entry a host with hash `h` most likely has: the first on its probe
+  /// sequence with the same fingerprint (the caller compares the key), or
+  /// nullptr. Reads the index (prefetch_slot it first) and hints the CPU to
+  /// load the entry's first line and the counts of direction `dir`.
+  host_entry* candidate(uint64_t h, size_t dir) {
+    auto* e = probe(h, [](const host_entry&) { return true; });
+    if (e != nullptr) {
+      auto* counts = reinterpret_cast<const char*>(&e->window.counts[dir]);
+      __builtin_prefetch(e);
+      __builtin_prefetch(counts);
+      __builtin_prefetch(counts + 64);
+      __builtin_prefetch(counts + 128);
+    }
+    return e;
   }
 
   const std::vector<host_entry>& entries() const { return entries_; }
@@ -111,7 +126,18 @@ private:
   static uint64_t slot_of(uint64_t h, size_t index) { return (h >> 32) << 32 | (index + 1); }
   static size_t index_of(uint64_t slot) { return size_t(uint32_t(slot)) - 1; }
 
-  host_entry* find_hashed(const ip_address& a, uint64_t h);
+  /// The first entry on the probe sequence of hash `h` whose fingerprint
+  /// matches and that `accept`s, or nullptr at the first empty slot.
+  template <class Accept> host_entry* probe(uint64_t h, Accept accept) {
+    uint64_t fingerprint = h >> 32;
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      uint64_t slot = slots_[i];
+      if (slot == 0)
+        return nullptr;
+      if ((slot >> 32) == fingerprint && accept(entries_[index_of(slot)]))
+        return &entries_[index_of(slot)];
+    }
+  }
   /// The index slot that points at entry `index`.
   size_t slot_pointing_at(size_t index) const;
   void erase_at(size_t index);

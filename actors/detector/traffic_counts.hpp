@@ -93,6 +93,14 @@ struct rate_limit {
   }
 };
 
+/// The counts of one direction: the bucket in progress and the one before,
+/// side by side, so that counting a record and checking its thresholds
+/// touch three adjacent cache lines.
+struct direction_counts {
+  traffic_counts current;
+  traffic_counts previous;
+};
+
 /// The rates of one tracked host or hostgroup over sliding windows of one
 /// bucket length: the bucket in progress and the one before, per direction
 /// (0 incoming, 1 outgoing). The rate at elapsed time e into the current
@@ -100,22 +108,27 @@ struct rate_limit {
 /// the last B, assuming the previous bucket was uniform. It is always a
 /// full window, so a burst at a bucket boundary is not inflated, and an
 /// attack at k times a threshold crosses it B / k after it began.
+///
+/// The state every record reads (bucket, attack, crossing run) comes first
+/// and fits, with a host's key, in one cache line; the counts follow (see
+/// host_entry).
 struct rate_window {
-  int64_t bucket = 0; ///< index of `current` (arrival time / bucket length)
-  std::array<traffic_counts, 2> current{};
-  std::array<traffic_counts, 2> previous{};
+  int64_t bucket = 0;                         ///< index of `current` (arrival time / bucket length)
   std::array<int64_t, 2> over_bucket{-2, -2}; ///< the last bucket with a threshold crossed
-  std::array<uint64_t, 2> attack{};           ///< id of the active attack; 0: none
-  std::array<uint8_t, 2> over_run{};          ///< consecutive buckets with a crossing
+  /// Id of the active attack (0: none); 32 bits, as a process starts fewer
+  /// attacks than that, keep the window's header in the host's first line.
+  std::array<uint32_t, 2> attack{};
+  std::array<uint8_t, 2> over_run{}; ///< consecutive buckets with a crossing
+  std::array<direction_counts, 2> counts{};
 
   /// Moves the window to bucket `b` (later buckets only; an earlier one is
   /// counted in the current bucket, as records of one batch arrive together).
   void roll(int64_t b) {
     if (b <= bucket)
       return;
-    for (size_t d = 0; d < 2; ++d) {
-      previous[d] = b == bucket + 1 ? current[d] : traffic_counts{};
-      current[d] = traffic_counts{};
+    for (auto& c : counts) {
+      c.previous = b == bucket + 1 ? c.current : traffic_counts{};
+      c.current = traffic_counts{};
     }
     bucket = b;
   }
@@ -126,13 +139,14 @@ struct rate_window {
               int64_t bucket_us) const {
     double prev = 0;
     double cur = 0;
+    auto& c = counts[dir];
     if (b == bucket) {
-      prev = double(previous[dir].value(k, m));
-      cur = double(current[dir].value(k, m));
+      prev = double(c.previous.value(k, m));
+      cur = double(c.current.value(k, m));
     } else if (b == bucket + 1) {
-      prev = double(current[dir].value(k, m));
+      prev = double(c.current.value(k, m));
     } else if (b < bucket) {
-      cur = double(current[dir].value(k, m));
+      cur = double(c.current.value(k, m));
     }
     return prev * double(bucket_us - elapsed_us) / double(bucket_us) + cur;
   }
@@ -145,8 +159,9 @@ struct rate_window {
                             int64_t bucket_us, uint64_t bandwidth_min_flows) const {
     double weight = double(bucket_us - elapsed_us) / double(bucket_us);
     double buckets_per_second = double(bucket_us) / 1e6;
+    auto& c = counts[dir];
     auto count = [&](traffic_kind k, rate_metric m) {
-      return double(previous[dir].value(k, m)) * weight + double(current[dir].value(k, m));
+      return double(c.previous.value(k, m)) * weight + double(c.current.value(k, m));
     };
     for (auto& l : limits)
       if (count(l.kind, l.metric) >= double(l.per_second) * buckets_per_second &&

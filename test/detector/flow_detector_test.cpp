@@ -1,6 +1,8 @@
 #define BOOST_TEST_MODULE flow_detector
 #include <boost/test/unit_test.hpp>
 
+#include <set>
+
 #include "actors/detector/flow_detector.hpp"
 #include "addresses.hpp"
 
@@ -54,6 +56,13 @@ std::vector<std::pair<int64_t, attack_event>> feed(flow_detector& d,
     events.clear();
   }
   return out;
+}
+
+/// The detector's counters.
+stats_snapshot snapshot_of(const flow_detector& d) {
+  stats_snapshot snap;
+  d.collect(snap.counters);
+  return snap;
 }
 
 /// `count` SYN flows of `packets` packets each, one per `step_us` from `start_us`,
@@ -360,10 +369,7 @@ BOOST_AUTO_TEST_CASE(idle_hosts_expire_and_records_not_ours_are_counted) {
   BOOST_TEST(d.hosts_tracked() == 1u);
   d.tick(111 * second, events);
   BOOST_TEST(d.hosts_tracked() == 0u);
-  std::vector<counter_value> counters;
-  d.collect(counters);
-  stats_snapshot snap;
-  snap.counters = counters;
+  auto snap = snapshot_of(d);
   BOOST_TEST(snap.get("detector_records_total") == 2u);
   BOOST_TEST(snap.get("detector_records_not_ours_total") == 1u);
   BOOST_TEST(snap.get("detector_hosts_expired_total") == 1u);
@@ -393,6 +399,62 @@ BOOST_AUTO_TEST_CASE(top_lists_the_busiest_hosts_first) {
   // Half a bucket later, half of the previous bucket still counts.
   auto later = d.top(rate_metric::packets, true, 1, 101 * second + 500 * ms);
   BOOST_TEST(later.hosts[0].pps_in == 150u);
+}
+
+BOOST_AUTO_TEST_CASE(a_large_batch_counts_every_scope_as_records_one_at_a_time_do) {
+  // add() looks hosts up a window of records ahead: a batch over many
+  // windows, with records that count for one host, two (internal) or none,
+  // and more hosts than the table holds, must count exactly as single records.
+  auto s = settings_with({});
+  s.max_hosts = 100;
+  flow_detector whole{s};
+  flow_detector single{s};
+  const traffic_scope scopes[] = {traffic_scope::inbound, traffic_scope::outbound,
+                                  traffic_scope::internal, traffic_scope::external};
+  std::vector<flow_record> xs;
+  // The hosts the table takes: the first 100 looked up (destination, then
+  // source), and the packets counted for them incoming and not tracked.
+  std::set<std::string> tracked;
+  uint64_t packets_in = 0;
+  uint64_t lookups_refused = 0;
+  auto look_up = [&](const ip_address& a) {
+    if (tracked.size() < 100)
+      tracked.insert(a.to_string());
+    bool found = tracked.count(a.to_string()) != 0;
+    lookups_refused += !found;
+    return found;
+  };
+  for (uint32_t i = 0; i < 1000; ++i) {
+    auto scope = scopes[i % 4];
+    auto ours = ip_address::from_v4(0xc0000200u + i % 150);
+    auto other = ip_address::from_v4(0xcb007100u + i % 7);
+    bool out = scope == traffic_scope::outbound;
+    auto r =
+        flow(out ? ours : other, out ? other : ours, 17, 100 * second + i, 1 + i % 5, 100, scope);
+    xs.push_back(r);
+    if (scope == traffic_scope::inbound || scope == traffic_scope::internal)
+      if (look_up(r.dst_addr))
+        packets_in += r.packets;
+    if (scope == traffic_scope::outbound || scope == traffic_scope::internal)
+      look_up(r.src_addr);
+  }
+  std::vector<attack_event> events;
+  whole.add(batch_of(xs), 0, events);
+  feed(single, xs);
+  auto now = 100 * second + 500 * ms;
+  auto top_in = whole.top(rate_metric::packets, true, 200, now);
+  BOOST_TEST(top_in.hosts_tracked == 100u);
+  BOOST_TEST((top_in == single.top(rate_metric::packets, true, 200, now)));
+  BOOST_TEST((whole.top(rate_metric::flows, false, 200, now) ==
+              single.top(rate_metric::flows, false, 200, now)));
+  uint64_t counted_in = 0;
+  for (auto& h : top_in.hosts)
+    counted_in += h.pps_in;
+  BOOST_TEST(counted_in == packets_in);
+  auto snap = snapshot_of(whole);
+  BOOST_TEST(snap.get("detector_records_total") == 1000u);
+  BOOST_TEST(snap.get("detector_records_not_ours_total") == 250u);
+  BOOST_TEST(snap.get("detector_hosts_not_tracked_total") == lookups_refused);
 }
 
 BOOST_AUTO_TEST_CASE(the_host_table_finds_erases_and_refuses_hosts_beyond_its_capacity) {

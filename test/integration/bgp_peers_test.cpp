@@ -290,6 +290,36 @@ BOOST_FIXTURE_TEST_CASE(bird_routes_survive_its_graceful_restart_until_it_resync
   BOOST_TEST(lookup("203.0.113.1", "127.0.0.3").found);
 }
 
+namespace {
+
+/// tidewatchd on `dir`/node.yaml, whose BGP speaker listens on `bgp_port`,
+/// and gobgpd as its neighbor 127.0.0.2 (AS4200000001), session established.
+struct node_with_router {
+  process node;
+  fixture routers_side; // only for its gobgpd recipe, pointed at tidewatchd's port
+  uint16_t grpc = free_port(SOCK_STREAM);
+  std::unique_ptr<process> router;
+
+  node_with_router(const scratch_dir& dir, uint16_t bgp_port)
+      : node({tidewatchd, "--config", (dir / "node.yaml").string()}, dir.path, "tidewatchd") {
+    BOOST_REQUIRE(node.wait_for("bgp: listening on", 10s));
+    routers_side.port = bgp_port;
+    router = routers_side.start_gobgpd("127.0.0.2", 4200000001, grpc);
+    BOOST_REQUIRE_MESSAGE(
+        node.wait_for("bgp: session with 127.0.0.2 (AS4200000001) established", 30s), node.err());
+  }
+
+  /// Stops gobgpd, then tidewatchd; tidewatchd's exit code.
+  int stop() {
+    router->signal(SIGTERM);
+    router->wait_exit(5s);
+    node.signal(SIGTERM);
+    return node.wait_exit(15s).value_or(-1);
+  }
+};
+
+} // namespace
+
 BOOST_AUTO_TEST_CASE(tidewatch_bgp_shows_a_running_nodes_neighbors_and_routes) {
   // The same speaker inside tidewatchd, asked through its inspector.
   scratch_dir dir{"bgp-cli"};
@@ -300,18 +330,13 @@ BOOST_AUTO_TEST_CASE(tidewatch_bgp_shows_a_running_nodes_neighbors_and_routes) {
           "bgp:\n  enabled: true\n  address: 127.0.0.1\n  port: " + std::to_string(bgp_port) +
           "\n  local_as: 65000\n  router_id: 127.0.0.1\n"
           "  neighbors:\n    - {address: 127.0.0.2, remote_as: 4200000001}\n");
-  process d({tidewatchd, "--config", (dir / "node.yaml").string()}, dir.path, "tidewatchd");
-  BOOST_REQUIRE(d.wait_for("bgp: listening on", 10s));
-  fixture routers_side; // only for its gobgpd recipe, pointed at tidewatchd's port
-  routers_side.port = bgp_port;
-  uint16_t grpc = free_port(SOCK_STREAM);
-  auto router = routers_side.start_gobgpd("127.0.0.2", 4200000001, grpc);
-  BOOST_REQUIRE_MESSAGE(d.wait_for("bgp: session with 127.0.0.2 (AS4200000001) established", 30s),
-                        d.err());
+  node_with_router peers{dir, bgp_port};
+  auto& d = peers.node;
+  auto grpc = peers.grpc;
   gobgp(grpc, "global rib -a ipv4 add 203.0.113.0/24 aspath 64500,15169 nexthop 192.0.2.1 "
               "community 65001:100");
   std::string out;
-  BOOST_TEST(routers_side.eventually(
+  BOOST_TEST(peers.routers_side.eventually(
       [&] {
         return inspect(d, "bgp lookup 203.0.113.77 --json", out) == 0 &&
                out.find("\"found\":true") != std::string::npos;
@@ -321,7 +346,7 @@ BOOST_AUTO_TEST_CASE(tidewatch_bgp_shows_a_running_nodes_neighbors_and_routes) {
   BOOST_TEST(out.find("\"comms\":\"65001:100\"") != std::string::npos, out);
   BOOST_TEST(inspect(d, "bgp lookup 203.0.113.77 --neighbor 127.0.0.2", out) == 0);
   BOOST_TEST(out.find("4200000001_64500_15169") != std::string::npos, out);
-  BOOST_TEST(routers_side.eventually(
+  BOOST_TEST(peers.routers_side.eventually(
       [&] {
         return inspect(d, "bgp neighbors --json", out) == 0 &&
                out.find("\"prefixes\":1") != std::string::npos;
@@ -333,8 +358,67 @@ BOOST_AUTO_TEST_CASE(tidewatch_bgp_shows_a_running_nodes_neighbors_and_routes) {
   BOOST_TEST(inspect(d, "bgp neighbors", out) == 0);
   BOOST_TEST(out.find("127.0.0.2") != std::string::npos, out);
   BOOST_TEST(inspect(d, "bgp what", out) == 2, out);
-  router->signal(SIGTERM);
-  router->wait_exit(5s);
-  d.signal(SIGTERM);
-  BOOST_TEST(d.wait_exit(15s).value_or(-1) == 0);
+  BOOST_TEST(peers.stop() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(gobgpd_peering_with_tidewatchd_receives_and_loses_the_blackhole_of_a_flood) {
+  // The whole chain in real processes: flowgen floods a host, tidewatchd's
+  // detector bans it, its BGP speaker announces the /32 with the blackhole
+  // community to gobgpd and withdraws it at the unban.
+  scratch_dir dir{"bgp-blackhole"};
+  uint16_t flow_port = free_port();
+  uint16_t bgp_port = free_port(SOCK_STREAM);
+  write_file(dir / "ours.txt", "100.64.0.0/24 servers\n");
+  write_file(dir / "node.yaml",
+             node_config(dir.path, flow_port,
+                         "bgp:\n  enabled: true\n  address: 127.0.0.1\n  port: " +
+                             std::to_string(bgp_port) +
+                             "\n  local_as: 65000\n  router_id: 127.0.0.1\n"
+                             "  blackhole_next_hop: 192.0.2.1\n  neighbors:\n"
+                             "    - {address: 127.0.0.2, remote_as: 4200000001, "
+                             "announce_blackhole: true}\n") +
+                 "    enrichment:\n      prefix_file: " + (dir / "ours.txt").string() +
+                 "\n    detector:\n      enabled: true\n      end_after: 1s\n"
+                 "      ban_time: 2s\n      thresholds: {pps: 20000, syn_pps: 2000}\n"
+                 "      blackhole: {enabled: true, communities: [\"65535:666\"]}\n");
+  node_with_router peers{dir, bgp_port};
+  auto& d = peers.node;
+  auto grpc = peers.grpc;
+  BOOST_REQUIRE_EQUAL(run(flowgen +
+                          " --protocol v9 --target 127.0.0.1:" + std::to_string(flow_port) +
+                          " --rate 2000 --duration 2 --hosts 1000 --src-prefix 10.0.0.0/8"
+                          " --dst-prefix 100.64.0.0/24 --attack 100.64.0.200"
+                          " --attack-type syn --attack-rate 3000 > /dev/null"),
+                      0);
+  auto adj_in = [&] {
+    std::string out;
+    run("gobgp -p " + std::to_string(grpc) + " neighbor 127.0.0.1 adj-in -a ipv4 -j", &out);
+    return out;
+  };
+  std::string adj;
+  BOOST_REQUIRE_MESSAGE(peers.routers_side.eventually(
+                            [&] {
+                              adj = adj_in();
+                              return adj.find("\"100.64.0.200/32\"") != std::string::npos;
+                            },
+                            10s),
+                        adj << d.err());
+  // One route: the flooded host's /32, next hop 192.0.2.1, community
+  // 65535:666 (4294902426), AS path empty (tidewatchd's own route).
+  BOOST_TEST(count_of(adj, "\"prefix\":") == 1u, adj);
+  BOOST_TEST(adj.find("\"prefix\":\"100.64.0.200/32\"") != std::string::npos, adj);
+  BOOST_TEST(adj.find("\"nexthop\":\"192.0.2.1\"") != std::string::npos, adj);
+  BOOST_TEST(adj.find("\"communities\":[4294902426]") != std::string::npos, adj);
+  BOOST_TEST(d.err().find("detector: ban 100.64.0.200/32") != std::string::npos, d.err());
+  // The flood is over: 1 s later the attack ends, 2 s after its start the
+  // ban may go, and the withdrawal reaches gobgpd.
+  BOOST_TEST(peers.routers_side.eventually(
+                 [&] {
+                   adj = adj_in();
+                   return adj.find("100.64.0.200") == std::string::npos;
+                 },
+                 15s),
+             adj);
+  BOOST_TEST(d.err().find("detector: unban 100.64.0.200/32") != std::string::npos, d.err());
+  BOOST_TEST(peers.stop() == 0);
 }

@@ -2,7 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 // tidewatchd's DoS detector on real exports: floods built as captures here
-// and exported by softflowd, and flowgen's attack mode. Each is found with
+// and exported by softflowd or pmacctd, and flowgen's attack mode. Each is found with
 // its type and target; the notify script (FastNetMon's arguments), the
 // details file and the mail (a fake sendmail) see the ban and the unban.
 // Normal traffic and a single large download are never banned.
@@ -59,15 +59,32 @@ struct detector_fixture {
     return false;
   }
 
-  /// Builds a capture of `kind` towards `target` and exports it with softflowd.
-  void export_flood(const std::string& kind, const std::string& target) {
+  /// Builds a capture of `kind` towards `target`; returns its path.
+  std::filesystem::path flood_pcap(const std::string& kind, const std::string& target) {
     auto pcap = dir / (kind + ".pcap");
     BOOST_REQUIRE_EQUAL(run(python + " " + scripts + "/make_flood_pcap.py " + pcap.string() + " " +
                             kind + " " + target),
                         0);
-    BOOST_REQUIRE_EQUAL(run("softflowd -r " + pcap.string() +
+    return pcap;
+  }
+
+  /// Builds a capture of `kind` towards `target` and exports it with softflowd.
+  void export_flood(const std::string& kind, const std::string& target) {
+    BOOST_REQUIRE_EQUAL(run("softflowd -r " + flood_pcap(kind, target).string() +
                             " -n 127.0.0.1:" + std::to_string(port) + " -d -a -v 9 > /dev/null"),
                         0);
+  }
+
+  /// The same with pmacctd's nfprobe plugin (NetFlow v9), which exports
+  /// every flow when it reaches the end of the capture.
+  void export_flood_with_pmacctd(const std::string& kind, const std::string& target) {
+    auto conf = dir / "pmacctd.conf";
+    write_file(conf, "daemonize: false\npcap_savefile: " + flood_pcap(kind, target).string() +
+                         "\npcap_savefile_wait: false\nplugins: nfprobe[nf]\n"
+                         "aggregate[nf]: src_host,dst_host,src_port,dst_port,proto,tos,tcpflags\n"
+                         "nfprobe_receiver[nf]: 127.0.0.1:" +
+                         std::to_string(port) + "\nnfprobe_version[nf]: 9\n");
+    BOOST_REQUIRE_EQUAL(run("pmacctd -f " + conf.string() + " > /dev/null 2>&1"), 0);
   }
 
   /// Checks one attack from ban to unban: the script's arguments, the
@@ -98,6 +115,23 @@ struct detector_fixture {
                       "Subject: tidewatch: ban " +
                       target + " incoming " + type + "\n") != std::string::npos);
   }
+
+  /// An NTP amplification on 100.64.0.8, exported by `exporter`, is found
+  /// with its type, source port and BPF, and banned and unbanned.
+  void expect_ntp_amplification(void (detector_fixture::*exporter)(const std::string&,
+                                                                   const std::string&)) {
+    process d({tidewatchd, "--config", (dir / "node.yaml").string()}, dir.path, "tidewatchd");
+    BOOST_REQUIRE(d.wait_for("listening on udp", 10s));
+    (this->*exporter)("ntp", "100.64.0.8");
+    expect_attack(d, "100.64.0.8", "100.64.0.8/32", "amplification");
+    auto details = read_file(dir / "stdin-ban");
+    BOOST_TEST(details.find("Type: amplification (ntp)\n") != std::string::npos);
+    BOOST_TEST(details.find("Source ports: 123 (") != std::string::npos);
+    BOOST_TEST(details.find("BPF: dst host 100.64.0.8 and udp and src port 123\n") !=
+               std::string::npos);
+    d.signal(SIGTERM);
+    BOOST_TEST(d.wait_exit(15s).value_or(-1) == 0);
+  }
 };
 
 } // namespace
@@ -115,17 +149,12 @@ BOOST_FIXTURE_TEST_CASE(a_syn_flood_from_many_sources_exported_by_softflowd_is_b
 
 BOOST_FIXTURE_TEST_CASE(ntp_amplification_is_banned_as_amplification_from_port_123,
                         detector_fixture) {
-  process d({tidewatchd, "--config", (dir / "node.yaml").string()}, dir.path, "tidewatchd");
-  BOOST_REQUIRE(d.wait_for("listening on udp", 10s));
-  export_flood("ntp", "100.64.0.8");
-  expect_attack(d, "100.64.0.8", "100.64.0.8/32", "amplification");
-  auto details = read_file(dir / "stdin-ban");
-  BOOST_TEST(details.find("Type: amplification (ntp)\n") != std::string::npos);
-  BOOST_TEST(details.find("Source ports: 123 (") != std::string::npos);
-  BOOST_TEST(details.find("BPF: dst host 100.64.0.8 and udp and src port 123\n") !=
-             std::string::npos);
-  d.signal(SIGTERM);
-  BOOST_TEST(d.wait_exit(15s).value_or(-1) == 0);
+  expect_ntp_amplification(&detector_fixture::export_flood);
+}
+
+BOOST_FIXTURE_TEST_CASE(ntp_amplification_exported_by_pmacctd_nfprobe_is_banned_and_unbanned,
+                        detector_fixture) {
+  expect_ntp_amplification(&detector_fixture::export_flood_with_pmacctd);
 }
 
 BOOST_FIXTURE_TEST_CASE(an_icmp_flood_is_banned_as_icmp_flood, detector_fixture) {
