@@ -75,10 +75,21 @@ public:
   /// The MTU spoofed packets to receiver i are fragmented for.
   uint32_t mtu(size_t i) const { return receivers_[i].mtu; }
 
+  /// Whether copies to receiver i leave as UDP GSO sends (UDP_SEGMENT): runs
+  /// of equal-sized datagrams in one sendmsg, which the kernel (or the NIC)
+  /// cuts into datagrams. Plain receivers only; off where the kernel refused it.
+  bool segmenting(size_t i) const { return receivers_[i].gso; }
+
 private:
+  /// One sendmmsg message: a datagram, a fragment of one (keep_source), or a
+  /// GSO run of datagrams.
   struct per_message {
-    uint32_t datagram_end;   ///< index of the first message of the next datagram
-    uint32_t payload_length; ///< of the datagram the message belongs to
+    uint32_t first_piece;  ///< into pieces_
+    uint32_t pieces;       ///< pieces_ the message is made of
+    uint32_t datagram_end; ///< index of the first message of the next datagram (or run)
+    uint32_t datagrams;    ///< counted when the message that ends them was sent
+    uint32_t bytes;        ///< payload bytes of those datagrams
+    uint16_t segment = 0;  ///< GSO segment size; 0: one datagram (or fragment)
   };
 
   struct target {
@@ -89,12 +100,16 @@ private:
     sockaddr_storage address{};
     socklen_t address_length = 0;
     uint32_t mtu = 1500;
+    bool gso = false; ///< plain receiver, and the kernel takes UDP_SEGMENT
     uint64_t sample_counter = 0;
     replica_counters counters;
   };
 
   void update_mtu(target& t);
   void build_messages(target& t, const datagram_batch& batch);
+  /// Adds a plain receiver's datagram to the last message when it may extend
+  /// that message's GSO run, else starts a message of its own.
+  void add_plain_datagram(const target& t, const uint8_t* payload, uint32_t length);
   void send_messages(target& t);
   uint64_t payload_sum(const datagram_batch& batch, size_t i);
 
@@ -109,6 +124,11 @@ private:
   std::vector<per_message> message_info_;
   std::vector<iovec> iovecs_;
   std::vector<mmsghdr> messages_;
+  /// UDP_SEGMENT control messages, one per sendmmsg message.
+  struct segment_control {
+    alignas(cmsghdr) uint8_t data[CMSG_SPACE(sizeof(uint16_t))];
+  };
+  std::vector<segment_control> controls_;
 };
 
 } // namespace tidewatch
