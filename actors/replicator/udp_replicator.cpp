@@ -119,12 +119,17 @@ const char* to_string(replication_error x) {
 }
 
 udp_replicator::~udp_replicator() {
+  close_sockets();
+}
+
+void udp_replicator::close_sockets() {
   for (auto& t : receivers_) {
     if (t.fd >= 0)
       ::close(t.fd);
     if (t.route_fd >= 0)
       ::close(t.route_fd);
   }
+  receivers_.clear();
 }
 
 std::string udp_replicator::receiver_name(size_t i) const {
@@ -135,7 +140,7 @@ std::string udp_replicator::receiver_name(size_t i) const {
 
 bool udp_replicator::open(std::vector<replica_receiver> receivers, std::string& error,
                           uint64_t send_buffer_bytes) {
-  receivers_.clear();
+  close_sockets();
   receivers_.resize(receivers.size());
   for (size_t i = 0; i < receivers.size(); ++i) {
     auto& t = receivers_[i];
@@ -195,6 +200,7 @@ uint64_t udp_replicator::payload_sum(const datagram_batch& batch, size_t i) {
 }
 
 void udp_replicator::replicate(const datagram_batch& batch) {
+  ++batches_;
   payload_sums_.resize(batch.size());
   sum_known_.assign(batch.size(), 0);
   for (auto& t : receivers_) {

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -59,8 +60,8 @@ public:
   ~udp_replicator();
 
   /// Opens one socket per receiver: a connected UDP socket, or a raw socket
-  /// for keep_source (which needs CAP_NET_RAW). On failure returns false with
-  /// a reason that names the receiver.
+  /// for keep_source (which needs CAP_NET_RAW), closing those of an earlier
+  /// open. On failure returns false with a reason that names the receiver.
   bool open(std::vector<replica_receiver> receivers, std::string& error,
             uint64_t send_buffer_bytes = 4ull << 20);
 
@@ -68,6 +69,8 @@ public:
   void replicate(const datagram_batch& batch);
 
   size_t receiver_count() const { return receivers_.size(); }
+  /// Batches replicate() was given.
+  uint64_t batches() const { return batches_; }
   const replica_receiver& receiver(size_t i) const { return receivers_[i].config; }
   const replica_counters& counters(size_t i) const { return receivers_[i].counters; }
   /// "[2001:db8::1]:2055" or "192.0.2.1:2055", for logs and counter labels.
@@ -105,6 +108,7 @@ private:
     replica_counters counters;
   };
 
+  void close_sockets();
   void update_mtu(target& t);
   void build_messages(target& t, const datagram_batch& batch);
   /// Adds a plain receiver's datagram to the last message when it may extend
@@ -114,6 +118,7 @@ private:
   uint64_t payload_sum(const datagram_batch& batch, size_t i);
 
   std::vector<target> receivers_;
+  uint64_t batches_ = 0;
   uint32_t next_identification_ = 1;
   // -- scratch reused across batches, so that sending allocates nothing once warm --
   std::vector<uint64_t> payload_sums_;
@@ -129,6 +134,23 @@ private:
     alignas(cmsghdr) uint8_t data[CMSG_SPACE(sizeof(uint16_t))];
   };
   std::vector<segment_control> controls_;
+};
+
+/// A udp_replicator that several threads use: the receive threads that
+/// replicate straight from themselves (a pipeline that only replicates has
+/// nothing else to hand batches to) and the actor that opens it and reports
+/// its counters. One lock per batch, none per datagram.
+class locked_replicator {
+public:
+  /// Calls f(udp_replicator&) under the lock and returns what it returns.
+  template <class F> decltype(auto) with(F&& f) {
+    std::lock_guard<std::mutex> guard(mutex_);
+    return f(replicator_);
+  }
+
+private:
+  std::mutex mutex_;
+  udp_replicator replicator_;
 };
 
 } // namespace tidewatch
