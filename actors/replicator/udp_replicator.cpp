@@ -151,6 +151,7 @@ bool udp_replicator::open(std::vector<replica_receiver> receivers, std::string& 
     int udp = udp_socket(t.config, why);
     if (udp < 0) {
       error = "receiver " + receiver_name(i) + ": " + why;
+      close_sockets(); // none half-open: a shared replicator may still be used
       return false;
     }
     if (!t.config.keep_source) {
@@ -175,6 +176,7 @@ bool udp_replicator::open(std::vector<replica_receiver> receivers, std::string& 
       if (e == EPERM || e == EACCES)
         error += " (it needs CAP_NET_RAW: run tidewatchd as root, give it AmbientCapabilities="
                  "CAP_NET_RAW in its systemd unit, or `setcap cap_net_raw+ep` the binary)";
+      close_sockets();
       return false;
     }
     set_send_buffer(t.fd, send_buffer_bytes);
