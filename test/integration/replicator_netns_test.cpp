@@ -264,8 +264,8 @@ BOOST_AUTO_TEST_CASE(
                            "      - {address: 10.201.2.2, port: 9001}\n"
                            "      - {address: 10.201.2.3, port: 9002}\n");
   // Datagrams 50-99 are of one size, as a real exporter's full datagrams
-  // are (they leave as GSO sends, which the kernel cuts at the 1500-byte
-  // MTU); 120 is larger than the MTU and goes alone, in IP fragments.
+  // are (they leave as GSO sends, which the kernel cuts back into 1000-byte
+  // datagrams); 120 is larger than the MTU and goes alone, in IP fragments.
   std::map<size_t, size_t> sizes{{120, 4000}};
   for (size_t i = 50; i < 100; ++i)
     sizes[i] = 1000;
