@@ -59,6 +59,7 @@ using enricher_actor = caf::typed_actor<                //
 /// the listener that sent it.
 using replicator_actor = caf::typed_actor<              //
     caf::reacts_to<datagram_batch>,                     // data from a listener
+    caf::reacts_to<tick_atom>,                          // log new send errors
     caf::reacts_to<drain_atom, caf::actor>,             //
     caf::replies_to<stats_atom>::with<stats_snapshot>>; //
 

@@ -39,6 +39,11 @@ struct datagram_batch {
     payload.insert(payload.end(), data, data + length);
   }
   const uint8_t* data(const datagram_info& info) const { return payload.data() + info.offset; }
+  /// Empties the batch, keeping its memory for the next.
+  void clear() {
+    payload.clear();
+    datagrams.clear();
+  }
   size_t size() const { return datagrams.size(); }
   bool empty() const { return datagrams.empty(); }
 

@@ -79,10 +79,12 @@ enricher_actor_options enricher_options(const std::string& pipeline, const enric
 }
 
 replicator_options replicator_options_of(const std::string& name, const pipeline_config& p,
-                                         size_t upstreams) {
+                                         size_t upstreams,
+                                         std::shared_ptr<locked_replicator> shared) {
   replicator_options r;
   r.pipeline = name;
   r.upstreams = upstreams;
+  r.shared = std::move(shared);
   for (auto& rc : p.replicators) {
     replica_receiver rr;
     ip_address::parse(rc.address, rr.address); // validated with the config
@@ -190,10 +192,20 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
   // The replicator comes first, so that a failing decoder or sink never
   // restarts it (rest-for-one restarts what was started after the failure).
   std::optional<size_t> replicator_index;
+  // A pipeline that only replicates (no sinks, no detector: no decoder)
+  // replicates from its receive threads; the actor opens and reports. Not
+  // when a receiver keeps the source: one raw packet per copy costs far more
+  // than the hand-off saved, and the actor's thread sends them while the
+  // receive thread goes on reading.
+  std::shared_ptr<locked_replicator> direct;
+  bool keeps_source = std::any_of(p.replicators.begin(), p.replicators.end(),
+                                  [](const replicator_config& r) { return r.keep_source; });
+  if (!p.replicators.empty() && p.sinks.empty() && !p.detector.enabled && !keeps_source)
+    direct = std::make_shared<locked_replicator>();
   if (!p.replicators.empty()) {
     replicator_index = specs.size();
     specs.push_back({"replicator",
-                     [r = replicator_options_of(name, p, upstreams)](
+                     [r = replicator_options_of(name, p, upstreams, direct)](
                          caf::event_based_actor* sup, const std::vector<caf::actor>&) {
                        return caf::actor_cast<caf::actor>(
                            sup->spawn<caf::linked + caf::detached>(replicator, r));
@@ -319,6 +331,7 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
       o.socket.receive_buffer_bytes = p.receive_buffer_bytes;
       o.socket.batch = p.receive_batch;
       o.socket.allowed_exporters = allowed;
+      o.direct_replicator = direct;
       specs.push_back(
           {"listener[" + l.address + "]:" + std::to_string(l.port) + "#" + std::to_string(t),
            [o, decoder_index, replicator_index](caf::event_based_actor* sup,

@@ -38,7 +38,11 @@ using consumers = std::array<consumer, 2>;
 void dispatch(datagram_batch& batch, const caf::strong_actor_ptr& self, consumers& to,
               int64_t max_in_flight, bool draining) {
   auto size = batch.size();
+  auto payload_capacity = batch.payload.capacity();
   auto msg = caf::make_message(std::exchange(batch, {}));
+  // The next batch is likely as large: one allocation instead of regrowing.
+  batch.payload.reserve(payload_capacity);
+  batch.datagrams.reserve(size);
   for (auto& c : to) {
     if (!c.handle)
       continue;
@@ -51,14 +55,28 @@ void dispatch(datagram_batch& batch, const caf::strong_actor_ptr& self, consumer
   }
 }
 
+/// Replicates the batch from this thread when the listener does so, then
+/// hands it to the consumers; a batch no consumer takes is kept for reuse.
+void pass_on(datagram_batch& batch, const caf::strong_actor_ptr& self, consumers& to,
+             locked_replicator* direct, int64_t max_in_flight, bool draining) {
+  if (direct != nullptr)
+    direct->with([&](udp_replicator& rep) { rep.replicate(batch); });
+  if (to[0].handle || to[1].handle)
+    dispatch(batch, self, to, max_in_flight, draining);
+  else
+    batch.clear();
+}
+
 void receive_loop(std::unique_ptr<udp_receiver> receiver, caf::strong_actor_ptr self, consumers to,
                   std::shared_ptr<listener_counters> counters,
-                  std::shared_ptr<std::atomic<bool>> stop, int64_t max_in_flight) {
+                  std::shared_ptr<std::atomic<bool>> stop, int64_t max_in_flight,
+                  std::shared_ptr<locked_replicator> direct) {
   uint64_t batches = 0;
   uint64_t waits = 0;
   datagram_batch batch;
+  bool has_consumers = to[0].handle || to[1].handle;
   while (!stop->load(std::memory_order_relaxed)) {
-    if (!to[0].has_credit(max_in_flight) && !to[1].has_credit(max_in_flight)) {
+    if (has_consumers && !to[0].has_credit(max_in_flight) && !to[1].has_credit(max_in_flight)) {
       ++waits;
       std::this_thread::sleep_for(std::chrono::microseconds(200));
       continue;
@@ -70,7 +88,7 @@ void receive_loop(std::unique_ptr<udp_receiver> receiver, caf::strong_actor_ptr 
       continue;
     }
     ++batches;
-    dispatch(batch, self, to, max_in_flight, false);
+    pass_on(batch, self, to, direct.get(), max_in_flight, false);
     publish(*counters, *receiver, batches, waits);
   }
   // Draining: what the kernel already queued was received and belongs to the
@@ -80,7 +98,7 @@ void receive_loop(std::unique_ptr<udp_receiver> receiver, caf::strong_actor_ptr 
     if (receiver->receive_batch(batch, 0) == 0 && batch.empty())
       break;
     ++batches;
-    dispatch(batch, self, to, max_in_flight, true);
+    pass_on(batch, self, to, direct.get(), max_in_flight, true);
   }
   publish(*counters, *receiver, batches, waits);
 }
@@ -108,13 +126,17 @@ listener_actor::behavior_type listener(listener_actor::stateful_pointer<listener
     spdlog::warn("{}: the kernel granted a {} byte receive buffer of the {} asked; raise "
                  "net.core.rmem_max or run as root",
                  st.opts.pipeline, st.receive_buffer, st.opts.socket.receive_buffer_bytes);
+  // Replicating from the thread, the replicator actor gets no batches (only
+  // the drain, below).
+  auto direct = st.opts.direct_replicator;
   consumers to = {consumer{caf::actor_cast<caf::strong_actor_ptr>(decoder), st.in_flight,
                            &st.counters->decoder_skipped},
-                  consumer{caf::actor_cast<caf::strong_actor_ptr>(replicator),
+                  consumer{direct ? caf::strong_actor_ptr{}
+                                  : caf::actor_cast<caf::strong_actor_ptr>(replicator),
                            st.replicator_in_flight, &st.counters->replicator_skipped}};
   st.thread =
       std::thread(receive_loop, std::move(receiver), caf::actor_cast<caf::strong_actor_ptr>(self),
-                  to, st.counters, st.stop, st.opts.max_in_flight);
+                  to, st.counters, st.stop, st.opts.max_in_flight, direct);
   return {
       [self, replicator](ack_atom) {
         auto& st = self->state;

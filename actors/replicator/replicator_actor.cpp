@@ -19,8 +19,7 @@ uint64_t error_total(const replica_counters& c) {
 }
 
 /// Names the reasons of new send errors, at a limited rate.
-void log_new_errors(replicator_state& st) {
-  auto& rep = st.replicator;
+void log_new_errors(replicator_state& st, const udp_replicator& rep) {
   for (size_t i = 0; i < rep.receiver_count(); ++i) {
     auto& c = rep.counters(i);
     auto total = error_total(c);
@@ -38,8 +37,7 @@ void log_new_errors(replicator_state& st) {
   }
 }
 
-void log_summary(const replicator_state& st) {
-  auto& rep = st.replicator;
+void log_summary(const replicator_state& st, const udp_replicator& rep) {
   for (size_t i = 0; i < rep.receiver_count(); ++i) {
     auto& c = rep.counters(i);
     spdlog::info("{}: replicated {} datagrams ({} bytes) to {}; sampled out {}, filtered out {}, "
@@ -49,12 +47,11 @@ void log_summary(const replicator_state& st) {
   }
 }
 
-stats_snapshot make_stats(const replicator_state& st) {
+stats_snapshot make_stats(const replicator_state& st, const udp_replicator& rep) {
   stats_snapshot s;
   s.pipeline = st.opts.pipeline;
   s.stage = "replicator";
-  s.counters.push_back({"replicator_batches_total", st.batches});
-  auto& rep = st.replicator;
+  s.counters.push_back({"replicator_batches_total", rep.batches()});
   for (size_t i = 0; i < rep.receiver_count(); ++i) {
     auto& c = rep.counters(i);
     auto label = "{receiver=\"" + rep.receiver_name(i) + "\"";
@@ -75,36 +72,53 @@ stats_snapshot make_stats(const replicator_state& st) {
 replicator_actor::behavior_type replicator(self_ptr self, replicator_options opts) {
   auto& st = self->state;
   st.opts = std::move(opts);
+  st.replicator = st.opts.shared ? st.opts.shared : std::make_shared<locked_replicator>();
   std::string error;
-  if (!st.replicator.open(st.opts.receivers, error)) {
+  bool opened =
+      st.replicator->with([&](udp_replicator& rep) { return rep.open(st.opts.receivers, error); });
+  if (!opened) {
     spdlog::error("{}: replicator: {}", st.opts.pipeline, error);
     self->quit(make_error(ec::cannot_replicate, error));
     return replicator_actor::behavior_type::make_empty_behavior();
   }
-  st.errors_seen.assign(st.replicator.receiver_count(), 0);
-  for (size_t i = 0; i < st.replicator.receiver_count(); ++i) {
-    auto& r = st.replicator.receiver(i);
-    spdlog::info("{}: replicating to {} (1 in {}, {} exporter prefixes, {})", st.opts.pipeline,
-                 st.replicator.receiver_name(i), r.sample_one_in, r.from_exporters.size(),
-                 r.keep_source ? "keeping the exporter's address as source" : "from our address");
-  }
+  st.replicator->with([&](udp_replicator& rep) {
+    st.errors_seen.assign(rep.receiver_count(), 0);
+    for (size_t i = 0; i < rep.receiver_count(); ++i) {
+      auto& r = rep.receiver(i);
+      spdlog::info("{}: replicating to {} (1 in {}, {} exporter prefixes, {}){}", st.opts.pipeline,
+                   rep.receiver_name(i), r.sample_one_in, r.from_exporters.size(),
+                   r.keep_source ? "keeping the exporter's address as source" : "from our address",
+                   st.opts.shared ? ", from the receive threads" : "");
+    }
+  });
+  if (st.opts.shared)
+    self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
   return {
       [self](const datagram_batch& batch) {
         auto& st = self->state;
-        ++st.batches;
-        st.replicator.replicate(batch);
-        log_new_errors(st);
+        st.replicator->with([&](udp_replicator& rep) {
+          rep.replicate(batch);
+          log_new_errors(st, rep);
+        });
         if (auto sender = caf::actor_cast<listener_actor>(self->current_sender()))
           self->send(sender, ack_atom::value);
+      },
+      [self](tick_atom) {
+        auto& st = self->state;
+        st.replicator->with([&](udp_replicator& rep) { log_new_errors(st, rep); });
+        self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
       },
       [self](drain_atom, caf::actor coordinator) {
         auto& st = self->state;
         if (++st.drains_seen < st.opts.upstreams)
           return;
-        log_summary(st);
+        st.replicator->with([&](udp_replicator& rep) { log_summary(st, rep); });
         caf::anon_send(coordinator, drained_atom::value, std::string{"replicator"});
       },
-      [self](stats_atom) { return make_stats(self->state); },
+      [self](stats_atom) {
+        auto& st = self->state;
+        return st.replicator->with([&](udp_replicator& rep) { return make_stats(st, rep); });
+      },
   };
 }
 

@@ -1,6 +1,7 @@
 #include "actors/replicator/udp_replicator.hpp"
 
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,6 +10,12 @@
 namespace tidewatch {
 
 namespace {
+
+/// The most datagrams one GSO send may carry (the kernel's UDP_MAX_SEGMENTS
+/// was 64 before Linux 6.7).
+constexpr uint32_t max_gso_datagrams = 64;
+/// The most payload bytes one GSO send may carry: one IPv4 packet's worth.
+constexpr uint32_t max_gso_bytes = 65535 - 20 - 8;
 
 replication_error classify(int error) {
   switch (error) {
@@ -73,6 +80,22 @@ bool try_connect(int fd, const replica_receiver& r) {
   return ::connect(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0;
 }
 
+/// The route MTU of a connected UDP socket, when the kernel tells it.
+void read_mtu(int fd, bool v4, uint32_t& mtu) {
+  int value = 0;
+  socklen_t len = sizeof(value);
+  if (::getsockopt(fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_MTU : IPV6_MTU, &value, &len) == 0 &&
+      value > 0)
+    mtu = uint32_t(value);
+}
+
+/// Whether the kernel takes UDP_SEGMENT (Linux 4.18 and later); setting 0
+/// asks without changing how the socket sends.
+bool supports_gso(int fd) {
+  int zero = 0;
+  return ::setsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0;
+}
+
 } // namespace
 
 const char* to_string(replication_error x) {
@@ -96,12 +119,17 @@ const char* to_string(replication_error x) {
 }
 
 udp_replicator::~udp_replicator() {
+  close_sockets();
+}
+
+void udp_replicator::close_sockets() {
   for (auto& t : receivers_) {
     if (t.fd >= 0)
       ::close(t.fd);
     if (t.route_fd >= 0)
       ::close(t.route_fd);
   }
+  receivers_.clear();
 }
 
 std::string udp_replicator::receiver_name(size_t i) const {
@@ -112,7 +140,7 @@ std::string udp_replicator::receiver_name(size_t i) const {
 
 bool udp_replicator::open(std::vector<replica_receiver> receivers, std::string& error,
                           uint64_t send_buffer_bytes) {
-  receivers_.clear();
+  close_sockets();
   receivers_.resize(receivers.size());
   for (size_t i = 0; i < receivers.size(); ++i) {
     auto& t = receivers_[i];
@@ -123,13 +151,17 @@ bool udp_replicator::open(std::vector<replica_receiver> receivers, std::string& 
     int udp = udp_socket(t.config, why);
     if (udp < 0) {
       error = "receiver " + receiver_name(i) + ": " + why;
+      close_sockets(); // none half-open: a shared replicator may still be used
       return false;
     }
     if (!t.config.keep_source) {
       t.fd = udp;
       set_send_buffer(t.fd, send_buffer_bytes);
+      t.gso = supports_gso(t.fd);
       // A receiver without a route yet is no error: connecting is retried.
       t.connected = try_connect(t.fd, t.config);
+      if (t.connected)
+        read_mtu(t.fd, t.config.address.is_v4(), t.mtu);
       continue;
     }
     t.route_fd = udp;
@@ -144,6 +176,7 @@ bool udp_replicator::open(std::vector<replica_receiver> receivers, std::string& 
       if (e == EPERM || e == EACCES)
         error += " (it needs CAP_NET_RAW: run tidewatchd as root, give it AmbientCapabilities="
                  "CAP_NET_RAW in its systemd unit, or `setcap cap_net_raw+ep` the binary)";
+      close_sockets();
       return false;
     }
     set_send_buffer(t.fd, send_buffer_bytes);
@@ -155,15 +188,8 @@ bool udp_replicator::open(std::vector<replica_receiver> receivers, std::string& 
 }
 
 void udp_replicator::update_mtu(target& t) {
-  if (!try_connect(t.route_fd, t.config))
-    return;
-  int mtu = 0;
-  socklen_t len = sizeof(mtu);
-  bool v4 = t.config.address.is_v4();
-  if (::getsockopt(t.route_fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_MTU : IPV6_MTU, &mtu,
-                   &len) == 0 &&
-      mtu > 0)
-    t.mtu = uint32_t(mtu);
+  if (try_connect(t.route_fd, t.config))
+    read_mtu(t.route_fd, t.config.address.is_v4(), t.mtu);
 }
 
 uint64_t udp_replicator::payload_sum(const datagram_batch& batch, size_t i) {
@@ -176,12 +202,36 @@ uint64_t udp_replicator::payload_sum(const datagram_batch& batch, size_t i) {
 }
 
 void udp_replicator::replicate(const datagram_batch& batch) {
+  ++batches_;
   payload_sums_.resize(batch.size());
   sum_known_.assign(batch.size(), 0);
   for (auto& t : receivers_) {
     build_messages(t, batch);
     send_messages(t);
   }
+}
+
+void udp_replicator::add_plain_datagram(const target& t, const uint8_t* payload, uint32_t length) {
+  auto piece = uint32_t(pieces_.size());
+  pieces_.push_back({0, 0, 0, length});
+  piece_payloads_.push_back(payload);
+  if (t.gso && !message_info_.empty()) {
+    // A GSO send is cut into segments of the first datagram's size: every
+    // datagram of a run but the last has that size, the last at most that.
+    auto& m = message_info_.back();
+    auto segment = pieces_[m.first_piece].payload_length;
+    auto ip_and_udp = uint32_t(t.config.address.is_v4() ? 28 : 48);
+    if (m.datagrams < max_gso_datagrams && m.bytes == m.datagrams * segment && length > 0 &&
+        length <= segment && segment + ip_and_udp <= t.mtu && m.bytes + length <= max_gso_bytes) {
+      ++m.pieces;
+      ++m.datagrams;
+      m.bytes += length;
+      m.segment = uint16_t(segment);
+      return;
+    }
+  }
+  auto index = uint32_t(message_info_.size());
+  message_info_.push_back({piece, 1, index + 1, 1, length, 0});
 }
 
 void udp_replicator::build_messages(target& t, const datagram_batch& batch) {
@@ -206,48 +256,63 @@ void udp_replicator::build_messages(target& t, const datagram_batch& batch) {
       continue;
     }
     auto* payload = batch.data(info);
-    size_t pieces = 1;
     if (!t.config.keep_source) {
-      pieces_.push_back({0, 0, 0, info.length});
-    } else if (info.exporter.is_v4() != t.config.address.is_v4()) {
+      add_plain_datagram(t, payload, info.length);
+      continue;
+    }
+    if (info.exporter.is_v4() != t.config.address.is_v4()) {
       ++c.errors[size_t(replication_error::address_family)];
       continue;
-    } else {
-      udp_packet_spec spec;
-      spec.source = info.exporter;
-      spec.source_port = info.exporter_port;
-      spec.destination = t.config.address;
-      spec.destination_port = t.config.port;
-      spec.mtu = t.mtu;
-      if ((next_identification_ & 0xffff) == 0)
-        ++next_identification_; // an IPv4 ID of 0 would be replaced by the kernel's
-      spec.identification = next_identification_++;
-      pieces = build_udp_packets(spec, info.length, payload_sum(batch, i), headers_, pieces_);
     }
-    auto end = uint32_t(pieces_.size());
+    udp_packet_spec spec;
+    spec.source = info.exporter;
+    spec.source_port = info.exporter_port;
+    spec.destination = t.config.address;
+    spec.destination_port = t.config.port;
+    spec.mtu = t.mtu;
+    if ((next_identification_ & 0xffff) == 0)
+      ++next_identification_; // an IPv4 ID of 0 would be replaced by the kernel's
+    spec.identification = next_identification_++;
+    auto first = uint32_t(pieces_.size());
+    auto pieces = build_udp_packets(spec, info.length, payload_sum(batch, i), headers_, pieces_);
+    auto end = uint32_t(message_info_.size() + pieces);
     for (size_t k = 0; k < pieces; ++k) {
       piece_payloads_.push_back(payload);
-      message_info_.push_back({end, info.length});
+      message_info_.push_back({first + uint32_t(k), 1, end, 1, info.length, 0});
     }
   }
   // Pointers last: the vectors above may have moved while growing.
-  auto n = pieces_.size();
-  iovecs_.resize(2 * n);
+  auto n = message_info_.size();
+  iovecs_.resize(2 * pieces_.size());
   messages_.resize(n);
+  controls_.resize(n);
+  size_t next_iov = 0;
   for (size_t j = 0; j < n; ++j) {
-    auto& piece = pieces_[j];
-    auto* iov = &iovecs_[2 * j];
-    iov[0] = {headers_.data() + piece.header_offset, piece.header_length};
-    iov[1] = {const_cast<uint8_t*>(piece_payloads_[j] + piece.payload_offset),
-              piece.payload_length};
+    auto& m = message_info_[j];
+    auto first_iov = next_iov;
+    for (auto k = m.first_piece; k < m.first_piece + m.pieces; ++k) {
+      auto& piece = pieces_[k];
+      if (piece.header_length > 0)
+        iovecs_[next_iov++] = {headers_.data() + piece.header_offset, piece.header_length};
+      iovecs_[next_iov++] = {const_cast<uint8_t*>(piece_payloads_[k] + piece.payload_offset),
+                             piece.payload_length};
+    }
     auto& h = messages_[j].msg_hdr;
     h = {};
-    bool has_header = piece.header_length > 0;
-    h.msg_iov = has_header ? iov : iov + 1;
-    h.msg_iovlen = has_header ? 2 : 1;
+    h.msg_iov = iovecs_.data() + first_iov;
+    h.msg_iovlen = next_iov - first_iov;
     if (t.config.keep_source) {
       h.msg_name = &t.address;
       h.msg_namelen = t.address_length;
+    }
+    if (m.segment != 0) {
+      h.msg_control = controls_[j].data;
+      h.msg_controllen = sizeof(controls_[j].data);
+      auto* cmsg = CMSG_FIRSTHDR(&h);
+      cmsg->cmsg_level = IPPROTO_UDP;
+      cmsg->cmsg_type = UDP_SEGMENT;
+      cmsg->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      std::memcpy(CMSG_DATA(cmsg), &m.segment, sizeof(uint16_t));
     }
   }
 }
@@ -257,7 +322,7 @@ void udp_replicator::send_messages(target& t) {
   auto& c = t.counters;
   auto fail_all_from = [&](size_t i, replication_error why) {
     for (; i < n; i = message_info_[i].datagram_end)
-      ++c.errors[size_t(why)];
+      c.errors[size_t(why)] += message_info_[i].datagrams;
   };
   if (n == 0)
     return;
@@ -267,6 +332,7 @@ void udp_replicator::send_messages(target& t) {
       fail_all_from(0, classify(errno));
       return;
     }
+    read_mtu(t.fd, t.config.address.is_v4(), t.mtu);
   }
   size_t i = 0;
   while (i < n) {
@@ -274,8 +340,8 @@ void udp_replicator::send_messages(target& t) {
     if (sent > 0) {
       for (size_t j = i; j < i + size_t(sent); ++j)
         if (message_info_[j].datagram_end == j + 1) {
-          ++c.datagrams;
-          c.bytes += message_info_[j].payload_length;
+          c.datagrams += message_info_[j].datagrams;
+          c.bytes += message_info_[j].bytes;
         }
       i += size_t(sent);
       continue;
@@ -290,9 +356,14 @@ void udp_replicator::send_messages(target& t) {
       fail_all_from(i, why);
       return;
     }
-    ++c.errors[size_t(why)];
+    c.errors[size_t(why)] += message_info_[i].datagrams;
     if (why == replication_error::too_big && t.config.keep_source)
       update_mtu(t);
+    // EIO: the route's device cannot segment (no checksum offload, IPsec);
+    // EINVAL: the segment size no longer fits the route's MTU. Either way
+    // this receiver's copies go one by one from now on.
+    if (message_info_[i].segment != 0 && (e == EIO || e == EINVAL))
+      t.gso = false;
     i = message_info_[i].datagram_end; // the rest of a fragmented datagram is useless
   }
 }

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -59,8 +60,8 @@ public:
   ~udp_replicator();
 
   /// Opens one socket per receiver: a connected UDP socket, or a raw socket
-  /// for keep_source (which needs CAP_NET_RAW). On failure returns false with
-  /// a reason that names the receiver.
+  /// for keep_source (which needs CAP_NET_RAW), closing those of an earlier
+  /// open. On failure returns false with a reason that names the receiver.
   bool open(std::vector<replica_receiver> receivers, std::string& error,
             uint64_t send_buffer_bytes = 4ull << 20);
 
@@ -68,6 +69,8 @@ public:
   void replicate(const datagram_batch& batch);
 
   size_t receiver_count() const { return receivers_.size(); }
+  /// Batches replicate() was given.
+  uint64_t batches() const { return batches_; }
   const replica_receiver& receiver(size_t i) const { return receivers_[i].config; }
   const replica_counters& counters(size_t i) const { return receivers_[i].counters; }
   /// "[2001:db8::1]:2055" or "192.0.2.1:2055", for logs and counter labels.
@@ -75,10 +78,21 @@ public:
   /// The MTU spoofed packets to receiver i are fragmented for.
   uint32_t mtu(size_t i) const { return receivers_[i].mtu; }
 
+  /// Whether copies to receiver i leave as UDP GSO sends (UDP_SEGMENT): runs
+  /// of equal-sized datagrams in one sendmsg, which the kernel (or the NIC)
+  /// cuts into datagrams. Plain receivers only; off where the kernel refused it.
+  bool segmenting(size_t i) const { return receivers_[i].gso; }
+
 private:
+  /// One sendmmsg message: a datagram, a fragment of one (keep_source), or a
+  /// GSO run of datagrams.
   struct per_message {
-    uint32_t datagram_end;   ///< index of the first message of the next datagram
-    uint32_t payload_length; ///< of the datagram the message belongs to
+    uint32_t first_piece;  ///< into pieces_
+    uint32_t pieces;       ///< pieces_ the message is made of
+    uint32_t datagram_end; ///< index of the first message of the next datagram (or run)
+    uint32_t datagrams;    ///< counted when the message that ends them was sent
+    uint32_t bytes;        ///< payload bytes of those datagrams
+    uint16_t segment = 0;  ///< GSO segment size; 0: one datagram (or fragment)
   };
 
   struct target {
@@ -89,16 +103,22 @@ private:
     sockaddr_storage address{};
     socklen_t address_length = 0;
     uint32_t mtu = 1500;
+    bool gso = false; ///< plain receiver, and the kernel takes UDP_SEGMENT
     uint64_t sample_counter = 0;
     replica_counters counters;
   };
 
+  void close_sockets();
   void update_mtu(target& t);
   void build_messages(target& t, const datagram_batch& batch);
+  /// Adds a plain receiver's datagram to the last message when it may extend
+  /// that message's GSO run, else starts a message of its own.
+  void add_plain_datagram(const target& t, const uint8_t* payload, uint32_t length);
   void send_messages(target& t);
   uint64_t payload_sum(const datagram_batch& batch, size_t i);
 
   std::vector<target> receivers_;
+  uint64_t batches_ = 0;
   uint32_t next_identification_ = 1;
   // -- scratch reused across batches, so that sending allocates nothing once warm --
   std::vector<uint64_t> payload_sums_;
@@ -109,6 +129,28 @@ private:
   std::vector<per_message> message_info_;
   std::vector<iovec> iovecs_;
   std::vector<mmsghdr> messages_;
+  /// UDP_SEGMENT control messages, one per sendmmsg message.
+  struct segment_control {
+    alignas(cmsghdr) uint8_t data[CMSG_SPACE(sizeof(uint16_t))];
+  };
+  std::vector<segment_control> controls_;
+};
+
+/// A udp_replicator that several threads use: the receive threads that
+/// replicate straight from themselves (a pipeline that only replicates has
+/// nothing else to hand batches to) and the actor that opens it and reports
+/// its counters. One lock per batch, none per datagram.
+class locked_replicator {
+public:
+  /// Calls f(udp_replicator&) under the lock and returns what it returns.
+  template <class F> decltype(auto) with(F&& f) {
+    std::lock_guard<std::mutex> guard(mutex_);
+    return f(replicator_);
+  }
+
+private:
+  std::mutex mutex_;
+  udp_replicator replicator_;
 };
 
 } // namespace tidewatch

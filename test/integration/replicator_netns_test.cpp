@@ -175,15 +175,17 @@ struct capture {
   }
 };
 
-/// tidewatchd in the collector namespace with these replicators and no sinks.
+/// tidewatchd in the collector namespace with these replicators and no sinks
+/// (or the pipeline settings in `more`, e.g. sinks, after them).
 std::unique_ptr<process> start_collector(const netns_lab& lab, const scratch_dir& dir,
-                                         const std::string& replicators) {
+                                         const std::string& replicators,
+                                         const std::string& more = "") {
   write_file(dir / "node.yaml",
              "node:\n  name: replicator-test\n  state_dir: " + dir.path.string() +
                  "\n  shutdown_timeout: 5s\nlogging:\n  level: info\n"
                  "pipelines:\n  netflow:\n    listeners:\n"
                  "      - {address: \"::\", port: 2055}\n    replicators:\n" +
-                 replicators);
+                 replicators + more);
   auto d = std::make_unique<process>(
       netns_lab::exec_in(lab.collector, {tidewatchd, "--config", (dir / "node.yaml").string()}),
       dir.path, "tidewatchd");
@@ -248,6 +250,57 @@ BOOST_AUTO_TEST_CASE(ipv4_copies_arrive_byte_for_byte_from_the_exporters_address
   auto log = stop(*d);
   BOOST_TEST(contains(
       log, summary(sent, "10.201.2.2:9001", "sampled out 0, filtered out 0, send errors 0")));
+  // Raw packets per copy: the replicator actor sends them on its own thread.
+  BOOST_TEST(!contains(log, "from the receive threads"));
+}
+
+BOOST_AUTO_TEST_CASE(
+    plain_copies_in_a_pipeline_that_only_replicates_leave_from_the_receive_thread) {
+  netns_lab lab;
+  scratch_dir dir("replicator-plain");
+  capture a(lab, dir, "10.201.2.2", 9001, "a");
+  capture b(lab, dir, "10.201.2.3", 9002, "b");
+  auto d = start_collector(lab, dir,
+                           "      - {address: 10.201.2.2, port: 9001}\n"
+                           "      - {address: 10.201.2.3, port: 9002}\n");
+  // Datagrams 50-99 are of one size, as a real exporter's full datagrams
+  // are (they leave as GSO sends, which the kernel cuts back into 1000-byte
+  // datagrams); 120 is larger than the MTU and goes alone, in IP fragments.
+  std::map<size_t, size_t> sizes{{120, 4000}};
+  for (size_t i = 50; i < 100; ++i)
+    sizes[i] = 1000;
+  auto sent = make_datagrams(300, {"10.201.1.2"}, 40006, sizes);
+  send_from_exporter(lab, dir, "10.201.1.1", sent);
+  for (auto* c : {&a, &b}) {
+    auto got = c->wait_for(sent.size());
+    BOOST_REQUIRE_EQUAL(got.size(), sent.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      BOOST_TEST(got[i].source == "10.201.2.1");
+      BOOST_TEST(got[i].hex == sent[i].hex);
+    }
+  }
+  auto log = stop(*d);
+  BOOST_TEST(contains(log, "from our address), from the receive threads"));
+  BOOST_TEST(contains(
+      log, summary(sent, "10.201.2.3:9002", "sampled out 0, filtered out 0, send errors 0")));
+}
+
+BOOST_AUTO_TEST_CASE(a_pipeline_that_also_decodes_replicates_through_the_replicator_actor) {
+  netns_lab lab;
+  scratch_dir dir("replicator-decoding");
+  capture a(lab, dir, "10.201.2.2", 9001, "a");
+  auto d = start_collector(
+      lab, dir, "      - {address: 10.201.2.2, port: 9001, keep_source: true}\n",
+      "    sinks:\n      - type: file\n        path: " + (dir / "flows.json").string() + "\n");
+  auto sent = make_datagrams(300, {"10.201.1.2"}, 40005, {{10, 4000}});
+  send_from_exporter(lab, dir, "10.201.1.1", sent);
+  auto got = a.wait_for(sent.size());
+  BOOST_TEST(got == sent, boost::test_tools::per_element());
+  auto log = stop(*d);
+  BOOST_TEST(contains(
+      log, summary(sent, "10.201.2.2:9001", "sampled out 0, filtered out 0, send errors 0")));
+  BOOST_TEST(contains(log, "keeping the exporter's address as source)\n"));
+  BOOST_TEST(!contains(log, "from the receive threads"));
 }
 
 BOOST_AUTO_TEST_CASE(ipv6_copies_arrive_byte_for_byte_from_the_exporters_address_at_two_receivers) {

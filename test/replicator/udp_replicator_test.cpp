@@ -22,6 +22,10 @@ struct loopback_receiver {
 
   loopback_receiver() {
     fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    // Room for a whole test's copies, which arrive before the test reads them.
+    int buffer = 8 << 20;
+    if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buffer, sizeof(buffer)) != 0)
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof(buffer));
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -83,6 +87,23 @@ datagram_batch make_batch(size_t first, size_t n, const ip_address& exporter,
 
 std::string expected_payload(size_t i) {
   return "payload " + std::to_string(i) + std::string(i * 13, 'x');
+}
+
+/// Datagrams of the given sizes, each filled with a letter of its own so
+/// that a datagram cut at the wrong place or swapped shows.
+datagram_batch make_sized_batch(const std::vector<uint32_t>& sizes,
+                                std::vector<std::string>& sent) {
+  datagram_batch b;
+  datagram_info meta;
+  meta.exporter = loopback();
+  meta.exporter_port = 40000;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    auto text = std::to_string(i) + ":" + std::string(sizes[i], char('a' + i % 26));
+    text.resize(sizes[i]);
+    b.add(reinterpret_cast<const uint8_t*>(text.data()), uint32_t(text.size()), meta);
+    sent.push_back(text);
+  }
+  return b;
 }
 
 uint16_t closed_port() {
@@ -167,7 +188,52 @@ BOOST_AUTO_TEST_CASE(a_closed_port_counts_refused_sends_and_holds_up_no_other_re
   BOOST_TEST(dead.datagrams + refused == 40u);
 }
 
-BOOST_AUTO_TEST_CASE(keep_source_without_cap_net_raw_fails_at_open_naming_the_capability) {
+BOOST_AUTO_TEST_CASE(runs_of_equal_sized_datagrams_arrive_as_the_datagrams_they_were) {
+  loopback_receiver a;
+  udp_replicator rep;
+  std::string error;
+  BOOST_REQUIRE_MESSAGE(rep.open({to(a.port)}, error), error);
+  BOOST_TEST(rep.segmenting(0));
+  // A run of 100 (more than one GSO send holds), a shorter tail that ends a
+  // run, runs of 2 and 1, a longer datagram after a shorter one, and
+  // datagrams of 30000 bytes of which only two fit one send.
+  std::vector<uint32_t> sizes(100, 500);
+  for (uint32_t size : {200u, 700u, 700u, 300u, 900u, 30000u, 30000u, 30000u})
+    sizes.push_back(size);
+  std::vector<std::string> sent;
+  auto batch = make_sized_batch(sizes, sent);
+  rep.replicate(batch);
+  BOOST_TEST(a.payloads() == sent);
+  uint64_t bytes = 0;
+  for (auto size : sizes)
+    bytes += size;
+  BOOST_TEST(rep.counters(0).datagrams == 108u);
+  BOOST_TEST(rep.counters(0).bytes == bytes);
+  BOOST_TEST(rep.segmenting(0));
+}
+
+BOOST_AUTO_TEST_CASE(a_closed_port_counts_each_datagram_of_a_refused_run_once) {
+  loopback_receiver live;
+  auto dead_port = closed_port();
+  udp_replicator rep;
+  std::string error;
+  BOOST_REQUIRE(rep.open({to(dead_port), to(live.port)}, error));
+  std::vector<std::string> sent;
+  for (int round = 0; round < 3; ++round)
+    rep.replicate(make_sized_batch(std::vector<uint32_t>(40, 100), sent));
+  BOOST_TEST(live.payloads().size() == 120u);
+  BOOST_TEST(rep.counters(1).datagrams == 120u);
+  auto& dead = rep.counters(0);
+  auto refused = dead.errors[size_t(replication_error::refused)];
+  // A send of one 40-datagram run draws one ICMP error, reported on the next
+  // send, which loses its whole run.
+  BOOST_TEST(refused >= 40u);
+  BOOST_TEST(refused % 40 == 0u);
+  BOOST_TEST(dead.datagrams + refused == 120u);
+}
+
+BOOST_AUTO_TEST_CASE(
+    keep_source_without_cap_net_raw_fails_at_open_naming_the_capability_and_keeps_no_receiver) {
   int fds[2];
   BOOST_REQUIRE(::pipe(fds) == 0);
   auto pid = ::fork();
@@ -179,9 +245,10 @@ BOOST_AUTO_TEST_CASE(keep_source_without_cap_net_raw_fails_at_open_naming_the_ca
     r.keep_source = true;
     udp_replicator rep;
     std::string error;
-    bool ok = rep.open({r}, error);
+    // The plain receiver before it opens, and is closed again by the failure.
+    bool ok = rep.open({to(9), r}, error);
     auto n = ::write(fds[1], error.data(), error.size());
-    ::_exit(ok || n < 0 ? 1 : 0);
+    ::_exit(ok || n < 0 || rep.receiver_count() != 0 ? 1 : 0);
   }
   ::close(fds[1]);
   std::string text;
