@@ -91,7 +91,7 @@ using bgp_speaker_actor = caf::typed_actor<
 /// A BGP ROUTE SOURCE, what enrichers and detectors need of a speaker: the
 /// node's own BGP speaker, or a bgp_link_actor standing in for the speaker
 /// of another node.
-using bgp_route_source_actor = caf::typed_actor<        //
+using bgp_route_source_actor = caf::typed_actor<       //
     caf::reacts_to<subscribe_atom, bgp_replica_actor>, // a replica wants routes
     caf::reacts_to<blackhole_route>>;                  // from the detector
 

@@ -948,9 +948,9 @@ void check_cluster(const reader& r, const std::string& file, const tidewatch_con
       if (auto [it, fresh] = placed.emplace(role, n.name); !fresh)
         fail(rpath, "role '" + role + "' is already placed on node '" + it->second + "'");
       else if (!on->second)
-        fail(rpath, role == "bgp" ? "role 'bgp' needs bgp.enabled: true"
-                                  : "role '" + role + "' needs pipelines." + role +
-                                        ".enabled: true");
+        fail(rpath, role == "bgp"
+                        ? "role 'bgp' needs bgp.enabled: true"
+                        : "role '" + role + "' needs pipelines." + role + ".enabled: true");
     }
   }
   for (auto& [role, on] : enabled)
@@ -1055,7 +1055,7 @@ std::vector<config_error> parse_config(const std::string& yaml_text, const std::
   if (!node_name.empty())
     cfg.node.name = node_name;
   bool name_given = !node_name.empty() || (root && root.IsMap() && root["node"] &&
-                                            root["node"].IsMap() && root["node"]["name"]);
+                                           root["node"].IsMap() && root["node"]["name"]);
   check_cluster(r, file, cfg, name_given, errors);
   if (cfg.supervision.backoff_initial > cfg.supervision.backoff_max)
     errors.push_back(

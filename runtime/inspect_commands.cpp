@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
-#include <sstream>
 #include <ostream>
+#include <sstream>
 #include <thread>
 
 #include <caf/all.hpp>
@@ -371,7 +371,6 @@ std::string chomp(std::string text) {
   return text;
 }
 
-
 } // namespace
 
 int run_inspect_command(const inspect_command& command, const std::vector<std::string>& args,
@@ -407,8 +406,8 @@ int run_inspect_command(const inspect_command& command, const std::vector<std::s
       json += "}";
       continue;
     }
-    out << "== node " << t.name << " (" << t.inspector << ")"
-        << (reached ? "" : ": unreachable") << " ==\n"
+    out << "== node " << t.name << " (" << t.inspector << ")" << (reached ? "" : ": unreachable")
+        << " ==\n"
         << answer.str() << problem.str();
   }
   if (opts.json)

@@ -18,7 +18,7 @@ struct inspect_options {
   /// --config FILE: every node of its cluster (or its one node's inspector),
   /// with its TLS files unless --tls-* are given.
   std::string config;
-  bool json = false;                   ///< --json
+  bool json = false; ///< --json
   /// --interval: time between the two snapshots rates are computed from.
   std::chrono::milliseconds interval{1000};
   std::chrono::milliseconds timeout{5000}; ///< per request

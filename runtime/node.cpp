@@ -229,9 +229,9 @@ int run_node(const tidewatch_config& initial, const std::string& config_path) {
       auto speaker = spawn_bgp_speaker(sys, cfg.bgp);
       routes = speaker;
       bgp = caf::actor_cast<caf::actor>(speaker);
-    } else if (auto* remote = cluster_node_running(cfg, "bgp"); remote && cfg.bgp.enabled &&
-                                                                (runs_role(cfg, "netflow") ||
-                                                                 runs_role(cfg, "sflow"))) {
+    } else if (auto* remote = cluster_node_running(cfg, "bgp");
+               remote && cfg.bgp.enabled &&
+               (runs_role(cfg, "netflow") || runs_role(cfg, "sflow"))) {
       bgp_link_options o;
       o.node = remote->name;
       o.inspector = remote->inspector;

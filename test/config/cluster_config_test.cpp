@@ -13,17 +13,17 @@ namespace {
 /// cluster.nodes, from line 13 on.
 std::string cluster_yaml(const std::string& node_name, const std::string& nodes) {
   return "node:\n  name: " + node_name +
-         "\n"                                                           // line 2
-         "pipelines:\n"                                                 // 3
-         "  sflow:\n"                                                   // 4
-         "    enabled: true\n"                                          // 5
-         "    enrichment: {prefix_file: /etc/tw/ours.txt}\n"            // 6
-         "bgp:\n"                                                       // 7
-         "  enabled: true\n"                                            // 8
-         "  local_as: 65000\n"                                          // 9
-         "  router_id: 192.0.2.10\n"                                    // 10
-         "cluster:\n"                                                   // 11
-         "  nodes:\n" +                                                 // 12
+         "\n"                                                // line 2
+         "pipelines:\n"                                      // 3
+         "  sflow:\n"                                        // 4
+         "    enabled: true\n"                               // 5
+         "    enrichment: {prefix_file: /etc/tw/ours.txt}\n" // 6
+         "bgp:\n"                                            // 7
+         "  enabled: true\n"                                 // 8
+         "  local_as: 65000\n"                               // 9
+         "  router_id: 192.0.2.10\n"                         // 10
+         "cluster:\n"                                        // 11
+         "  nodes:\n" +                                      // 12
          nodes;
 }
 
@@ -52,9 +52,9 @@ void expect_single_error(const std::string& yaml, const std::string& expected) {
 } // namespace
 
 BOOST_AUTO_TEST_CASE(each_node_of_a_cluster_runs_only_the_roles_placed_on_it) {
-  for (auto [name, netflow, sflow, bgp] : {std::tuple{"a", true, false, false},
-                                           std::tuple{"b", false, true, false},
-                                           std::tuple{"c", false, false, true}}) {
+  for (auto [name, netflow, sflow, bgp] :
+       {std::tuple{"a", true, false, false}, std::tuple{"b", false, true, false},
+        std::tuple{"c", false, false, true}}) {
     tidewatch_config cfg;
     auto errors = parse_config(cluster_yaml("a", three_nodes), "cluster.yaml", cfg, name);
     BOOST_REQUIRE(errors.empty());
@@ -100,8 +100,9 @@ BOOST_AUTO_TEST_CASE(an_unknown_role_is_reported_with_its_line) {
   nodes.replace(nodes.find("[sflow]"), 7, "[sflow, dns]");
   auto errors = errors_of(cluster_yaml("a", nodes));
   BOOST_REQUIRE_EQUAL(errors.size(), 1u);
-  BOOST_TEST(errors[0] ==
-             "cluster.yaml:14: cluster.nodes[1].roles[1]: 'dns' is not one of: netflow, sflow, bgp");
+  BOOST_TEST(
+      errors[0] ==
+      "cluster.yaml:14: cluster.nodes[1].roles[1]: 'dns' is not one of: netflow, sflow, bgp");
 }
 
 BOOST_AUTO_TEST_CASE(a_role_placed_twice_names_the_node_that_has_it) {
@@ -168,9 +169,9 @@ BOOST_AUTO_TEST_CASE(an_enabled_role_no_node_runs_and_a_placed_role_not_enabled_
 BOOST_AUTO_TEST_CASE(the_cluster_example_is_valid_for_each_of_its_nodes) {
   auto path = std::filesystem::path(std::getenv("TIDEWATCH_SOURCE_DIR")) / "config" / "examples" /
               "cluster.yaml";
-  for (auto [name, netflow, sflow, bgp] : {std::tuple{"collector-a", true, false, false},
-                                           std::tuple{"collector-b", false, true, false},
-                                           std::tuple{"route-1", false, false, true}}) {
+  for (auto [name, netflow, sflow, bgp] :
+       {std::tuple{"collector-a", true, false, false},
+        std::tuple{"collector-b", false, true, false}, std::tuple{"route-1", false, false, true}}) {
     tidewatch_config cfg;
     auto errors = load_config_file(path.string(), cfg, name);
     for (auto& e : errors)

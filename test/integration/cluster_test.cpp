@@ -45,17 +45,17 @@ std::vector<std::string> wait_lines(const std::filesystem::path& path, size_t co
 /// 198.51.100.0/24, or any other), how many of `lines` from index `from` on
 /// carry the BGP fields of `routes` (prefix -> as_dst, as_path): those
 /// toward a prefix without a route carry none.
-std::map<std::string, size_t> check_bgp(const std::vector<std::string>& lines, size_t from,
-                                        const std::map<std::string, std::pair<std::string,
-                                                                              std::string>>& routes) {
+std::map<std::string, size_t>
+check_bgp(const std::vector<std::string>& lines, size_t from,
+          const std::map<std::string, std::pair<std::string, std::string>>& routes) {
   std::map<std::string, size_t> seen;
   for (size_t i = from; i < lines.size(); ++i) {
     auto& line = lines[i];
     auto dst = field(line, "ip_dst");
     std::string kind = field(line, "peer_ip_src") != "127.0.0.2" ? "other"
-                       : dst.starts_with("203.0.113.")          ? "203.0.113.0"
-                       : dst.starts_with("198.51.100.")         ? "198.51.100.0"
-                                                                : "other";
+                       : dst.starts_with("203.0.113.")           ? "203.0.113.0"
+                       : dst.starts_with("198.51.100.")          ? "198.51.100.0"
+                                                                 : "other";
     ++seen[kind];
     BOOST_TEST_INFO(line);
     auto route = routes.find(kind);
@@ -84,8 +84,8 @@ BOOST_AUTO_TEST_CASE(losing_a_node_never_stops_the_other_pipeline_and_each_resum
     inspector[name] = free_port(SOCK_STREAM);
   auto a_flows = dir / "a-flows.json", b_flows = dir / "b-flows.json";
   auto node = [&](const std::string& name) {
-    return "    - {name: " + name + ", inspector: \"127.0.0.1:" +
-           std::to_string(inspector[name]) + "\", roles: [" +
+    return "    - {name: " + name + ", inspector: \"127.0.0.1:" + std::to_string(inspector[name]) +
+           "\", roles: [" +
            (name == "a"   ? "netflow"
             : name == "b" ? "sflow"
                           : "bgp") +
@@ -98,12 +98,12 @@ BOOST_AUTO_TEST_CASE(losing_a_node_never_stops_the_other_pipeline_and_each_resum
                  "cluster:\n  retry_initial: 100ms\n  retry_max: 1s\n  nodes:\n" +
                  node("a") + node("b") + node("c") +
                  "pipelines:\n  netflow:\n    listeners:\n      - {address: 127.0.0.1, port: " +
-                 std::to_string(netflow_port) + "}\n    sinks:\n      - {type: file, path: " +
-                 a_flows.string() +
+                 std::to_string(netflow_port) +
+                 "}\n    sinks:\n      - {type: file, path: " + a_flows.string() +
                  "}\n  sflow:\n    enabled: true\n    listeners:\n"
                  "      - {address: 127.0.0.1, port: " +
-                 std::to_string(sflow_port) + "}\n    sinks:\n      - {type: file, path: " +
-                 b_flows.string() +
+                 std::to_string(sflow_port) +
+                 "}\n    sinks:\n      - {type: file, path: " + b_flows.string() +
                  ", scopes: [inbound, outbound, internal, external, unknown]}\n"
                  "bgp:\n  enabled: true\n  address: 127.0.0.1\n  port: " +
                  std::to_string(bgp_port) +
@@ -118,10 +118,10 @@ BOOST_AUTO_TEST_CASE(losing_a_node_never_stops_the_other_pipeline_and_each_resum
                  "    connect-retry = 1\n  [[neighbors.afi-safis]]\n"
                  "    [neighbors.afi-safis.config]\n      afi-safi-name = \"ipv4-unicast\"\n");
   auto start = [&](const std::string& name, int generation) {
-    return std::make_unique<process>(
-        std::vector<std::string>{tidewatchd, "--config", (dir / "cluster.yaml").string(),
-                                 "--node", name},
-        dir.path, "node-" + name + "-" + std::to_string(generation));
+    return std::make_unique<process>(std::vector<std::string>{tidewatchd, "--config",
+                                                              (dir / "cluster.yaml").string(),
+                                                              "--node", name},
+                                     dir.path, "node-" + name + "-" + std::to_string(generation));
   };
   auto c = start("c", 1);
   BOOST_REQUIRE(c->wait_for("bgp: listening on", 10s));
@@ -155,6 +155,12 @@ BOOST_AUTO_TEST_CASE(losing_a_node_never_stops_the_other_pipeline_and_each_resum
     // The speaker forwards the routes to the links as they arrive.
     std::this_thread::sleep_for(1s);
   };
+  // gobgpd's API answers about a second after start.
+  auto api_deadline = std::chrono::steady_clock::now() + 15s;
+  while (run("gobgp -p " + std::to_string(grpc) + " global") != 0) {
+    BOOST_REQUIRE(std::chrono::steady_clock::now() < api_deadline);
+    std::this_thread::sleep_for(100ms);
+  }
   gobgp("global rib -a ipv4 add 203.0.113.0/24 origin igp aspath 64500,4200000099 "
         "nexthop 192.0.2.1");
   wait_routes_sent(1);
@@ -185,8 +191,7 @@ BOOST_AUTO_TEST_CASE(losing_a_node_never_stops_the_other_pipeline_and_each_resum
 
   // The CLI sees every node from the cluster file.
   std::string out;
-  BOOST_TEST(run(tidewatch_cli + " status --config " + (dir / "cluster.yaml").string(), &out) ==
-             0);
+  BOOST_TEST(run(tidewatch_cli + " status --config " + (dir / "cluster.yaml").string(), &out) == 0);
   BOOST_TEST_INFO(out);
   BOOST_TEST(out.find("== node a (127.0.0.1:" + std::to_string(inspector["a"]) + ") ==\nnode a,") !=
              std::string::npos);
@@ -204,16 +209,16 @@ BOOST_AUTO_TEST_CASE(losing_a_node_never_stops_the_other_pipeline_and_each_resum
   a_lines = wait_lines(a_flows, 500);
   BOOST_REQUIRE_EQUAL(a_lines.size(), 500u);
   check_bgp(a_lines, 200, first_routes);
-  BOOST_TEST(run(tidewatch_cli + " status --json --config " + (dir / "cluster.yaml").string(),
-                 &out) == 1);
+  BOOST_TEST(
+      run(tidewatch_cli + " status --json --config " + (dir / "cluster.yaml").string(), &out) == 1);
   BOOST_TEST_INFO(out);
-  BOOST_TEST(out.find("{\"node\":\"a\",\"inspector\":\"127.0.0.1:" +
-                      std::to_string(inspector["a"]) +
-                      "\",\"reachable\":true,\"result\":{\"node\":\"a\",") != std::string::npos);
-  BOOST_TEST(out.find("{\"node\":\"b\",\"inspector\":\"127.0.0.1:" +
-                      std::to_string(inspector["b"]) +
-                      "\",\"reachable\":false,\"error\":\"tidewatch: cannot reach the inspector") !=
-             std::string::npos);
+  BOOST_TEST(
+      out.find("{\"node\":\"a\",\"inspector\":\"127.0.0.1:" + std::to_string(inspector["a"]) +
+               "\",\"reachable\":true,\"result\":{\"node\":\"a\",") != std::string::npos);
+  BOOST_TEST(
+      out.find("{\"node\":\"b\",\"inspector\":\"127.0.0.1:" + std::to_string(inspector["b"]) +
+               "\",\"reachable\":false,\"error\":\"tidewatch: cannot reach the inspector") !=
+      std::string::npos);
   BOOST_TEST(out.find("\"reachable\":true,\"result\":{\"node\":\"c\",") != std::string::npos);
 
   // b comes back and its pipeline resumes.
