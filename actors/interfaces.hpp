@@ -102,6 +102,25 @@ using bgp_speaker_actor = caf::typed_actor<
     caf::replies_to<neighbors_atom>::with<std::vector<bgp_neighbor_status>>, // inspection
     caf::replies_to<lookup_atom, ip_address, std::string>::with<bgp_route_report>>; // "" any
 
+/// A BGP ROUTE SOURCE, what enrichers and detectors need of a speaker: the
+/// node's own BGP speaker, or a bgp_link_actor standing in for the speaker
+/// of another node.
+using bgp_route_source_actor = caf::typed_actor<       //
+    caf::reacts_to<subscribe_atom, bgp_replica_actor>, // a replica wants routes
+    caf::reacts_to<blackhole_route>>;                  // from the detector
+
+/// The BGP LINK actor interface: a node's stand-in for the BGP speaker of
+/// another cluster node. Keeps a copy of the remote speaker's routes for its
+/// local replicas, reconnects with exponential backoff when that node goes
+/// away (keeping the routes, marked stale, for a grace time) and forwards
+/// the detector's blackholes (re-sent after a reconnect).
+using bgp_link_actor = bgp_route_source_actor::extend<              //
+    caf::reacts_to<bgp_route_batch>,                                // from the remote speaker
+    caf::reacts_to<caf::connect_atom>,                              // retry timer: connect now
+    caf::reacts_to<sweep_atom, uint64_t>,                           // grace time over (generation)
+    caf::replies_to<stats_atom>::with<std::vector<stats_snapshot>>, // link counters
+    caf::replies_to<status_atom>::with<role_status>>;               // for the inspector
+
 /// The DETECTOR actor interface: a flow sink (it acks each batch) that finds
 /// DoS attacks on our hosts, acts on them, and answers inspection queries.
 using detector_actor = caf::typed_actor<               //

@@ -270,12 +270,34 @@ struct bgp_config {
   std::vector<bgp_neighbor_config> neighbors;
 };
 
+/// One node of a cluster: the address of its inspector (which the other
+/// nodes and the CLI connect to) and the roles it runs.
+struct cluster_node_config {
+  std::string name;
+  std::string inspector;          ///< host:port; it replaces node.inspector.listen there
+  std::string metrics;            ///< host:port of its /metrics; empty: node.metrics.listen
+  std::vector<std::string> roles; ///< netflow, sflow, bgp: each on exactly one node
+};
+
+/// Several tidewatchd processes sharing one file, each selecting its part by
+/// node name (node.name or `tidewatchd --node NAME`). Without nodes, one
+/// process runs everything the file enables.
+struct cluster_config {
+  std::vector<cluster_node_config> nodes;
+  std::chrono::milliseconds retry_initial{500}; ///< first delay before reconnecting to a node
+  std::chrono::milliseconds retry_max{30'000};  ///< the delay doubles up to this
+  /// How long enrichers keep (marked stale) the routes of a BGP speaker on a
+  /// node that went away; the speaker's fresh copy replaces them when it is back.
+  std::chrono::milliseconds bgp_stale_time{300'000};
+};
+
 struct tidewatch_config {
   node_section node;
   logging_config logging;
   supervision_config supervision;
   pipelines_config pipelines;
   bgp_config bgp;
+  cluster_config cluster;
 };
 
 /// One problem found in a configuration file.
@@ -294,12 +316,26 @@ tidewatch_config default_config();
 
 /// Reads and validates YAML text; `file` names it in errors. All problems are
 /// reported, not only the first. `out` holds the effective config when no
-/// error was found.
+/// error was found. A non-empty `node_name` replaces node.name (`tidewatchd
+/// --node`) before the cluster placement is checked.
 std::vector<config_error> parse_config(const std::string& yaml_text, const std::string& file,
-                                       tidewatch_config& out);
+                                       tidewatch_config& out, const std::string& node_name = {});
 
 /// Reads a file (a missing or unreadable file is one error).
-std::vector<config_error> load_config_file(const std::string& path, tidewatch_config& out);
+std::vector<config_error> load_config_file(const std::string& path, tidewatch_config& out,
+                                           const std::string& node_name = {});
+
+/// This process's entry in cluster.nodes (by node.name); null without a cluster.
+const cluster_node_config* this_cluster_node(const tidewatch_config& cfg);
+
+/// The cluster node that runs `role` ("netflow", "sflow", "bgp"); null
+/// without a cluster or when no node runs it.
+const cluster_node_config* cluster_node_running(const tidewatch_config& cfg,
+                                                const std::string& role);
+
+/// Whether this process runs `role`: without a cluster, whatever the file
+/// enables; in a cluster, only the roles placed on this node.
+bool runs_role(const tidewatch_config& cfg, const std::string& role);
 
 /// The effective configuration as YAML, defaults filled in; parsing the
 /// result yields the same configuration.

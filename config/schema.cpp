@@ -759,12 +759,28 @@ template <class V> void describe(V& v, bgp_config& x) {
   v.list("neighbors", x.neighbors);
 }
 
+template <class V> void describe(V& v, cluster_node_config& x) {
+  v.field("name", x.name);
+  v.field("inspector", x.inspector, host_port_or_empty{});
+  v.field("metrics", x.metrics, host_port_or_empty{});
+  v.list("roles", x.roles, one_of{{"netflow", "sflow", "bgp"}});
+}
+
+template <class V> void describe(V& v, cluster_config& x) {
+  using ms = std::chrono::milliseconds;
+  v.list("nodes", x.nodes);
+  v.field("retry_initial", x.retry_initial, in_range<ms>{ms(10), ms(3'600'000)});
+  v.field("retry_max", x.retry_max, in_range<ms>{ms(10), ms(3'600'000)});
+  v.field("bgp_stale_time", x.bgp_stale_time, in_range<ms>{ms(0), ms(86'400'000)});
+}
+
 template <class V> void describe(V& v, tidewatch_config& x) {
   v.section("node", x.node);
   v.section("logging", x.logging);
   v.section("supervision", x.supervision);
   v.section("pipelines", x.pipelines);
   v.section("bgp", x.bgp);
+  v.section("cluster", x.cluster);
 }
 
 // -- checks that span fields -----------------------------------------------------------
@@ -896,6 +912,73 @@ void check_inspector(const reader& r, const std::string& file, const inspector_c
          "listening on '" + host + "' (not loopback) needs TLS: set certificate, key and ca_file"});
 }
 
+/// Cluster placement: unique node names with an inspector each (TLS beyond
+/// loopback), every enabled role on exactly one node, no role that is not
+/// enabled, and this process's name among the nodes when it is given (a
+/// file without node.name serves every node through `tidewatchd --node`, and
+/// the CLI).
+void check_cluster(const reader& r, const std::string& file, const tidewatch_config& cfg,
+                   bool name_given, std::vector<config_error>& errors) {
+  auto& c = cfg.cluster;
+  if (c.retry_initial > c.retry_max)
+    errors.push_back({file, r.line_of("cluster.retry_initial"), "cluster.retry_initial",
+                      "must not exceed retry_max (" + format_duration(c.retry_max) + ")"});
+  if (c.nodes.empty())
+    return;
+  auto& insp = cfg.node.inspector;
+  const bool tls = !insp.certificate.empty();
+  const std::map<std::string, bool> enabled = {{"netflow", cfg.pipelines.netflow.enabled},
+                                               {"sflow", cfg.pipelines.sflow.enabled},
+                                               {"bgp", cfg.bgp.enabled}};
+  std::map<std::string, std::string> placed; // role -> node
+  std::set<std::string> names;
+  for (size_t i = 0; i < c.nodes.size(); ++i) {
+    auto& n = c.nodes[i];
+    auto path = "cluster.nodes[" + std::to_string(i) + "]";
+    auto fail = [&](const std::string& key, const std::string& message) {
+      errors.push_back({file, r.line_of(path + key), path + key, message});
+    };
+    if (n.name.empty())
+      fail(".name", "a node needs a name");
+    else if (!names.insert(n.name).second)
+      fail(".name", "node name '" + n.name + "' is used twice");
+    std::string host;
+    uint16_t port = 0;
+    if (n.inspector.empty() || (parse_host_port(n.inspector, host, port) && port == 0))
+      fail(".inspector",
+           "a node needs its inspector's host:port (a fixed port: the other nodes connect to it)");
+    else if (!host.empty() && !tls && !is_loopback_host(host))
+      fail(".inspector", "'" + host +
+                             "' is not loopback: nodes talk over TLS there; set "
+                             "node.inspector.certificate, key and ca_file");
+    if (n.roles.empty())
+      fail(".roles", "a node needs at least one role (netflow, sflow, bgp)");
+    for (size_t j = 0; j < n.roles.size(); ++j) {
+      auto& role = n.roles[j];
+      auto rpath = ".roles[" + std::to_string(j) + "]";
+      auto on = enabled.find(role);
+      if (on == enabled.end())
+        continue; // reported as not one of the choices
+      if (auto [it, fresh] = placed.emplace(role, n.name); !fresh)
+        fail(rpath, "role '" + role + "' is already placed on node '" + it->second + "'");
+      else if (!on->second)
+        fail(rpath, role == "bgp"
+                        ? "role 'bgp' needs bgp.enabled: true"
+                        : "role '" + role + "' needs pipelines." + role + ".enabled: true");
+    }
+  }
+  for (auto& [role, on] : enabled)
+    if (on && !placed.contains(role))
+      errors.push_back({file, r.line_of("cluster.nodes"), "cluster.nodes",
+                        (role == "bgp" ? std::string("bgp") : "pipelines." + role) +
+                            " is enabled but no node runs role '" + role + "'"});
+  if (name_given && !names.contains(cfg.node.name))
+    errors.push_back({file, r.line_of("node.name"), "node.name",
+                      "'" + cfg.node.name + "' is not in cluster.nodes (" +
+                          join({names.begin(), names.end()}) +
+                          "): set node.name or start tidewatchd with --node NAME"});
+}
+
 /// Fills what depends on other fields (default sinks and listeners) when the
 /// file left them out.
 void complete(tidewatch_config& cfg) {
@@ -947,7 +1030,7 @@ std::string config_error::to_string() const {
 }
 
 std::vector<config_error> parse_config(const std::string& yaml_text, const std::string& file,
-                                       tidewatch_config& out) {
+                                       tidewatch_config& out, const std::string& node_name) {
   std::vector<config_error> errors;
   YAML::Node root;
   try {
@@ -983,6 +1066,11 @@ std::vector<config_error> parse_config(const std::string& yaml_text, const std::
   check_pipeline(r, file, "pipelines.sflow", cfg.pipelines.sflow, errors);
   check_bgp(r, file, cfg.bgp, errors);
   check_inspector(r, file, cfg.node.inspector, errors);
+  if (!node_name.empty())
+    cfg.node.name = node_name;
+  bool name_given = !node_name.empty() || (root && root.IsMap() && root["node"] &&
+                                           root["node"].IsMap() && root["node"]["name"]);
+  check_cluster(r, file, cfg, name_given, errors);
   if (cfg.supervision.backoff_initial > cfg.supervision.backoff_max)
     errors.push_back(
         {file, r.line_of("supervision.backoff_initial"), "supervision.backoff_initial",
@@ -992,13 +1080,41 @@ std::vector<config_error> parse_config(const std::string& yaml_text, const std::
   return errors;
 }
 
-std::vector<config_error> load_config_file(const std::string& path, tidewatch_config& out) {
+std::vector<config_error> load_config_file(const std::string& path, tidewatch_config& out,
+                                           const std::string& node_name) {
   std::ifstream in(path);
   if (!in)
     return {{path, 0, "(file)", std::string("cannot read: ") + std::strerror(errno)}};
   std::stringstream text;
   text << in.rdbuf();
-  return parse_config(text.str(), path, out);
+  return parse_config(text.str(), path, out, node_name);
+}
+
+const cluster_node_config* this_cluster_node(const tidewatch_config& cfg) {
+  for (auto& n : cfg.cluster.nodes)
+    if (n.name == cfg.node.name)
+      return &n;
+  return nullptr;
+}
+
+const cluster_node_config* cluster_node_running(const tidewatch_config& cfg,
+                                                const std::string& role) {
+  for (auto& n : cfg.cluster.nodes)
+    if (std::find(n.roles.begin(), n.roles.end(), role) != n.roles.end())
+      return &n;
+  return nullptr;
+}
+
+bool runs_role(const tidewatch_config& cfg, const std::string& role) {
+  if (!cfg.cluster.nodes.empty()) {
+    auto* n = cluster_node_running(cfg, role);
+    return n != nullptr && n->name == cfg.node.name;
+  }
+  if (role == "netflow")
+    return cfg.pipelines.netflow.enabled;
+  if (role == "sflow")
+    return cfg.pipelines.sflow.enabled;
+  return role == "bgp" && cfg.bgp.enabled;
 }
 
 std::string render_config(const tidewatch_config& cfg) {

@@ -2,6 +2,7 @@
 
 #include <caf/actor_system_config.hpp>
 
+#include "actors/interfaces.hpp"
 #include "messages/bgp.hpp"
 #include "messages/blackhole.hpp"
 #include "messages/counters.hpp"
@@ -34,6 +35,7 @@ inline void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<bgp_route>("tidewatch::bgp_route");
   cfg.add_message_type<bgp_route_batch>("tidewatch::bgp_route_batch");
   cfg.add_message_type<bgp_neighbor_status>("tidewatch::bgp_neighbor_status");
+  cfg.add_message_type<bgp_replica_actor>("tidewatch::bgp_replica_actor");
   cfg.add_message_type<std::vector<bgp_neighbor_status>>(
       "std::vector<tidewatch::bgp_neighbor_status>");
   cfg.add_message_type<bgp_route_report>("tidewatch::bgp_route_report");

@@ -1,7 +1,9 @@
 #include "runtime/inspect_commands.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <ostream>
+#include <sstream>
 #include <thread>
 
 #include <caf/all.hpp>
@@ -219,6 +221,8 @@ bool parse_options(const std::vector<std::string>& args, inspect_options& o, std
       o.json = true;
     } else if (a == "--node" && has_value) {
       o.node = args[++i];
+    } else if (a == "--config" && has_value) {
+      o.config = args[++i];
     } else if (a == "--interval" && has_value) {
       if (!parse_millis(args[++i], o.interval)) {
         err << "tidewatch: --interval takes a duration such as 500ms or 2s\n";
@@ -306,16 +310,21 @@ const std::vector<inspect_command>& inspect_commands() {
   return commands;
 }
 
-int run_inspect_command(const inspect_command& command, const std::vector<std::string>& args,
-                        std::ostream& out, std::ostream& err) {
-  inspect_options opts;
-  if (!parse_options(args, opts, err))
-    return 2;
+namespace {
+
+/// One node the CLI asks: its name (empty: the --node address only) and inspector.
+struct inspect_target {
+  std::string name;
+  std::string inspector;
+};
+
+/// Connects to one node's inspector and runs the command there; 1 when the
+/// node cannot be reached.
+int run_on_node(caf::actor_system& sys, const inspect_command& command, const inspect_options& opts,
+                std::ostream& out, std::ostream& err) {
   std::string host;
   uint16_t port = 0;
   parse_host_port(opts.node, host, port);
-  client_config cfg{opts};
-  caf::actor_system sys{cfg};
   auto handle = opts.certificate.empty()
                     ? sys.middleman().remote_actor<inspector_actor>(host, port)
                     : caf::openssl::remote_actor<inspector_actor>(sys, host, port);
@@ -324,12 +333,85 @@ int run_inspect_command(const inspect_command& command, const std::vector<std::s
         << sys.render(handle.error()) << "\n";
     return 1;
   }
-  int rc = 0;
-  {
-    caf::scoped_actor self{sys};
-    inspect_session session{sys, self, *handle, opts};
-    rc = command.run(session, out, err);
+  caf::scoped_actor self{sys};
+  inspect_session session{sys, self, *handle, opts};
+  return command.run(session, out, err);
+}
+
+/// The nodes a --config file names: its cluster's, or its one node.
+bool config_targets(inspect_options& opts, std::vector<inspect_target>& out, std::ostream& err) {
+  tidewatch_config cfg;
+  auto errors = load_config_file(opts.config, cfg);
+  for (auto& e : errors)
+    err << e.to_string() << "\n";
+  if (!errors.empty())
+    return false;
+  for (auto& n : cfg.cluster.nodes)
+    out.push_back({n.name, n.inspector});
+  if (out.empty())
+    out.push_back({cfg.node.name, cfg.node.inspector.listen});
+  auto& insp = cfg.node.inspector;
+  if (opts.certificate.empty() && !insp.certificate.empty()) {
+    opts.certificate = insp.certificate;
+    opts.key = insp.key;
+    opts.ca_file = insp.ca_file;
+    std::string error;
+    if (!check_tls_files(opts.certificate, opts.key, opts.ca_file, error)) {
+      err << "tidewatch: " << error << "\n";
+      return false;
+    }
   }
+  return true;
+}
+
+/// Text without its trailing newlines.
+std::string chomp(std::string text) {
+  while (!text.empty() && text.back() == '\n')
+    text.pop_back();
+  return text;
+}
+
+} // namespace
+
+int run_inspect_command(const inspect_command& command, const std::vector<std::string>& args,
+                        std::ostream& out, std::ostream& err) {
+  inspect_options opts;
+  if (!parse_options(args, opts, err))
+    return 2;
+  std::vector<inspect_target> targets;
+  if (!opts.config.empty() && !config_targets(opts, targets, err))
+    return 2;
+  client_config cfg{opts};
+  caf::actor_system sys{cfg};
+  if (targets.empty())
+    return run_on_node(sys, command, opts, out, err);
+  // Every node answers under its name; one that does not stops nothing.
+  int rc = 0;
+  std::string json;
+  for (auto& t : targets) {
+    auto node_opts = opts;
+    node_opts.node = t.inspector;
+    std::ostringstream answer, problem;
+    int node_rc = run_on_node(sys, command, node_opts, answer, problem);
+    bool reached = problem.str().find("cannot reach the inspector") == std::string::npos;
+    rc = std::max(rc, node_rc);
+    if (opts.json) {
+      json += std::string(json.empty() ? "" : ",") + "{\"node\":" + json_string(t.name) +
+              ",\"inspector\":" + json_string(t.inspector) +
+              ",\"reachable\":" + (reached ? "true" : "false");
+      if (node_rc == 0)
+        json += ",\"result\":" + chomp(answer.str());
+      else
+        json += ",\"error\":" + json_string(chomp(problem.str()));
+      json += "}";
+      continue;
+    }
+    out << "== node " << t.name << " (" << t.inspector << ")" << (reached ? "" : ": unreachable")
+        << " ==\n"
+        << answer.str() << problem.str();
+  }
+  if (opts.json)
+    out << "{\"nodes\":[" << json << "]}\n";
   return rc;
 }
 

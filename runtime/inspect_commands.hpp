@@ -15,7 +15,10 @@ namespace tidewatch {
 /// The options every inspection subcommand takes.
 struct inspect_options {
   std::string node = "127.0.0.1:7790"; ///< --node host:port
-  bool json = false;                   ///< --json
+  /// --config FILE: every node of its cluster (or its one node's inspector),
+  /// with its TLS files unless --tls-* are given.
+  std::string config;
+  bool json = false; ///< --json
   /// --interval: time between the two snapshots rates are computed from.
   std::chrono::milliseconds interval{1000};
   std::chrono::milliseconds timeout{5000}; ///< per request
@@ -76,7 +79,10 @@ const std::vector<inspect_command>& inspect_commands();
 
 /// Runs subcommand `name` (from inspect_commands()) with its arguments
 /// (options first parsed from `args`) against the node: 0 on success, 1 when
-/// the node cannot be reached or answers with an error, 2 on bad usage.
+/// the node cannot be reached or answers with an error, 2 on bad usage. With
+/// --config, against every node of the file's cluster in turn, each answer
+/// under its node's name (JSON: {"nodes": [...]}); a node that cannot be
+/// reached is shown as unreachable and the others still answer (exit 1).
 int run_inspect_command(const inspect_command& command, const std::vector<std::string>& args,
                         std::ostream& out, std::ostream& err);
 

@@ -16,6 +16,7 @@
 #include "messages/atoms.hpp"
 #include "messages/error.hpp"
 #include "messages/type_ids.hpp"
+#include "runtime/bgp_link.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/metrics_server.hpp"
 #include "runtime/pipeline.hpp"
@@ -106,7 +107,9 @@ void reload(const std::string& path, tidewatch_config& current, reloadable_setti
     return;
   }
   tidewatch_config fresh;
-  auto errors = load_config_file(path, fresh);
+  // A cluster node stays the node it started as (tidewatchd --node).
+  auto errors = load_config_file(path, fresh,
+                                 current.cluster.nodes.empty() ? std::string() : current.node.name);
   if (!errors.empty()) {
     for (auto& e : errors)
       spdlog::error("reload rejected: {}", e.to_string());
@@ -200,41 +203,69 @@ int run_node(const tidewatch_config& initial, const std::string& config_path) {
   {
     caf::scoped_actor self{sys};
     auto insp = sys.spawn(inspector, cfg.node.name, caf::timespan(std::chrono::seconds(5)));
+    // In a cluster the node's entry says where its inspector and /metrics listen.
+    auto inspector_settings = cfg.node.inspector;
+    auto metrics_settings = cfg.node.metrics;
+    if (auto* me = this_cluster_node(cfg)) {
+      inspector_settings.listen = me->inspector;
+      if (!me->metrics.empty())
+        metrics_settings.listen = me->metrics;
+    }
     // Without its inspector a node still collects: a taken port costs
     // remote inspection, not flows.
-    if (!cfg.node.inspector.listen.empty())
-      publish_inspector(sys, cfg.node.inspector, insp);
+    if (!inspector_settings.listen.empty())
+      publish_inspector(sys, inspector_settings, insp);
     reloadable_settings settings;
     settings.apply(cfg, false);
     // The BGP speaker is a node-level service beside the pipelines: their
     // enrichers subscribe to its routes and their detectors announce
     // blackholes through it, so it starts first. It stops with the node, and
-    // failing (e.g. its port taken) stops the node.
-    bgp_speaker_actor speaker;
+    // failing (e.g. its port taken) stops the node. When another cluster
+    // node runs it, a link to that node stands in for it.
+    bgp_route_source_actor routes;
     caf::actor bgp;
-    if (cfg.bgp.enabled) {
-      speaker = spawn_bgp_speaker(sys, cfg.bgp);
+    std::string bgp_role = "bgp";
+    if (runs_role(cfg, "bgp")) {
+      auto speaker = spawn_bgp_speaker(sys, cfg.bgp);
+      routes = speaker;
       bgp = caf::actor_cast<caf::actor>(speaker);
-      self->monitor(bgp);
+    } else if (auto* remote = cluster_node_running(cfg, "bgp");
+               remote && cfg.bgp.enabled &&
+               (runs_role(cfg, "netflow") || runs_role(cfg, "sflow"))) {
+      bgp_link_options o;
+      o.node = remote->name;
+      o.inspector = remote->inspector;
+      o.tls = !cfg.node.inspector.certificate.empty();
+      o.retry_initial = cfg.cluster.retry_initial;
+      o.retry_max = cfg.cluster.retry_max;
+      o.stale_time = cfg.cluster.bgp_stale_time;
+      auto link = sys.spawn(bgp_link, o);
+      routes = link;
+      bgp = caf::actor_cast<caf::actor>(link);
+      bgp_role = "bgp_link";
     }
+    if (bgp)
+      self->monitor(bgp);
+    const bool run_netflow = runs_role(cfg, "netflow");
+    const bool run_sflow = runs_role(cfg, "sflow");
     std::vector<caf::actor> pipelines;
-    if (cfg.pipelines.netflow.enabled)
+    if (run_netflow)
       pipelines.push_back(sys.spawn(supervisor, std::string("netflow"), make_restart_policy(cfg),
-                                    netflow_pipeline(cfg, settings.netflow_allowed, speaker)));
-    if (cfg.pipelines.sflow.enabled)
+                                    netflow_pipeline(cfg, settings.netflow_allowed, routes)));
+    if (run_sflow)
       pipelines.push_back(sys.spawn(supervisor, std::string("sflow"), make_restart_policy(cfg),
-                                    sflow_pipeline(cfg, settings.sflow_allowed, speaker)));
+                                    sflow_pipeline(cfg, settings.sflow_allowed, routes)));
     for (auto& p : pipelines)
       self->monitor(p);
-    if (cfg.pipelines.netflow.enabled)
+    if (run_netflow)
       self->send(insp, register_atom::value, std::string("netflow"), pipelines.front());
-    if (cfg.pipelines.sflow.enabled)
+    if (run_sflow)
       self->send(insp, register_atom::value, std::string("sflow"), pipelines.back());
     std::unique_ptr<metrics_server> metrics;
-    if (!cfg.node.metrics.listen.empty())
-      metrics = start_metrics(sys, cfg.node.metrics, insp);
+    if (!metrics_settings.listen.empty())
+      metrics = start_metrics(sys, metrics_settings, insp);
     if (bgp)
-      self->send(insp, register_atom::value, std::string("bgp"), bgp);
+      self->send(insp, register_atom::value, bgp_role, bgp);
     spdlog::info("tidewatchd {} node '{}' started with {} pipeline(s)", TIDEWATCH_VERSION,
                  cfg.node.name, pipelines.size());
     // Ready once every pipeline's supervisor has answered through the inspector.

@@ -184,7 +184,7 @@ detector_actor_options detector_options(const std::string& pipeline, const detec
 std::vector<child_spec> pipeline_children(const std::string& name, const pipeline_config& p,
                                           decoder_kind kind,
                                           std::shared_ptr<exporter_allow_list> allowed,
-                                          const bgp_config& bgp, bgp_speaker_actor speaker) {
+                                          const bgp_config& bgp, bgp_route_source_actor speaker) {
   std::vector<child_spec> specs;
   auto upstreams = p.listeners.size() * p.receive_threads;
   // Records carry BGP fields when a speaker feeds the enricher.
@@ -355,14 +355,14 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
 
 std::vector<child_spec> netflow_pipeline(const tidewatch_config& cfg,
                                          std::shared_ptr<exporter_allow_list> allowed,
-                                         bgp_speaker_actor speaker) {
+                                         bgp_route_source_actor speaker) {
   return pipeline_children("netflow", cfg.pipelines.netflow, decoder_kind::netflow,
                            std::move(allowed), cfg.bgp, speaker);
 }
 
 std::vector<child_spec> sflow_pipeline(const tidewatch_config& cfg,
                                        std::shared_ptr<exporter_allow_list> allowed,
-                                       bgp_speaker_actor speaker) {
+                                       bgp_route_source_actor speaker) {
   return pipeline_children("sflow", cfg.pipelines.sflow, decoder_kind::sflow, std::move(allowed),
                            cfg.bgp, speaker);
 }

@@ -15,17 +15,18 @@ namespace tidewatch {
 /// are sinks), then one listener per address and receive thread. Only
 /// runtime/ knows this topology. The listeners read `allowed` (SIGHUP
 /// replaces its content); null: a list of the config's allowed_exporters.
-/// `speaker`: the node's BGP speaker (null: none); the enricher subscribes to
-/// its routes and the detector asks it to announce blackholes.
+/// `speaker`: the node's BGP speaker, or its link to another node's (null:
+/// none); the enricher subscribes to its routes and the detector asks it to
+/// announce blackholes.
 std::vector<child_spec> netflow_pipeline(const tidewatch_config& cfg,
                                          std::shared_ptr<exporter_allow_list> allowed = nullptr,
-                                         bgp_speaker_actor speaker = {});
+                                         bgp_route_source_actor speaker = {});
 
 /// The supervised children of the sFlow pipeline, in the same order: its own
 /// sinks, an sFlow decoder and its own listeners (UDP 6343 by default).
 std::vector<child_spec> sflow_pipeline(const tidewatch_config& cfg,
                                        std::shared_ptr<exporter_allow_list> allowed = nullptr,
-                                       bgp_speaker_actor speaker = {});
+                                       bgp_route_source_actor speaker = {});
 
 /// The prefixes of a validated config's allowed_exporters.
 std::vector<ip_prefix> allowed_exporter_prefixes(const pipeline_config& p);

@@ -22,7 +22,8 @@ void usage(std::ostream& out) {
          "  decode FILE [--port N]\n"
          "                      decode the NetFlow/IPFIX/sFlow datagrams of a capture (pcap or\n"
          "                      pcapng) in order; JSON lines on stdout, summary on stderr\n"
-         "Inspecting a running node (options: --node HOST:PORT, default 127.0.0.1:7790;\n"
+         "Inspecting a running node (options: --node HOST:PORT, default 127.0.0.1:7790, or\n"
+         "--config FILE for every node of FILE's cluster, each under its name;\n"
          "--json; --interval DURATION between the two snapshots rates come from, default\n"
          "1s; --tls-cert FILE --tls-key FILE --tls-ca FILE for a node that requires TLS):\n";
   for (auto& c : tidewatch::inspect_commands()) {

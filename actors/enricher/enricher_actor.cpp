@@ -32,7 +32,7 @@ bool refresh(self_ptr self, bool force) {
 
 enricher_actor::behavior_type enricher(self_ptr self, enricher_actor_options opts,
                                        std::vector<flow_sink_actor> sinks,
-                                       bgp_speaker_actor speaker) {
+                                       bgp_route_source_actor speaker) {
   auto& st = self->state;
   st.opts = std::move(opts);
   st.enricher = flow_enricher{st.opts.settings};

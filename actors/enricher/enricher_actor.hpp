@@ -44,6 +44,6 @@ struct enricher_state {
 enricher_actor::behavior_type enricher(enricher_actor::stateful_pointer<enricher_state> self,
                                        enricher_actor_options opts,
                                        std::vector<flow_sink_actor> sinks,
-                                       bgp_speaker_actor speaker);
+                                       bgp_route_source_actor speaker);
 
 } // namespace tidewatch

@@ -74,6 +74,8 @@ double rate(uint64_t before, uint64_t after, double seconds) {
 
 // -- text output ------------------------------------------------------------------------
 
+} // namespace
+
 std::string json_string(std::string_view text) {
   std::string out = "\"";
   for (unsigned char c : text) {
@@ -90,6 +92,8 @@ std::string json_string(std::string_view text) {
   }
   return out + "\"";
 }
+
+namespace {
 
 /// The JSON texts `to_json(x)` of every x, comma-separated.
 template <class T, class F> std::string join_json(const std::vector<T>& xs, F to_json) {

@@ -72,6 +72,9 @@ struct pipeline_templates {
   std::vector<template_info> templates;
 };
 
+/// `text` as a JSON string literal (quotes, backslashes and control characters escaped).
+std::string json_string(std::string_view text);
+
 /// `tidewatch status`: node, version, uptime, roles and their children.
 std::string render_status(const node_status& status, bool json);
 
