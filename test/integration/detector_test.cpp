@@ -84,7 +84,9 @@ struct detector_fixture {
                          "aggregate[nf]: src_host,dst_host,src_port,dst_port,proto,tos,tcpflags\n"
                          "nfprobe_receiver[nf]: 127.0.0.1:" +
                          std::to_string(port) + "\nnfprobe_version[nf]: 9\n");
-    BOOST_REQUIRE_EQUAL(run("pmacctd -f " + conf.string() + " > /dev/null 2>&1"), 0);
+    std::string out;
+    int rc = run("pmacctd -f " + conf.string(), &out);
+    BOOST_REQUIRE_MESSAGE(exporter_finished(rc, out), out);
   }
 
   /// Checks one attack from ban to unban: the script's arguments, the

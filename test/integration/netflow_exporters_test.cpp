@@ -76,7 +76,7 @@ struct export_run {
       command.replace(at, 6, std::to_string(port));
     for (auto at = command.find("{DIR}"); at != std::string::npos; at = command.find("{DIR}"))
       command.replace(at, 5, dir.path.string());
-    BOOST_REQUIRE_MESSAGE(run(command, &out) == 0, command << ": " << out);
+    BOOST_REQUIRE_MESSAGE(exporter_finished(run(command, &out), out), command << ": " << out);
     std::this_thread::sleep_for(500ms); // the last datagrams reach both receivers
     dumpcap.signal(SIGINT);
     BOOST_REQUIRE(dumpcap.wait_exit(10s).has_value());

@@ -65,7 +65,8 @@ struct sfprobe_run {
                          std::to_string(port) +
                          "\nsfprobe_agentip[sf]: 127.0.0.1\nsfprobe_sampling_rate[sf]: 1\n");
     std::string pm_out;
-    BOOST_REQUIRE_MESSAGE(run("pmacctd -f " + conf.string(), &pm_out) == 0, pm_out);
+    BOOST_REQUIRE_MESSAGE(exporter_finished(run("pmacctd -f " + conf.string(), &pm_out), pm_out),
+                          pm_out);
     std::this_thread::sleep_for(500ms);
     dumpcap.signal(SIGINT);
     BOOST_REQUIRE(dumpcap.wait_exit(10s).has_value());
