@@ -49,9 +49,44 @@ template <class T> void detail::page_allocator<T>::deallocate(T* p, size_t n) {
 
 template struct detail::page_allocator<uint32_t>;
 
-adj_rib_in::adj_rib_in() {
+adj_rib_in::adj_rib_in() : v4_top_(1u << 16, 0) {
   add_node(0);
   add_node(0);
+}
+
+void adj_rib_in::refresh_top(unsigned first) {
+  const uint32_t* root = block(v4_root);
+  match base = own_match(root, first, 0, match{});
+  bool has_child = test(root + h_child_bits, first);
+  uint32_t child = has_child ? root[header_words + rank_below(root + h_child_bits, first)] : 0;
+  auto& routes = v4_top_routes_[first];
+  routes.clear();
+  for (unsigned second = 0; second < 256; ++second) {
+    match m = base;
+    uint32_t& top = v4_top_[first << 8 | second];
+    if (has_child) {
+      const uint32_t* n = block(child);
+      m = own_match(n, second, 1, base);
+      if (test(n + h_child_bits, second)) {
+        uint32_t grandchild = n[header_words + rank_below(n + h_child_bits, second)];
+        uint32_t* g = block(grandchild);
+        g[h_cover_attributes] = m.attributes;
+        g[h_cover_path_id] = m.path_id;
+        g[h_shape] = (g[h_shape] & 0xff00ffffu) | uint32_t(m.length) << 16;
+        top = top_node | grandchild;
+        continue;
+      }
+    }
+    if (m.attributes == 0) {
+      top = 0;
+      continue;
+    }
+    const match* last = routes.empty() ? nullptr : &routes.back();
+    if (!last || last->attributes != m.attributes || last->path_id != m.path_id ||
+        last->length != m.length)
+      routes.push_back(m);
+    top = uint32_t(routes.size());
+  }
 }
 
 uint32_t adj_rib_in::allocate(uint32_t words, uint32_t& capacity) {
@@ -221,6 +256,9 @@ uint32_t adj_rib_in::insert(const ip_address& network, uint8_t length, uint32_t 
   uint8_t k = bits == 0 ? 0 : uint8_t(key[depth] & (0xff << (8 - bits)));
   thread_local node_image image;
   uint32_t id = network.is_v4() ? v4_root : v6_root;
+  // Whether the v4_top_ entries of key[0] change: a route up to /16, or a
+  // node of depth 1 or 2 added.
+  bool top_changed = network.is_v4() && depth <= 1;
   for (unsigned d = 0; d < depth; ++d) {
     const uint32_t* n = block(id);
     if (test(n + h_child_bits, key[d])) {
@@ -233,6 +271,7 @@ uint32_t adj_rib_in::insert(const ip_address& network, uint8_t length, uint32_t 
                                std::pair<uint8_t, uint32_t>{key[d], 0});
     image.children.insert(at, {key[d], child});
     store(id, image); // also sets the child's cover
+    top_changed = top_changed || (network.is_v4() && d <= 1);
     id = child;
   }
   load(id, image);
@@ -251,6 +290,8 @@ uint32_t adj_rib_in::insert(const ip_address& network, uint8_t length, uint32_t 
     ++size_;
   }
   store(id, image);
+  if (top_changed)
+    refresh_tops(key, depth, bits);
   return old;
 }
 
@@ -281,6 +322,7 @@ uint32_t adj_rib_in::remove(const ip_address& network, uint8_t length, uint32_t 
   image.own.erase(same);
   --size_;
   store(trail[depth], image);
+  bool top_changed = network.is_v4() && depth <= 1;
   // Free the nodes left empty, bottom up.
   for (unsigned d = depth; d > 0; --d) {
     const uint32_t* n = block(trail[d]);
@@ -290,8 +332,19 @@ uint32_t adj_rib_in::remove(const ip_address& network, uint8_t length, uint32_t 
     std::erase_if(image.children, [&](const auto& c) { return c.second == trail[d]; });
     store(trail[d - 1], image);
     free_node(trail[d]);
+    top_changed = top_changed || (network.is_v4() && d <= 2);
   }
+  if (top_changed)
+    refresh_tops(key, depth, bits);
   return old;
+}
+
+void adj_rib_in::refresh_tops(const uint8_t* key, unsigned depth, uint8_t bits) {
+  // A route of depth 0 (up to /8) spans 2^(8 - bits) values of the first byte.
+  unsigned first = key[0] & (depth == 0 ? 0xff00u >> bits & 0xff : 0xff);
+  unsigned count = depth == 0 ? 256u >> bits : 1;
+  for (unsigned i = 0; i < count; ++i)
+    refresh_top(first + i);
 }
 
 adj_rib_in::match adj_rib_in::slot_route(uint32_t id, unsigned b) const {
@@ -300,18 +353,17 @@ adj_rib_in::match adj_rib_in::slot_route(uint32_t id, unsigned b) const {
 }
 
 void adj_rib_in::lookup(const ip_address* in, size_t count, match* out) const {
-  // Each lane walks one address a step per round: a stride, then the run
-  // of the last node, then the route; what the next step reads is
-  // prefetched a round ahead. A lane that finishes takes the next address.
+  // Each lane walks one address a step per round: IPv4's first level, then
+  // a node per stride, whose first 512 bytes (header, runs, routes of most
+  // nodes) are prefetched a round ahead. A lane that finishes takes the
+  // next address.
   constexpr size_t lanes = 8;
   struct lane {
     const uint8_t* key = nullptr;
+    const uint32_t* top = nullptr; ///< its v4_top_ entry, until read
     size_t index = 0;
     uint32_t id = 0;
     unsigned depth = 0;
-    const uint32_t* leaf = nullptr;  ///< the last node, once found
-    const uint32_t* route = nullptr; ///< its route's entry, once found
-    unsigned run = 0;
     match best;
   };
   std::array<lane, lanes> ls;
@@ -322,7 +374,11 @@ void adj_rib_in::lookup(const ip_address* in, size_t count, match* out) const {
     l = lane{};
     l.key = key_of(a);
     l.index = next++;
-    l.id = a.is_v4() ? v4_root : v6_root;
+    l.id = v6_root;
+    if (a.is_v4()) {
+      l.top = v4_top_.data() + (unsigned(l.key[0]) << 8 | l.key[1]);
+      __builtin_prefetch(l.top);
+    }
   };
   auto finish = [&](size_t& i, const match& m) {
     lane& l = ls[i];
@@ -339,20 +395,16 @@ void adj_rib_in::lookup(const ip_address* in, size_t count, match* out) const {
   while (active > 0) {
     for (size_t i = 0; i < active;) {
       lane& l = ls[i];
-      if (l.route) {
-        finish(i, {l.route[0], uint8_t(l.depth * 8 + (l.route[2] >> 8 & 0xff)), l.route[1]});
-        continue;
-      }
-      if (l.leaf) {
-        uint16_t local;
-        std::memcpy(&local, reinterpret_cast<const char*>(l.leaf + run_offset(l.leaf)) + l.run * 2,
-                    2);
-        if (local == no_entry) {
-          finish(i, l.best);
+      if (l.top) {
+        uint32_t top = *l.top;
+        l.top = nullptr;
+        if (!(top & top_node)) {
+          finish(i, top_route(l.key[0], top));
           continue;
         }
-        l.route = l.leaf + own_offset(l.leaf) + local * entry_words;
-        __builtin_prefetch(l.route);
+        l.id = top & ~top_node;
+        l.depth = 2;
+        prefetch_block(l.id);
         ++i;
         continue;
       }
@@ -363,15 +415,11 @@ void adj_rib_in::lookup(const ip_address* in, size_t count, match* out) const {
       if (test(n + h_child_bits, b)) {
         l.id = n[header_words + rank_below(n + h_child_bits, b)];
         ++l.depth;
-        const uint32_t* c = block(l.id);
-        __builtin_prefetch(c);
-        __builtin_prefetch(c + 16);
+        prefetch_block(l.id);
+        ++i;
       } else {
-        l.leaf = n;
-        l.run = rank_below(n + h_run_bits, b) + test(n + h_run_bits, b) - 1;
-        __builtin_prefetch(reinterpret_cast<const char*>(n + run_offset(n)) + l.run * 2);
+        finish(i, own_match(n, b, l.depth, l.best));
       }
-      ++i;
     }
   }
 }
@@ -393,6 +441,9 @@ size_t adj_rib_in::memory_bytes() const {
                  free_blocks_.capacity() * sizeof(std::vector<uint32_t>);
   for (auto& f : free_blocks_)
     bytes += f.capacity() * sizeof(uint32_t);
+  bytes += v4_top_.capacity() * sizeof(uint32_t);
+  for (auto& r : v4_top_routes_)
+    bytes += r.capacity() * sizeof(match);
   return bytes;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstdint>
@@ -38,8 +39,11 @@ template <class T> struct page_allocator {
 /// is found by a popcount, so a node costs 96 bytes plus 2 bytes per run,
 /// 12 per own route and 4 per child. A child node remembers the route of the
 /// parent slot it replaced (its cover), so a lookup reads one node per
-/// stride and compares nothing. Several ADD-PATH paths of one prefix: the
-/// lowest path id is the match.
+/// stride and compares nothing. IPv4 lookups start from a table indexed by
+/// the top 16 bits (256 KiB) that holds the /16's node or its longest
+/// prefix up to /16; a /16's node covers with that prefix, whatever its
+/// length. Several ADD-PATH paths of one prefix: the lowest path id is the
+/// match.
 class adj_rib_in {
 public:
   /// A longest-prefix match; attributes 0: no route.
@@ -72,10 +76,18 @@ public:
   /// The longest prefix holding a.
   match lookup(const ip_address& a) const {
     const uint8_t* key = a.is_v4() ? a.bytes.data() + 12 : a.bytes.data();
-    uint32_t id = a.is_v4() ? v4_root : v6_root;
+    uint32_t id = v6_root;
+    unsigned depth = 0;
+    if (a.is_v4()) {
+      uint32_t top = v4_top_[unsigned(key[0]) << 8 | key[1]];
+      if (!(top & top_node))
+        return top_route(key[0], top);
+      id = top & ~top_node;
+      depth = 2;
+    }
     match best;
-    for (unsigned depth = 0;; ++depth) {
-      const uint32_t* n = block(id);
+    for (;; ++depth) {
+      const uint32_t* n = prefetch_block(id);
       if (n[h_cover_attributes])
         best = cover_of(n);
       unsigned b = key[depth];
@@ -111,6 +123,8 @@ private:
   static constexpr uint32_t v4_root = 0;
   static constexpr uint32_t v6_root = 1;
   static constexpr uint16_t no_entry = 0xffff;
+  /// In v4_top_: the entry names the /16's node (its id below this bit).
+  static constexpr uint32_t top_node = 0x80000000u;
 
   // -- node block layout, in 32-bit words --
   static constexpr unsigned h_counts = 0; ///< own count | run count << 16
@@ -150,6 +164,17 @@ private:
 
   const uint32_t* block(uint32_t id) const { return pool_.data() + nodes_[id].offset; }
   uint32_t* block(uint32_t id) { return pool_.data() + nodes_[id].offset; }
+  /// Node id's block, its first 512 bytes prefetched: its header, runs and
+  /// routes then come from memory together instead of one after another.
+  const uint32_t* prefetch_block(uint32_t id) const {
+    const node_ref& r = nodes_[id];
+    const char* n = reinterpret_cast<const char*>(pool_.data() + r.offset);
+    const char* end = n + std::min(r.capacity * 4u, 512u);
+    for (const char* line = n; line < end; line += 64)
+      __builtin_prefetch(line);
+    __builtin_prefetch(end - 1);
+    return reinterpret_cast<const uint32_t*>(n);
+  }
 
   static bool test(const uint32_t* bits, unsigned b) { return bits[b >> 5] >> (b & 31) & 1; }
   /// Set bits before position b of a bitmap with its per-word counts.
@@ -174,6 +199,19 @@ private:
     const uint32_t* e = n + own_offset(n) + local * entry_words;
     return {e[0], uint8_t(depth * 8 + (e[2] >> 8 & 0xff)), e[1]};
   }
+
+  /// The route of a v4_top_ entry without top_node: 0 none, else its
+  /// index in v4_top_routes_[first byte] plus one.
+  match top_route(uint8_t first, uint32_t top) const {
+    return top == 0 ? match{} : v4_top_routes_[first][top - 1];
+  }
+  /// Recomputes the v4_top_ entries of the /8 `first` (256 of them) after
+  /// a change to a node of depth 0 or 1 or to which /16s have a node, and
+  /// sets each depth-2 node's cover to its whole longest prefix up to /16.
+  void refresh_top(unsigned first);
+  /// Calls refresh_top for each /8 that a route of `depth` and `bits`
+  /// (as insert computes them) under key overlaps.
+  void refresh_tops(const uint8_t* key, unsigned depth, uint8_t bits);
 
   /// Unpacks node id into x.
   void load(uint32_t id, node_image& x) const;
@@ -225,6 +263,13 @@ private:
     path[depth] = 0;
   }
 
+  /// IPv4's first level, indexed by the top 16 bits of an address: the id
+  /// of the /16's node (depth 2) with top_node set, or its longest prefix up
+  /// to /16 (see top_route). A lookup starts at depth 2, one read instead
+  /// of two nodes.
+  std::vector<uint32_t> v4_top_;
+  /// The distinct routes of each /8's v4_top_ entries.
+  std::array<std::vector<match>, 256> v4_top_routes_;
   std::vector<uint32_t, detail::page_allocator<uint32_t>> pool_;
   std::vector<node_ref> nodes_;
   std::vector<uint32_t> free_ids_;

@@ -215,6 +215,63 @@ BOOST_AUTO_TEST_CASE(random_ipv6_inserts_and_removals_match_a_brute_force_search
   BOOST_TEST(rib.lookup(to_address(random_address())).attributes == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(short_ipv4_prefixes_across_many_slash_8s_match_a_brute_force_search) {
+  // Routes of /0 to /20 in 1.0.0.0/8 to 4.0.0.0/8, so that inserts and
+  // removals change the first level's /16 entries, its nodes and the
+  // covers it gives them; single and batched lookups must both agree.
+  std::mt19937 rng(11);
+  adj_rib_in rib;
+  struct ref {
+    uint32_t network;
+    uint8_t length;
+    uint32_t value;
+  };
+  std::vector<ref> refs;
+  auto mask = [](uint8_t length) { return length == 0 ? 0u : ~0u << (32 - length); };
+  auto random_address = [&] { return uint32_t(1 + rng() % 4) << 24 | (rng() & 0x00ffffff); };
+  std::vector<ip_address> probes(16);
+  std::vector<adj_rib_in::match> out(probes.size());
+  for (int round = 0; round < 3000; ++round) {
+    if (!refs.empty() && rng() % 3 == 0) {
+      size_t i = rng() % refs.size();
+      BOOST_TEST(rib.remove(ip_address::from_v4(refs[i].network), refs[i].length, 0) ==
+                 refs[i].value);
+      refs.erase(refs.begin() + std::ptrdiff_t(i));
+    } else {
+      auto length = uint8_t(rng() % 21);
+      uint32_t network = random_address() & mask(length);
+      auto value = uint32_t(round + 1);
+      auto same = std::find_if(refs.begin(), refs.end(), [&](const ref& r) {
+        return r.network == network && r.length == length;
+      });
+      BOOST_TEST(rib.insert(ip_address::from_v4(network), length, 0, value) ==
+                 (same == refs.end() ? 0u : same->value));
+      if (same != refs.end())
+        same->value = value;
+      else
+        refs.push_back({network, length, value});
+    }
+    for (auto& p : probes)
+      p = ip_address::from_v4(random_address());
+    rib.lookup(probes.data(), probes.size(), out.data());
+    for (size_t i = 0; i < probes.size(); ++i) {
+      uint32_t probe = probes[i].v4_host_order();
+      uint32_t expected = 0;
+      int best = -1;
+      for (auto& r : refs)
+        if ((probe & mask(r.length)) == r.network && r.length > best) {
+          best = r.length;
+          expected = r.value;
+        }
+      auto one = rib.lookup(probes[i]);
+      BOOST_TEST(one.attributes == expected);
+      BOOST_TEST(int(one.length) == (expected ? best : 0));
+      BOOST_TEST(out[i].attributes == expected);
+      BOOST_TEST(out[i].length == one.length);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_batched_lookup_gives_what_single_lookups_give) {
   std::mt19937 rng(5);
   adj_rib_in rib;
