@@ -167,6 +167,7 @@ size_t udp_receiver::receive_batch(datagram_batch& out, int timeout_ms) {
       meta.exporter = ip_address::from_v6_bytes(reinterpret_cast<uint8_t*>(&sin6->sin6_addr));
       meta.exporter_port = ntohs(sin6->sin6_port);
     }
+    meta.length = len;
     auto count = meta.datagram_count();
     if (h.msg_flags & MSG_TRUNC) {
       truncated_ += count;
