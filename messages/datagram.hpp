@@ -17,13 +17,20 @@ struct datagram_info {
   uint16_t exporter_port = 0;
   uint16_t local_port = 0; ///< the port it arrived on
   int64_t received_us = 0; ///< µs since the Unix epoch
+  /// 0: one datagram. Else a run of datagrams of this size (the last may be
+  /// shorter) that the kernel coalesced (UDP_GRO), as a listener that only
+  /// replicates receives them.
+  uint16_t segment = 0;
+
+  /// How many datagrams the entry holds.
+  uint32_t datagram_count() const { return segment == 0 ? 1 : (length + segment - 1) / segment; }
 
   friend bool operator==(const datagram_info&, const datagram_info&) = default;
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, datagram_info& x) {
   return f(caf::meta::type_name("tidewatch::datagram_info"), x.offset, x.length, x.exporter,
-           x.exporter_port, x.local_port, x.received_us);
+           x.exporter_port, x.local_port, x.received_us, x.segment);
 }
 
 /// Raw UDP datagrams as the listener received them: all payloads in one

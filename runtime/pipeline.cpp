@@ -332,6 +332,9 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
       o.socket.batch = p.receive_batch;
       o.socket.allowed_exporters = allowed;
       o.direct_replicator = direct;
+      // Only the replicator reads what a direct listener receives, and it
+      // passes coalesced runs on whole (GSO) or takes them apart itself.
+      o.socket.coalesce = direct != nullptr;
       specs.push_back(
           {"listener[" + l.address + "]:" + std::to_string(l.port) + "#" + std::to_string(t),
            [o, decoder_index, replicator_index](caf::event_based_actor* sup,

@@ -120,8 +120,9 @@ listener_actor::behavior_type listener(listener_actor::stateful_pointer<listener
   }
   st.bound_port = receiver->bound_port();
   st.receive_buffer = receiver->receive_buffer_bytes();
-  spdlog::info("{}: listening on udp [{}]:{} (receive buffer {} bytes)", st.opts.pipeline,
-               st.opts.socket.address, st.bound_port, st.receive_buffer);
+  spdlog::info("{}: listening on udp [{}]:{} (receive buffer {} bytes{})", st.opts.pipeline,
+               st.opts.socket.address, st.bound_port, st.receive_buffer,
+               receiver->coalescing() ? ", UDP_GRO" : "");
   if (st.receive_buffer < st.opts.socket.receive_buffer_bytes)
     spdlog::warn("{}: the kernel granted a {} byte receive buffer of the {} asked; raise "
                  "net.core.rmem_max or run as root",

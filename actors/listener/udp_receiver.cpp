@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <linux/sock_diag.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -39,6 +40,8 @@ bool udp_receiver::open(const options& opts, std::string& error) {
   ::setsockopt(fd_, SOL_SOCKET, SO_TIMESTAMP, &one, sizeof(one));
   if (!v4)
     ::setsockopt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+  // Before Linux 5.0 the kernel refuses UDP_GRO: datagrams then come one by one.
+  coalescing_ = opts.coalesce && ::setsockopt(fd_, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) == 0;
   // SO_RCVBUFFORCE passes net.core.rmem_max when we are root; else the
   // kernel caps SO_RCVBUF there.
   int want = int(std::min<uint64_t>(opts.receive_buffer_bytes, INT32_MAX / 2));
@@ -133,7 +136,15 @@ size_t udp_receiver::receive_batch(datagram_batch& out, int timeout_ms) {
     datagram_info meta;
     meta.local_port = bound_port_;
     meta.received_us = now_us;
+    auto len = msgs_[i].msg_len;
     for (auto* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+      if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO) {
+        int segment = 0;
+        std::memcpy(&segment, CMSG_DATA(c), sizeof(segment));
+        if (segment > 0 && uint32_t(segment) < len)
+          meta.segment = uint16_t(segment);
+        continue;
+      }
       if (c->cmsg_level != SOL_SOCKET)
         continue;
       if (c->cmsg_type == SO_RXQ_OVFL) {
@@ -156,8 +167,10 @@ size_t udp_receiver::receive_batch(datagram_batch& out, int timeout_ms) {
       meta.exporter = ip_address::from_v6_bytes(reinterpret_cast<uint8_t*>(&sin6->sin6_addr));
       meta.exporter_port = ntohs(sin6->sin6_port);
     }
+    meta.length = len;
+    auto count = meta.datagram_count();
     if (h.msg_flags & MSG_TRUNC) {
-      ++truncated_;
+      truncated_ += count;
       continue;
     }
     if (allowed_exporters && !allowed_exporters->empty()) {
@@ -165,12 +178,11 @@ size_t udp_receiver::receive_batch(datagram_batch& out, int timeout_ms) {
       for (auto& p : *allowed_exporters)
         allowed = allowed || p.contains(meta.exporter);
       if (!allowed) {
-        ++denied_;
+        denied_ += count; // a run comes from one exporter
         continue;
       }
     }
-    auto len = msgs_[i].msg_len;
-    ++datagrams_;
+    datagrams_ += count;
     bytes_ += len;
     out.add(static_cast<const uint8_t*>(iovs_[i].iov_base), len, meta);
     ++appended;

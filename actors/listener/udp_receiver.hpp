@@ -47,6 +47,11 @@ public:
     uint32_t batch = 64;
     std::shared_ptr<const exporter_allow_list> allowed_exporters; ///< null: everyone
     int timeout_ms = 100; ///< receive_batch returns at least this often
+    /// UDP_GRO: the kernel may hand over a run of datagrams of one size from
+    /// one exporter as one entry (datagram_info::segment says where they
+    /// split). For consumers that pass runs on whole (a replicator sending
+    /// them as GSO sends), not for those that need each datagram.
+    bool coalesce = false;
   };
 
   udp_receiver() = default;
@@ -66,12 +71,14 @@ public:
   uint16_t bound_port() const { return bound_port_; }
   /// Effective kernel receive buffer (the kernel doubles what was asked).
   uint64_t receive_buffer_bytes() const { return rcvbuf_; }
+  /// Whether coalescing was asked for and the kernel took UDP_GRO.
+  bool coalescing() const { return coalescing_; }
 
-  // -- counters --
+  // -- counters (a coalesced run counts as the datagrams it holds) --
   uint64_t datagrams() const { return datagrams_; }
   uint64_t bytes() const { return bytes_; }
   uint64_t denied() const { return denied_; }       ///< from exporters not allowed
-  uint64_t truncated() const { return truncated_; } ///< larger than the receive slot
+  uint64_t truncated() const { return truncated_; } ///< larger than the receive slot (64 KiB)
   /// Datagrams the kernel dropped on this socket (its buffer was full).
   /// SO_RXQ_OVFL reports the count with each received datagram; drops after
   /// the last datagram that arrived (a burst that ends with a full buffer)
@@ -86,6 +93,7 @@ private:
   int fd_ = -1;
   uint16_t bound_port_ = 0;
   uint64_t rcvbuf_ = 0;
+  bool coalescing_ = false;
   options opts_;
   std::vector<uint8_t> buffers_;
   std::vector<sockaddr_storage> addrs_;

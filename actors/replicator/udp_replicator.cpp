@@ -4,6 +4,7 @@
 #include <netinet/udp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -212,26 +213,36 @@ void udp_replicator::replicate(const datagram_batch& batch) {
 }
 
 void udp_replicator::add_plain_datagram(const target& t, const uint8_t* payload, uint32_t length) {
-  auto piece = uint32_t(pieces_.size());
-  pieces_.push_back({0, 0, 0, length});
-  piece_payloads_.push_back(payload);
   if (t.gso && !message_info_.empty()) {
     // A GSO send is cut into segments of the first datagram's size: every
     // datagram of a run but the last has that size, the last at most that.
     auto& m = message_info_.back();
-    auto segment = pieces_[m.first_piece].payload_length;
+    auto segment = m.first_length;
     auto ip_and_udp = uint32_t(t.config.address.is_v4() ? 28 : 48);
     if (m.datagrams < max_gso_datagrams && m.bytes == m.datagrams * segment && length > 0 &&
         length <= segment && segment + ip_and_udp <= t.mtu && m.bytes + length <= max_gso_bytes) {
-      ++m.pieces;
       ++m.datagrams;
       m.bytes += length;
       m.segment = uint16_t(segment);
+      // Datagrams that lie back to back in the batch (as those of one
+      // receive call do) share one iovec.
+      auto last = m.first_piece + m.pieces - 1;
+      auto& piece = pieces_[last];
+      if (piece_payloads_[last] + piece.payload_offset + piece.payload_length == payload) {
+        piece.payload_length += length;
+        return;
+      }
+      ++m.pieces;
+      pieces_.push_back({0, 0, 0, length});
+      piece_payloads_.push_back(payload);
       return;
     }
   }
+  auto piece = uint32_t(pieces_.size());
+  pieces_.push_back({0, 0, 0, length});
+  piece_payloads_.push_back(payload);
   auto index = uint32_t(message_info_.size());
-  message_info_.push_back({piece, 1, index + 1, 1, length, 0});
+  message_info_.push_back({piece, 1, index + 1, 1, length, length, 0});
 }
 
 void udp_replicator::build_messages(target& t, const datagram_batch& batch) {
@@ -247,39 +258,51 @@ void udp_replicator::build_messages(target& t, const datagram_batch& batch) {
       for (auto& p : t.config.from_exporters)
         wanted = wanted || p.contains(info.exporter);
       if (!wanted) {
-        ++c.filtered_out;
+        c.filtered_out += info.datagram_count(); // a coalesced run has one exporter
         continue;
       }
     }
-    if (t.sample_counter++ % t.config.sample_one_in != 0) {
-      ++c.sampled_out;
-      continue;
-    }
-    auto* payload = batch.data(info);
-    if (!t.config.keep_source) {
-      add_plain_datagram(t, payload, info.length);
-      continue;
-    }
-    if (info.exporter.is_v4() != t.config.address.is_v4()) {
-      ++c.errors[size_t(replication_error::address_family)];
-      continue;
-    }
-    udp_packet_spec spec;
-    spec.source = info.exporter;
-    spec.source_port = info.exporter_port;
-    spec.destination = t.config.address;
-    spec.destination_port = t.config.port;
-    spec.mtu = t.mtu;
-    if ((next_identification_ & 0xffff) == 0)
-      ++next_identification_; // an IPv4 ID of 0 would be replaced by the kernel's
-    spec.identification = next_identification_++;
-    auto first = uint32_t(pieces_.size());
-    auto pieces = build_udp_packets(spec, info.length, payload_sum(batch, i), headers_, pieces_);
-    auto end = uint32_t(message_info_.size() + pieces);
-    for (size_t k = 0; k < pieces; ++k) {
-      piece_payloads_.push_back(payload);
-      message_info_.push_back({first + uint32_t(k), 1, end, 1, info.length, 0});
-    }
+    // A coalesced run (UDP_GRO) is taken apart here, datagram by datagram,
+    // for sampling; consecutive ones go back together into GSO sends.
+    auto* data = batch.data(info);
+    uint32_t step = info.segment == 0 ? info.length : info.segment;
+    uint32_t offset = 0;
+    do {
+      auto* payload = data + offset;
+      auto length = std::min(step, info.length - offset);
+      offset += length;
+      if (t.sample_counter++ % t.config.sample_one_in != 0) {
+        ++c.sampled_out;
+        continue;
+      }
+      if (!t.config.keep_source) {
+        add_plain_datagram(t, payload, length);
+        continue;
+      }
+      if (info.exporter.is_v4() != t.config.address.is_v4()) {
+        ++c.errors[size_t(replication_error::address_family)];
+        continue;
+      }
+      udp_packet_spec spec;
+      spec.source = info.exporter;
+      spec.source_port = info.exporter_port;
+      spec.destination = t.config.address;
+      spec.destination_port = t.config.port;
+      spec.mtu = t.mtu;
+      if ((next_identification_ & 0xffff) == 0)
+        ++next_identification_; // an IPv4 ID of 0 would be replaced by the kernel's
+      spec.identification = next_identification_++;
+      auto first = uint32_t(pieces_.size());
+      // The sum of a whole datagram is shared by the receivers; that of a
+      // run's datagram is taken for each.
+      auto sum = info.segment == 0 ? payload_sum(batch, i) : checksum_add(0, payload, length);
+      auto pieces = build_udp_packets(spec, length, sum, headers_, pieces_);
+      auto end = uint32_t(message_info_.size() + pieces);
+      for (size_t k = 0; k < pieces; ++k) {
+        piece_payloads_.push_back(payload);
+        message_info_.push_back({first + uint32_t(k), 1, end, 1, length, length, 0});
+      }
+    } while (offset < info.length);
   }
   // Pointers last: the vectors above may have moved while growing.
   auto n = message_info_.size();

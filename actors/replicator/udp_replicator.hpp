@@ -65,7 +65,9 @@ public:
   bool open(std::vector<replica_receiver> receivers, std::string& error,
             uint64_t send_buffer_bytes = 4ull << 20);
 
-  /// Sends every datagram of the batch to every receiver that wants it.
+  /// Sends every datagram of the batch to every receiver that wants it; a
+  /// coalesced run (datagram_info::segment) counts, samples and goes out as
+  /// the datagrams it holds, as one GSO send where it can.
   void replicate(const datagram_batch& batch);
 
   size_t receiver_count() const { return receivers_.size(); }
@@ -92,6 +94,7 @@ private:
     uint32_t datagram_end; ///< index of the first message of the next datagram (or run)
     uint32_t datagrams;    ///< counted when the message that ends them was sent
     uint32_t bytes;        ///< payload bytes of those datagrams
+    uint32_t first_length; ///< of the first datagram: a GSO run's segment size
     uint16_t segment = 0;  ///< GSO segment size; 0: one datagram (or fragment)
   };
 

@@ -285,6 +285,53 @@ BOOST_AUTO_TEST_CASE(
       log, summary(sent, "10.201.2.3:9002", "sampled out 0, filtered out 0, send errors 0")));
 }
 
+BOOST_AUTO_TEST_CASE(
+    runs_an_exporter_sends_as_gso_sends_reach_the_receivers_as_their_datagrams_counted_each) {
+  netns_lab lab;
+  scratch_dir dir("replicator-gro");
+  capture a(lab, dir, "10.201.2.2", 9001, "a");
+  capture b(lab, dir, "10.201.2.3", 9002, "b");
+  auto d = start_collector(lab, dir,
+                           "      - {address: 10.201.2.2, port: 9001}\n"
+                           "      - {address: 10.201.2.3, port: 9002, sample_one_in: 3}\n");
+  BOOST_TEST(contains(d->err(), "listening on udp [::]:2055 (receive buffer"));
+  BOOST_TEST(contains(d->err(), "bytes, UDP_GRO)"));
+  // 96 datagrams of 1000 bytes in three GSO sends of 32: tidewatchd's
+  // socket (UDP_GRO) takes each send whole, as one run.
+  std::map<size_t, size_t> sizes;
+  for (size_t i = 0; i < 96; ++i)
+    sizes[i] = 1000;
+  auto sent = make_datagrams(96, {"10.201.1.2"}, 40009, sizes);
+  std::string lines;
+  for (auto& x : sent)
+    lines += x.source + " " + std::to_string(x.source_port) + " " + x.hex + "\n";
+  write_file(dir / "datagrams.txt", lines);
+  std::string out;
+  BOOST_REQUIRE_EQUAL(run("ip netns exec " + lab.exporter + " " + python + " " + scripts +
+                              "udp_send_gso.py 10.201.1.1 2055 " +
+                              (dir / "datagrams.txt").string() + " 32",
+                          &out),
+                      0);
+  BOOST_REQUIRE_EQUAL(out, "sent 96\n");
+  auto got = a.wait_for(sent.size());
+  BOOST_REQUIRE_EQUAL(got.size(), sent.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    BOOST_TEST(got[i].hex == sent[i].hex);
+  std::vector<datagram> every_third;
+  for (size_t i = 0; i < sent.size(); i += 3)
+    every_third.push_back(sent[i]);
+  auto got_b = b.wait_for(every_third.size());
+  BOOST_REQUIRE_EQUAL(got_b.size(), every_third.size());
+  for (size_t i = 0; i < got_b.size(); ++i)
+    BOOST_TEST(got_b[i].hex == every_third[i].hex);
+  auto log = stop(*d);
+  BOOST_TEST(contains(log, "listener :2055 received 96 datagrams (96000 bytes); kernel drops 0"));
+  BOOST_TEST(contains(
+      log, summary(sent, "10.201.2.2:9001", "sampled out 0, filtered out 0, send errors 0")));
+  BOOST_TEST(contains(log, summary(every_third, "10.201.2.3:9002",
+                                   "sampled out 64, filtered out 0, send errors 0")));
+}
+
 BOOST_AUTO_TEST_CASE(a_pipeline_that_also_decodes_replicates_through_the_replicator_actor) {
   netns_lab lab;
   scratch_dir dir("replicator-decoding");

@@ -212,6 +212,76 @@ BOOST_AUTO_TEST_CASE(runs_of_equal_sized_datagrams_arrive_as_the_datagrams_they_
   BOOST_TEST(rep.segmenting(0));
 }
 
+namespace {
+
+/// One coalesced entry (as UDP_GRO gives) of datagrams of `sizes`, each but
+/// the last `sizes[0]` bytes, from `exporter`; `sent` gets the datagrams.
+void add_run(datagram_batch& b, const std::vector<uint32_t>& sizes, const ip_address& exporter,
+             std::vector<std::string>& sent) {
+  std::string run;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    auto text = std::to_string(sent.size()) + ":" + std::string(sizes[i], char('a' + i % 26));
+    text.resize(sizes[i]);
+    run += text;
+    sent.push_back(text);
+  }
+  datagram_info meta;
+  meta.exporter = exporter;
+  meta.exporter_port = 40000;
+  meta.segment = uint16_t(sizes[0]);
+  b.add(reinterpret_cast<const uint8_t*>(run.data()), uint32_t(run.size()), meta);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_coalesced_run_leaves_as_the_datagrams_it_holds) {
+  loopback_receiver a, b;
+  udp_replicator rep;
+  std::string error;
+  BOOST_REQUIRE_MESSAGE(rep.open({to(a.port), to(b.port)}, error), error);
+  // 70 datagrams (more than one GSO send holds) with a short tail, a plain
+  // datagram between, and a run of 3.
+  std::vector<uint32_t> sizes(69, 400);
+  sizes.push_back(123);
+  std::vector<std::string> sent;
+  datagram_batch batch;
+  add_run(batch, sizes, loopback(), sent);
+  std::string single = "single";
+  auto meta = batch.datagrams[0];
+  meta.segment = 0;
+  batch.add(reinterpret_cast<const uint8_t*>(single.data()), uint32_t(single.size()), meta);
+  sent.push_back(single);
+  add_run(batch, {300, 300, 300}, loopback(), sent);
+  BOOST_REQUIRE_EQUAL(batch.size(), 3u);
+  rep.replicate(batch);
+  BOOST_TEST(a.payloads() == sent);
+  BOOST_TEST(b.payloads() == sent);
+  for (size_t r = 0; r < 2; ++r) {
+    BOOST_TEST(rep.counters(r).datagrams == 74u);
+    BOOST_TEST(rep.counters(r).bytes == 69u * 400 + 123 + 6 + 900);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(sampling_and_exporter_prefixes_count_the_datagrams_of_a_coalesced_run) {
+  loopback_receiver sampled, filtered;
+  auto other = ip_address::from_v4(0xC6336401); // 198.51.100.1
+  auto f = to(filtered.port);
+  f.from_exporters = {ip_prefix{other, 128}};
+  udp_replicator rep;
+  std::string error;
+  BOOST_REQUIRE(rep.open({to(sampled.port, 4), f}, error));
+  std::vector<std::string> sent;
+  datagram_batch batch;
+  add_run(batch, std::vector<uint32_t>(10, 200), loopback(), sent);
+  rep.replicate(batch);
+  BOOST_TEST((sampled.payloads() == std::vector<std::string>{sent[0], sent[4], sent[8]}));
+  BOOST_TEST(rep.counters(0).datagrams == 3u);
+  BOOST_TEST(rep.counters(0).sampled_out == 7u);
+  BOOST_TEST(filtered.payloads().empty());
+  BOOST_TEST(rep.counters(1).filtered_out == 10u);
+  BOOST_TEST(rep.counters(1).datagrams == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(a_closed_port_counts_each_datagram_of_a_refused_run_once) {
   loopback_receiver live;
   auto dead_port = closed_port();
