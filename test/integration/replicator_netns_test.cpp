@@ -307,8 +307,8 @@ BOOST_AUTO_TEST_CASE(
     lines += x.source + " " + std::to_string(x.source_port) + " " + x.hex + "\n";
   write_file(dir / "datagrams.txt", lines);
   std::string out;
-  BOOST_REQUIRE_EQUAL(run("ip netns exec " + lab.exporter + " " + python + " " + scripts +
-                              "udp_send_gso.py 10.201.1.1 2055 " +
+  BOOST_REQUIRE_EQUAL(run("ip netns exec " + lab.exporter + " " + tidewatch::test::python + " " +
+                              tidewatch::test::scripts + "/udp_send_gso.py 10.201.1.1 2055 " +
                               (dir / "datagrams.txt").string() + " 32",
                           &out),
                       0);
