@@ -60,6 +60,7 @@ using enricher_actor = caf::typed_actor<                //
 using replicator_actor = caf::typed_actor<              //
     caf::reacts_to<datagram_batch>,                     // data from a listener
     caf::reacts_to<tick_atom>,                          // log new send errors
+    caf::reacts_to<reload_atom>,                        // take the receivers SIGHUP re-read
     caf::reacts_to<drain_atom, caf::actor>,             //
     caf::replies_to<stats_atom>::with<stats_snapshot>>; //
 
@@ -127,6 +128,7 @@ using detector_actor = caf::typed_actor<               //
     caf::reacts_to<flow_batch>,                        // enriched records
     caf::reacts_to<drain_atom, caf::actor>,            //
     caf::reacts_to<tick_atom>,                         // rates, attack ends, child processes
+    caf::reacts_to<reload_atom>,                       // take the settings SIGHUP re-read
     caf::replies_to<stats_atom>::with<stats_snapshot>, //
     caf::replies_to<attacks_atom>::with<attack_list>,  // active and recent attacks
     // The top hosts by metric (pps, bps, flows) in a direction (in, out), at most count.

@@ -83,6 +83,9 @@ namespace {
 struct reloadable_settings {
   std::shared_ptr<exporter_allow_list> netflow_allowed = std::make_shared<exporter_allow_list>();
   std::shared_ptr<exporter_allow_list> sflow_allowed = std::make_shared<exporter_allow_list>();
+  /// Detector options and replication receivers, filled when the pipelines start.
+  std::shared_ptr<pipeline_reloadables> netflow_live = std::make_shared<pipeline_reloadables>();
+  std::shared_ptr<pipeline_reloadables> sflow_live = std::make_shared<pipeline_reloadables>();
 
   /// Sets them from `cfg` and says so in the log when `log` is set.
   void apply(const tidewatch_config& cfg, bool log) {
@@ -96,8 +99,27 @@ struct reloadable_settings {
                          ? std::string("everywhere")
                          : std::to_string(p->allowed_exporters.size()) + " allowed prefix(es)");
     }
+    // At start the pipelines fill these from the config themselves.
+    if (log) {
+      update_reloadables(*netflow_live, cfg.pipelines.netflow);
+      update_reloadables(*sflow_live, cfg.pipelines.sflow);
+    }
   }
 };
+
+/// Takes what a running pipeline can change from `fresh` into `applied`: the
+/// detector's settings but for being on, its rate window and its table size;
+/// the replication receivers when there were and are some (the replicator
+/// is started or stopped only at start).
+void apply_pipeline_changes(pipeline_config& applied, const pipeline_config& fresh) {
+  auto detector = fresh.detector;
+  detector.enabled = applied.detector.enabled;
+  detector.bucket = applied.detector.bucket;
+  detector.max_hosts = applied.detector.max_hosts;
+  applied.detector = detector;
+  if (!applied.replicators.empty() && !fresh.replicators.empty())
+    applied.replicators = fresh.replicators;
+}
 
 /// Applies a re-read configuration: what can change at run time changes now;
 /// what needs a restart is named in the log.
@@ -121,6 +143,8 @@ void reload(const std::string& path, tidewatch_config& current, reloadable_setti
   applied.logging = fresh.logging;
   applied.pipelines.netflow.allowed_exporters = fresh.pipelines.netflow.allowed_exporters;
   applied.pipelines.sflow.allowed_exporters = fresh.pipelines.sflow.allowed_exporters;
+  apply_pipeline_changes(applied.pipelines.netflow, fresh.pipelines.netflow);
+  apply_pipeline_changes(applied.pipelines.sflow, fresh.pipelines.sflow);
   settings.apply(applied, true);
   // Everything else is wired into running actors; say so rather than
   // pretending to apply it.
@@ -250,11 +274,13 @@ int run_node(const tidewatch_config& initial, const std::string& config_path) {
     const bool run_sflow = runs_role(cfg, "sflow");
     std::vector<caf::actor> pipelines;
     if (run_netflow)
-      pipelines.push_back(sys.spawn(supervisor, std::string("netflow"), make_restart_policy(cfg),
-                                    netflow_pipeline(cfg, settings.netflow_allowed, routes)));
+      pipelines.push_back(sys.spawn(
+          supervisor, std::string("netflow"), make_restart_policy(cfg),
+          netflow_pipeline(cfg, settings.netflow_allowed, routes, settings.netflow_live)));
     if (run_sflow)
-      pipelines.push_back(sys.spawn(supervisor, std::string("sflow"), make_restart_policy(cfg),
-                                    sflow_pipeline(cfg, settings.sflow_allowed, routes)));
+      pipelines.push_back(
+          sys.spawn(supervisor, std::string("sflow"), make_restart_policy(cfg),
+                    sflow_pipeline(cfg, settings.sflow_allowed, routes, settings.sflow_live)));
     for (auto& p : pipelines)
       self->monitor(p);
     if (run_netflow)
@@ -311,7 +337,8 @@ int run_node(const tidewatch_config& initial, const std::string& config_path) {
             if (sig == SIGHUP) {
               notify_service_manager("RELOADING=1");
               reload(config_path, cfg, settings);
-              // Prefix lists and databases are re-read whatever the config said.
+              // Prefix lists and databases are re-read whatever the config
+              // said; detectors and replicators take what reload() put in place.
               for (auto& p : pipelines)
                 self->send(p, reload_atom::value);
               notify_service_manager("READY=1");

@@ -78,13 +78,9 @@ enricher_actor_options enricher_options(const std::string& pipeline, const enric
   return o;
 }
 
-replicator_options replicator_options_of(const std::string& name, const pipeline_config& p,
-                                         size_t upstreams,
-                                         std::shared_ptr<locked_replicator> shared) {
-  replicator_options r;
-  r.pipeline = name;
-  r.upstreams = upstreams;
-  r.shared = std::move(shared);
+/// The receivers of a validated pipeline config.
+std::vector<replica_receiver> replica_receivers(const pipeline_config& p) {
+  std::vector<replica_receiver> out;
   for (auto& rc : p.replicators) {
     replica_receiver rr;
     ip_address::parse(rc.address, rr.address); // validated with the config
@@ -92,8 +88,19 @@ replicator_options replicator_options_of(const std::string& name, const pipeline
     rr.sample_one_in = rc.sample_one_in;
     rr.keep_source = rc.keep_source;
     rr.from_exporters = parse_prefixes(rc.from_exporters);
-    r.receivers.push_back(std::move(rr));
+    out.push_back(std::move(rr));
   }
+  return out;
+}
+
+replicator_options replicator_options_of(const std::string& name, const pipeline_config& p,
+                                         size_t upstreams,
+                                         std::shared_ptr<locked_replicator> shared) {
+  replicator_options r;
+  r.pipeline = name;
+  r.upstreams = upstreams;
+  r.shared = std::move(shared);
+  r.receivers = replica_receivers(p);
   return r;
 }
 
@@ -184,8 +191,13 @@ detector_actor_options detector_options(const std::string& pipeline, const detec
 std::vector<child_spec> pipeline_children(const std::string& name, const pipeline_config& p,
                                           decoder_kind kind,
                                           std::shared_ptr<exporter_allow_list> allowed,
-                                          const bgp_config& bgp, bgp_route_source_actor speaker) {
+                                          const bgp_config& bgp, bgp_route_source_actor speaker,
+                                          pipeline_reloadables* reloadables) {
   std::vector<child_spec> specs;
+  if (reloadables) {
+    reloadables->pipeline = name;
+    reloadables->speaker = caf::actor_cast<caf::actor>(speaker);
+  }
   auto upstreams = p.listeners.size() * p.receive_threads;
   // Records carry BGP fields when a speaker feeds the enricher.
   const bool bgp_fields = bgp.enabled && speaker;
@@ -204,13 +216,16 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
     direct = std::make_shared<locked_replicator>();
   if (!p.replicators.empty()) {
     replicator_index = specs.size();
+    auto r = replicator_options_of(name, p, upstreams, direct);
+    if (reloadables)
+      r.reloaded_receivers = reloadables->receivers =
+          std::make_shared<shared_value<std::vector<replica_receiver>>>(r.receivers);
     specs.push_back({"replicator",
-                     [r = replicator_options_of(name, p, upstreams, direct)](
-                         caf::event_based_actor* sup, const std::vector<caf::actor>&) {
+                     [r](caf::event_based_actor* sup, const std::vector<caf::actor>&) {
                        return caf::actor_cast<caf::actor>(
                            sup->spawn<caf::linked + caf::detached>(replicator, r));
                      },
-                     false, true});
+                     false, true, true});
   }
   // Children indexes of the sinks the enricher feeds (flows) and of those
   // the decoder feeds directly (sFlow counter records).
@@ -260,12 +275,15 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
   // traffic of our hosts.
   if (p.detector.enabled) {
     flow_sinks.push_back(specs.size());
+    auto o = detector_options(name, p.detector, caf::actor_cast<caf::actor>(speaker));
+    if (reloadables)
+      o.reloaded = reloadables->detector =
+          std::make_shared<shared_value<detector_actor_options>>(o);
     specs.push_back({"detector",
-                     [o = detector_options(name, p.detector, caf::actor_cast<caf::actor>(speaker))](
-                         caf::event_based_actor* sup, const std::vector<caf::actor>&) {
+                     [o](caf::event_based_actor* sup, const std::vector<caf::actor>&) {
                        return caf::actor_cast<caf::actor>(sup->spawn<caf::linked>(detector, o));
                      },
-                     false, true});
+                     false, true, true});
   }
   // Without sinks nothing would read decoded flows: no enricher or decoder either.
   std::optional<size_t> decoder_index;
@@ -358,16 +376,25 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
 
 std::vector<child_spec> netflow_pipeline(const tidewatch_config& cfg,
                                          std::shared_ptr<exporter_allow_list> allowed,
-                                         bgp_route_source_actor speaker) {
+                                         bgp_route_source_actor speaker,
+                                         std::shared_ptr<pipeline_reloadables> reloadables) {
   return pipeline_children("netflow", cfg.pipelines.netflow, decoder_kind::netflow,
-                           std::move(allowed), cfg.bgp, speaker);
+                           std::move(allowed), cfg.bgp, speaker, reloadables.get());
 }
 
 std::vector<child_spec> sflow_pipeline(const tidewatch_config& cfg,
                                        std::shared_ptr<exporter_allow_list> allowed,
-                                       bgp_route_source_actor speaker) {
+                                       bgp_route_source_actor speaker,
+                                       std::shared_ptr<pipeline_reloadables> reloadables) {
   return pipeline_children("sflow", cfg.pipelines.sflow, decoder_kind::sflow, std::move(allowed),
-                           cfg.bgp, speaker);
+                           cfg.bgp, speaker, reloadables.get());
+}
+
+void update_reloadables(pipeline_reloadables& r, const pipeline_config& p) {
+  if (r.detector && p.detector.enabled)
+    r.detector->set(detector_options(r.pipeline, p.detector, r.speaker));
+  if (r.receivers && !p.replicators.empty())
+    r.receivers->set(replica_receivers(p));
 }
 
 std::vector<ip_prefix> allowed_exporter_prefixes(const pipeline_config& p) {

@@ -89,11 +89,21 @@ void send_due_details(self_ptr self, int64_t now_us) {
   }
 }
 
+/// The options in `reloaded` with the ones a reload keeps (pipeline, tick).
+detector_actor_options reloaded_options(const detector_actor_options& current) {
+  auto fresh = *current.reloaded->get();
+  fresh.pipeline = current.pipeline;
+  fresh.tick_interval = current.tick_interval;
+  fresh.reloaded = current.reloaded;
+  return fresh;
+}
+
 } // namespace
 
 detector_actor::behavior_type detector(self_ptr self, detector_actor_options opts) {
   auto& st = self->state;
-  st.opts = std::move(opts);
+  // A restarted detector starts with what the last SIGHUP put in place.
+  st.opts = opts.reloaded ? reloaded_options(opts) : std::move(opts);
   st.detector = std::make_unique<flow_detector>(st.opts.settings);
   spdlog::info("{}: detector tracks up to {} hosts, {} bytes each", st.opts.pipeline,
                st.opts.settings.max_hosts, st.detector->bytes_per_host());
@@ -122,6 +132,18 @@ detector_actor::behavior_type detector(self_ptr self, detector_actor_options opt
         send_due_details(self, now);
         st.children.poll(now);
         self->delayed_send(self, st.opts.tick_interval, tick_atom::value);
+      },
+      [self](reload_atom) {
+        auto& st = self->state;
+        if (!st.opts.reloaded)
+          return;
+        st.opts = reloaded_options(st.opts);
+        st.detector->reconfigure(st.opts.settings);
+        spdlog::info("{}: detector: SIGHUP applied {} thresholds, {} hostgroups, {} whitelisted "
+                     "prefixes; {} hosts and {} attacks carried over",
+                     st.opts.pipeline, st.opts.settings.limits.size(),
+                     st.opts.settings.hostgroups.size(), st.opts.settings.whitelist.size(),
+                     st.detector->hosts_tracked(), st.detector->active_attacks());
       },
       [self](stats_atom) {
         auto& st = self->state;

@@ -6,6 +6,7 @@
 
 #include <caf/actor.hpp>
 
+#include "actors/common/shared_value.hpp"
 #include "actors/detector/attack_actions.hpp"
 #include "actors/detector/flow_detector.hpp"
 #include "actors/interfaces.hpp"
@@ -35,6 +36,10 @@ struct detector_actor_options {
   std::chrono::milliseconds tick_interval{100};
   /// Receives blackhole_route messages (the BGP speaker); none: no blackholing.
   caf::actor bgp_speaker;
+  /// Where SIGHUP puts re-read options (null: none). The detector starts
+  /// with them and takes them again at each `reload`: its settings, actions
+  /// and speaker change, its tracked hosts and active attacks stay.
+  std::shared_ptr<shared_value<detector_actor_options>> reloaded;
 };
 
 struct detector_state {
@@ -54,7 +59,8 @@ struct detector_state {
 
 /// Finds DoS attacks in the enriched flow batches it receives as a sink
 /// (acknowledging each), runs the configured actions at ban and unban
-/// without blocking, and answers `attacks` and `top` queries.
+/// without blocking, and answers `attacks` and `top` queries. `reload`
+/// applies the options in opts.reloaded between two batches.
 detector_actor::behavior_type detector(detector_actor::stateful_pointer<detector_state> self,
                                        detector_actor_options opts);
 

@@ -27,9 +27,21 @@ flow_detector::flow_detector(detector_settings settings)
     : settings_(std::move(settings)), hosts_(settings_.max_hosts) {
   if (settings_.bucket_us <= 0)
     settings_.bucket_us = 1'000'000;
+  build_tables({}, {});
+  ring_.resize(std::max<size_t>(settings_.recent_records, 1));
+}
+
+void flow_detector::build_tables(const std::vector<std::string>& previous_names,
+                                 std::vector<group_state> previous) {
+  groups_by_prefix_ = prefix_table{};
+  whitelist_ = prefix_table{};
+  groups_.clear();
   for (size_t i = 0; i < settings_.hostgroups.size(); ++i) {
     auto& g = settings_.hostgroups[i];
     group_state state;
+    for (size_t j = 0; j < previous.size(); ++j)
+      if (previous_names[j] == g.name)
+        state.window = previous[j].window;
     if (!g.prefixes.empty()) {
       state.address = g.prefixes.front().network;
       state.prefix_text = prefix_text(g.prefixes.front());
@@ -42,7 +54,42 @@ flow_detector::flow_detector(detector_settings settings)
   for (auto& p : settings_.whitelist)
     whitelist_.add(p, 1);
   whitelist_.build();
-  ring_.resize(std::max<size_t>(settings_.recent_records, 1));
+}
+
+void flow_detector::reconfigure(detector_settings settings) {
+  settings.bucket_us = settings_.bucket_us;
+  settings.max_hosts = settings_.max_hosts;
+  settings.recent_records = settings_.recent_records;
+  std::vector<std::string> old_names;
+  for (auto& g : settings_.hostgroups)
+    old_names.push_back(g.name);
+  settings_ = std::move(settings);
+  build_tables(old_names, std::move(groups_));
+  auto new_index = [&](int old) {
+    if (old < 0)
+      return -1;
+    for (size_t i = 0; i < settings_.hostgroups.size(); ++i)
+      if (settings_.hostgroups[i].name == old_names[size_t(old)])
+        return int(i);
+    return -1;
+  };
+  // A group attack follows its group by name; a removed group's attack has
+  // no window left and ends by the end_after rule.
+  for (auto& a : active_)
+    if (a->report.group_attack)
+      a->group = new_index(a->group);
+  for (auto& e : hosts_.entries()) {
+    e.group = uint16_t(groups_by_prefix_.lookup(e.address));
+    e.whitelisted = whitelist_.lookup(e.address) != prefix_table::no_match;
+  }
+  for (auto& s : ring_) {
+    if (s.received_us == 0)
+      continue;
+    bool in = scope_has(s.scope, 0);
+    bool out = settings_.outgoing && scope_has(s.scope, 1);
+    s.dst_group = in ? uint16_t(groups_by_prefix_.lookup(s.dst_addr)) : 0;
+    s.src_group = out ? uint16_t(groups_by_prefix_.lookup(s.src_addr)) : 0;
+  }
 }
 
 void flow_detector::add(const flow_batch& batch, int64_t now_us,
@@ -291,6 +338,8 @@ flow_detector::attack_state* flow_detector::find_attack(uint64_t id) {
 rate_window* flow_detector::window_of(const attack_state& a) {
   if (a.group >= 0)
     return &groups_[size_t(a.group)].window;
+  if (a.report.group_attack)
+    return nullptr;
   auto* e = hosts_.find(a.report.address);
   return e == nullptr ? nullptr : &e->window;
 }

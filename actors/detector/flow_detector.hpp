@@ -84,6 +84,14 @@ public:
   /// `now_us` stands in for records without an arrival time.
   void add(const flow_batch& batch, int64_t now_us, std::vector<attack_event>& events);
 
+  /// Takes new settings (SIGHUP) between batches. Tracked hosts keep their
+  /// counters and active attacks go on: an attack whose target no longer
+  /// crosses the new thresholds ends by the end_after rule, and a host whose
+  /// rate crosses the new ones is banned at its next record. Hostgroups keep
+  /// their totals by name; the rate window (bucket_us), the table size
+  /// (max_hosts) and recent_records stay as they were at construction.
+  void reconfigure(detector_settings settings);
+
   /// Updates the rates of active attacks, ends those quiet for long enough
   /// (unban events) and forgets idle hosts. Call it a few times per bucket.
   void tick(int64_t now_us, std::vector<attack_event>& events);
@@ -112,7 +120,7 @@ private:
     attack_report report;
     signature_collector signature;
     size_t dir = 0;
-    int group = -1; ///< hostgroup index of a group attack; -1: host attack
+    int group = -1; ///< hostgroup index of a group attack; -1: host attack or group gone
   };
 
   /// Puts a record of our hosts into the ring of recent ones; returns it as
@@ -129,6 +137,10 @@ private:
   void start_attack(rate_window& w, size_t dir, const rate_limit& crossed, int64_t t,
                     const ip_address& host, int group, bool group_attack);
   attack_state* find_attack(uint64_t id);
+  /// Builds the hostgroup and whitelist tables from settings_; keeps the
+  /// totals of the `previous` hostgroups whose names remain.
+  void build_tables(const std::vector<std::string>& previous_names,
+                    std::vector<group_state> previous);
   /// Current and peak rates of the active attacks at a time.
   void refresh_rates(int64_t now_us);
   rate_window* window_of(const attack_state& a);

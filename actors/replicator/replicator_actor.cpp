@@ -67,11 +67,49 @@ stats_snapshot make_stats(const replicator_state& st, const udp_replicator& rep)
   return s;
 }
 
+/// Logs each receiver the replicator sends to.
+void log_receivers(const replicator_state& st, const udp_replicator& rep) {
+  for (size_t i = 0; i < rep.receiver_count(); ++i) {
+    auto& r = rep.receiver(i);
+    spdlog::info("{}: replicating to {} (1 in {}, {} exporter prefixes, {}){}", st.opts.pipeline,
+                 rep.receiver_name(i), r.sample_one_in, r.from_exporters.size(),
+                 r.keep_source ? "keeping the exporter's address as source" : "from our address",
+                 st.opts.shared ? ", from the receive threads" : "");
+  }
+}
+
+/// Swaps in the receivers SIGHUP put in place, or keeps the current ones
+/// and says why.
+void reload_receivers(replicator_state& st) {
+  std::string error;
+  auto receivers = *st.opts.reloaded_receivers->get();
+  st.replicator->with([&](udp_replicator& rep) {
+    if (!rep.replace(receivers, error)) {
+      spdlog::error("{}: replicator: SIGHUP: {}; keeping the {} receivers it had", st.opts.pipeline,
+                    error, rep.receiver_count());
+      // So that a restart opens what works, not what just failed.
+      std::vector<replica_receiver> kept;
+      for (size_t i = 0; i < rep.receiver_count(); ++i)
+        kept.push_back(rep.receiver(i));
+      st.opts.reloaded_receivers->set(std::move(kept));
+      return;
+    }
+    st.errors_seen.assign(rep.receiver_count(), 0);
+    for (size_t i = 0; i < rep.receiver_count(); ++i)
+      st.errors_seen[i] = error_total(rep.counters(i));
+    spdlog::info("{}: replicator: SIGHUP: {} receivers", st.opts.pipeline, rep.receiver_count());
+    log_receivers(st, rep);
+  });
+}
+
 } // namespace
 
 replicator_actor::behavior_type replicator(self_ptr self, replicator_options opts) {
   auto& st = self->state;
   st.opts = std::move(opts);
+  // A restarted replicator opens what the last SIGHUP put in place.
+  if (st.opts.reloaded_receivers)
+    st.opts.receivers = *st.opts.reloaded_receivers->get();
   st.replicator = st.opts.shared ? st.opts.shared : std::make_shared<locked_replicator>();
   std::string error;
   bool opened =
@@ -83,13 +121,7 @@ replicator_actor::behavior_type replicator(self_ptr self, replicator_options opt
   }
   st.replicator->with([&](udp_replicator& rep) {
     st.errors_seen.assign(rep.receiver_count(), 0);
-    for (size_t i = 0; i < rep.receiver_count(); ++i) {
-      auto& r = rep.receiver(i);
-      spdlog::info("{}: replicating to {} (1 in {}, {} exporter prefixes, {}){}", st.opts.pipeline,
-                   rep.receiver_name(i), r.sample_one_in, r.from_exporters.size(),
-                   r.keep_source ? "keeping the exporter's address as source" : "from our address",
-                   st.opts.shared ? ", from the receive threads" : "");
-    }
+    log_receivers(st, rep);
   });
   if (st.opts.shared)
     self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
@@ -107,6 +139,10 @@ replicator_actor::behavior_type replicator(self_ptr self, replicator_options opt
         auto& st = self->state;
         st.replicator->with([&](udp_replicator& rep) { log_new_errors(st, rep); });
         self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);
+      },
+      [self](reload_atom) {
+        if (self->state.opts.reloaded_receivers)
+          reload_receivers(self->state);
       },
       [self](drain_atom, caf::actor coordinator) {
         auto& st = self->state;

@@ -188,6 +188,40 @@ bool udp_replicator::open(std::vector<replica_receiver> receivers, std::string& 
   return true;
 }
 
+namespace {
+
+bool same_receiver(const replica_receiver& a, const replica_receiver& b) {
+  auto same_prefix = [](const ip_prefix& x, const ip_prefix& y) {
+    return x.network == y.network && x.length == y.length;
+  };
+  return a.address == b.address && a.port == b.port &&
+         std::max<uint32_t>(a.sample_one_in, 1) == std::max<uint32_t>(b.sample_one_in, 1) &&
+         a.keep_source == b.keep_source &&
+         std::equal(a.from_exporters.begin(), a.from_exporters.end(), b.from_exporters.begin(),
+                    b.from_exporters.end(), same_prefix);
+}
+
+} // namespace
+
+bool udp_replicator::replace(std::vector<replica_receiver> receivers, std::string& error,
+                             uint64_t send_buffer_bytes) {
+  udp_replicator fresh;
+  if (!fresh.open(std::move(receivers), error, send_buffer_bytes))
+    return false;
+  std::vector<bool> taken(receivers_.size(), false);
+  for (auto& t : fresh.receivers_)
+    for (size_t i = 0; i < receivers_.size(); ++i)
+      if (!taken[i] && same_receiver(t.config, receivers_[i].config)) {
+        taken[i] = true;
+        t.counters = receivers_[i].counters;
+        t.sample_counter = receivers_[i].sample_counter;
+        break;
+      }
+  // The old sockets close with `fresh`.
+  std::swap(receivers_, fresh.receivers_);
+  return true;
+}
+
 void udp_replicator::update_mtu(target& t) {
   if (try_connect(t.route_fd, t.config))
     read_mtu(t.route_fd, t.config.address.is_v4(), t.mtu);

@@ -65,6 +65,14 @@ public:
   bool open(std::vector<replica_receiver> receivers, std::string& error,
             uint64_t send_buffer_bytes = 4ull << 20);
 
+  /// Replaces the receivers (SIGHUP): opens the new set's sockets first and
+  /// swaps it in only when all opened; otherwise keeps the current set and
+  /// returns false with a reason. A receiver in both sets (same address,
+  /// port, sampling, exporters and keep_source) keeps its counters and its
+  /// place in the sampling sequence.
+  bool replace(std::vector<replica_receiver> receivers, std::string& error,
+               uint64_t send_buffer_bytes = 4ull << 20);
+
   /// Sends every datagram of the batch to every receiver that wants it; a
   /// coalesced run (datagram_info::segment) counts, samples and goes out as
   /// the datagrams it holds, as one GSO send where it can.

@@ -479,3 +479,52 @@ BOOST_AUTO_TEST_CASE(the_host_table_finds_erases_and_refuses_hosts_beyond_its_ca
   }
   BOOST_TEST(t.bytes_per_host() == sizeof(host_entry) + 2048 * 8 / 1000);
 }
+
+BOOST_AUTO_TEST_CASE(a_rate_under_the_old_threshold_bans_at_its_next_record_after_a_lower_one) {
+  flow_detector d{settings_with({{traffic_kind::all, rate_metric::packets, 1000}})};
+  auto victim = addr("192.0.2.1");
+  // 6 packets per 10 ms: 600 pps, for 1.5 s.
+  auto flood = syn_flood(victim, 100 * second, 10 * ms, 200, 6);
+  std::vector<flow_record> before(flood.begin(), flood.begin() + 150);
+  std::vector<flow_record> after(flood.begin() + 150, flood.end());
+  BOOST_TEST(feed(d, before).empty());
+  d.reconfigure(settings_with({{traffic_kind::all, rate_metric::packets, 500}}));
+  BOOST_TEST(d.hosts_tracked() == 1u);
+  auto events = feed(d, after);
+  // The host's counters stayed: its first record after the swap bans it (a
+  // fresh window would need 500 packets, 0.83 s, first).
+  BOOST_REQUIRE_EQUAL(events.size(), 1u);
+  auto& [at, ev] = events.front();
+  BOOST_TEST(at == 101 * second + 500 * ms);
+  BOOST_TEST((ev.kind == attack_event_kind::ban));
+  BOOST_TEST(ev.report.threshold == "pps 500");
+  BOOST_TEST(ev.report.current_pps == 606u); // 600 pps and the record that crossed
+}
+
+BOOST_AUTO_TEST_CASE(an_attack_under_a_raised_threshold_goes_on_and_ends_by_the_end_after_rule) {
+  auto settings = settings_with({{traffic_kind::all, rate_metric::packets, 1000}});
+  settings.quiet_us = 2 * second;
+  settings.ban_us = 0;
+  flow_detector d{settings};
+  auto victim = addr("192.0.2.1");
+  // 20 packets per 10 ms: 2000 pps for 3 s.
+  auto flood = syn_flood(victim, 100 * second, 10 * ms, 300, 20);
+  std::vector<flow_record> before(flood.begin(), flood.begin() + 100);
+  std::vector<flow_record> after(flood.begin() + 100, flood.end());
+  auto bans = feed(d, before);
+  BOOST_REQUIRE_EQUAL(bans.size(), 1u);
+  settings.limits = {{traffic_kind::all, rate_metric::packets, 5000}};
+  d.reconfigure(settings);
+  BOOST_TEST(feed(d, after).empty());
+  BOOST_TEST(d.active_attacks() == 1u);
+  // The last record over the old threshold came at 100.99 s.
+  std::vector<attack_event> events;
+  d.tick(102 * second + 990 * ms - 1, events);
+  BOOST_TEST(events.empty());
+  d.tick(102 * second + 990 * ms, events);
+  BOOST_REQUIRE_EQUAL(events.size(), 1u);
+  BOOST_TEST((events[0].kind == attack_event_kind::unban));
+  BOOST_TEST(events[0].report.id == bans[0].second.report.id);
+  BOOST_TEST(events[0].report.end_us == 102 * second + 990 * ms);
+  BOOST_TEST(d.active_attacks() == 0u);
+}

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <functional>
 #include <string>
 
 #include "actors/replicator/udp_replicator.hpp"
@@ -104,6 +105,29 @@ datagram_batch make_sized_batch(const std::vector<uint32_t>& sizes,
     sent.push_back(text);
   }
   return b;
+}
+
+/// Runs `body` in a child process (which may give up its capabilities);
+/// returns the child's exit code (body's result) and in `text` the error
+/// text body left.
+int in_child(const std::function<int(std::string&)>& body, std::string& text) {
+  int fds[2];
+  BOOST_REQUIRE(::pipe(fds) == 0);
+  auto pid = ::fork();
+  if (pid == 0) {
+    std::string error;
+    int code = body(error);
+    auto n = ::write(fds[1], error.data(), error.size());
+    ::_exit(n < 0 ? 4 : code);
+  }
+  ::close(fds[1]);
+  char buf[1024];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof(buf))) > 0;)
+    text.append(buf, size_t(n));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WEXITSTATUS(status);
 }
 
 uint16_t closed_port() {
@@ -304,31 +328,21 @@ BOOST_AUTO_TEST_CASE(a_closed_port_counts_each_datagram_of_a_refused_run_once) {
 
 BOOST_AUTO_TEST_CASE(
     keep_source_without_cap_net_raw_fails_at_open_naming_the_capability_and_keeps_no_receiver) {
-  int fds[2];
-  BOOST_REQUIRE(::pipe(fds) == 0);
-  auto pid = ::fork();
-  if (pid == 0) {
-    // As nobody, the child has no capabilities left.
-    if (::getuid() == 0 && ::setuid(65534) != 0)
-      ::_exit(3);
-    auto r = to(9);
-    r.keep_source = true;
-    udp_replicator rep;
-    std::string error;
-    // The plain receiver before it opens, and is closed again by the failure.
-    bool ok = rep.open({to(9), r}, error);
-    auto n = ::write(fds[1], error.data(), error.size());
-    ::_exit(ok || n < 0 || rep.receiver_count() != 0 ? 1 : 0);
-  }
-  ::close(fds[1]);
   std::string text;
-  char buf[1024];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof(buf))) > 0;)
-    text.append(buf, size_t(n));
-  ::close(fds[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  BOOST_TEST(WEXITSTATUS(status) == 0);
+  auto status = in_child(
+      [](std::string& error) {
+        // As nobody, the child has no capabilities left.
+        if (::getuid() == 0 && ::setuid(65534) != 0)
+          return 3;
+        auto r = to(9);
+        r.keep_source = true;
+        udp_replicator rep;
+        // The plain receiver before it opens, and is closed again by the failure.
+        bool ok = rep.open({to(9), r}, error);
+        return ok || rep.receiver_count() != 0 ? 1 : 0;
+      },
+      text);
+  BOOST_TEST(status == 0);
   BOOST_TEST(text.find("receiver 127.0.0.1:9: keep_source needs a raw socket: Operation not "
                        "permitted (it needs CAP_NET_RAW") == 0u);
 }
@@ -354,4 +368,54 @@ BOOST_AUTO_TEST_CASE(keep_source_sends_from_the_exporters_address_and_port_as_ro
     BOOST_TEST(ntohs(got[i].second.sin_port) == 40000u);
   }
   BOOST_TEST(rep.counters(0).datagrams == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(replacing_the_receivers_sends_to_the_new_set_only_and_keeps_a_stayers_count) {
+  loopback_receiver a, b, c;
+  udp_replicator rep;
+  std::string error;
+  BOOST_REQUIRE_MESSAGE(rep.open({to(a.port), to(b.port, 2)}, error), error);
+  auto exporter = ip_address::from_v4(0xC0000201);
+  rep.replicate(make_batch(0, 3, exporter));
+  BOOST_REQUIRE_MESSAGE(rep.replace({to(b.port, 2), to(c.port)}, error), error);
+  rep.replicate(make_batch(3, 4, exporter));
+  BOOST_TEST(a.payloads() == (std::vector<std::string>{expected_payload(0), expected_payload(1),
+                                                       expected_payload(2)}));
+  // b's 1-in-2 sampling goes on where it was: datagrams 0, 2, then 4, 6.
+  BOOST_TEST(b.payloads() == (std::vector<std::string>{expected_payload(0), expected_payload(2),
+                                                       expected_payload(4), expected_payload(6)}));
+  BOOST_TEST(c.payloads() == (std::vector<std::string>{expected_payload(3), expected_payload(4),
+                                                       expected_payload(5), expected_payload(6)}));
+  BOOST_REQUIRE_EQUAL(rep.receiver_count(), 2u);
+  BOOST_TEST(rep.receiver_name(0) == "127.0.0.1:" + std::to_string(b.port));
+  BOOST_TEST(rep.counters(0).datagrams == 4u);
+  BOOST_TEST(rep.counters(0).sampled_out == 3u);
+  BOOST_TEST(rep.counters(1).datagrams == 4u);
+  BOOST_TEST(rep.counters(1).sampled_out == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_replacement_that_cannot_open_keeps_the_receivers_and_counts_it_had) {
+  loopback_receiver a;
+  std::string text;
+  auto status = in_child(
+      [&a](std::string& error) {
+        udp_replicator rep;
+        if (!rep.open({to(a.port)}, error))
+          return 2;
+        rep.replicate(make_batch(0, 2, ip_address::from_v4(0xC0000201)));
+        // As nobody, the child has no capabilities left for keep_source.
+        if (::getuid() == 0 && ::setuid(65534) != 0)
+          return 3;
+        auto spoofing = to(9);
+        spoofing.keep_source = true;
+        bool replaced = rep.replace({to(9), spoofing}, error);
+        rep.replicate(make_batch(2, 1, ip_address::from_v4(0xC0000201)));
+        bool kept = rep.receiver_count() == 1 && rep.counters(0).datagrams == 3;
+        return replaced || !kept ? 1 : 0;
+      },
+      text);
+  BOOST_TEST(status == 0);
+  BOOST_TEST(text.find("receiver 127.0.0.1:9: keep_source needs a raw socket") == 0u);
+  BOOST_TEST(a.payloads() == (std::vector<std::string>{expected_payload(0), expected_payload(1),
+                                                       expected_payload(2)}));
 }
