@@ -165,28 +165,11 @@ void flow_enricher::enrich(flow_batch& batch) {
   // With a cache, one probe per address answers the prefix list and the
   // databases together; without, the prefix tries are asked directly.
   const bool use_facts = geo || (prefixes_ && !cache_keys_.empty());
-  // The cache is larger than the CPU's caches: its lines for the addresses a
-  // few records ahead are fetched while this record is worked on, so that
-  // their memory latencies overlap instead of adding up.
-  const bool prefetch = use_facts && !cache_keys_.empty();
-  constexpr size_t prefetch_distance = 8;
-  auto prefetch_set = [this](const ip_address& a) {
-    size_t set = cache_slot(a, cache_keys_.size());
-    __builtin_prefetch(&cache_keys_[set]);
-    const char* facts = reinterpret_cast<const char*>(&cache_facts_[set * cache_ways]);
-    for (size_t at = 0; at < sizeof(address_facts) * cache_ways; at += 64)
-      __builtin_prefetch(facts + at);
-  };
   if (settings_.bgp.enabled)
     lookup_routes(batch);
   const size_t count = batch.records.size();
   for (size_t i = 0; i < count; ++i) {
     auto& r = batch.records[i];
-    if (prefetch && i + prefetch_distance < count) {
-      const auto& ahead = batch.records[i + prefetch_distance];
-      prefetch_set(ahead.src_addr);
-      prefetch_set(ahead.dst_addr);
-    }
     auto [rate, source] = sampling_rate(r);
     r.rate_source = source;
     if (rate != 0) {

@@ -19,20 +19,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// The value of `key` in a JSON line as text (strings without their quotes).
-std::string field(const std::string& line, const std::string& key) {
-  auto at = line.find("\"" + key + "\": ");
-  if (at == std::string::npos)
-    return "<missing>";
-  at += key.size() + 4;
-  if (line[at] == '"') {
-    auto end = line.find('"', at + 1);
-    return line.substr(at + 1, end - at - 1);
-  }
-  auto end = line.find_first_of(",}", at);
-  return line.substr(at, end - at);
-}
-
 /// The BGP keys nfacctd prints with the primitives of `nfacctd_bgp_config`.
 const std::vector<std::string> nfacctd_bgp_keys = {
     "as_src",     "as_dst",      "comms",          "ecomms",      "lcomms",      "as_path",

@@ -17,20 +17,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// The value of `key` in a JSON line as text (strings without their quotes).
-std::string field(const std::string& line, const std::string& key) {
-  auto at = line.find("\"" + key + "\": ");
-  if (at == std::string::npos)
-    return "<missing>";
-  at += key.size() + 4;
-  if (line[at] == '"') {
-    auto end = line.find('"', at + 1);
-    return line.substr(at + 1, end - at - 1);
-  }
-  auto end = line.find_first_of(",}", at);
-  return line.substr(at, end - at);
-}
-
 /// Waits until `path` has `count` lines (a bit longer, to catch extra ones);
 /// the lines then.
 std::vector<std::string> wait_lines(const std::filesystem::path& path, size_t count) {

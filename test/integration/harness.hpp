@@ -180,6 +180,21 @@ inline int run(const std::string& command, std::string* out = nullptr) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/// The value of `key` in a JSON line of ours (`"key": value`) as text,
+/// strings without their quotes; "<missing>" when the line has no such key.
+inline std::string field(const std::string& line, const std::string& key) {
+  auto at = line.find("\"" + key + "\": ");
+  if (at == std::string::npos)
+    return "<missing>";
+  at += key.size() + 4;
+  if (line[at] == '"') {
+    auto end = line.find('"', at + 1);
+    return line.substr(at + 1, end - at - 1);
+  }
+  auto end = line.find_first_of(",}", at);
+  return line.substr(at, end - at);
+}
+
 /// Whether an exporter run over a capture (`rc` and output of run()) went to
 /// its end. pmacctd 1.7.7 exits 1 instead of 0 when, at the end of a capture,
 /// its plugin stops before the core does ("connection lost to ...; no more
