@@ -158,6 +158,10 @@ double cpu_seconds(pid_t pid) {
 /// Sends `total` datagrams of `size` bytes at `rate` per second from the
 /// socket `fd` (on 127.0.0.2) to 127.0.0.1:port, 32 datagrams per UDP GSO
 /// send; the kernel delivers them to tidewatchd's socket as 32 datagrams.
+/// With `--plain-sender` the 32 datagrams leave as 32 messages of one
+/// sendmmsg instead, as routers send them: nothing arrives coalesced.
+bool plain_sender = false;
+
 void send_at(int fd, uint16_t port, uint64_t total, uint64_t rate, size_t size) {
   constexpr uint64_t batch = 32;
   std::vector<char> payload(size * batch, 'x');
@@ -171,6 +175,20 @@ void send_at(int fd, uint16_t port, uint64_t total, uint64_t rate, size_t size) 
     auto due = start + std::chrono::nanoseconds(sent * 1'000'000'000ull / rate);
     std::this_thread::sleep_until(due);
     auto n = std::min(batch, total - sent);
+    if (plain_sender) {
+      std::array<iovec, batch> iovs{};
+      std::array<mmsghdr, batch> msgs{};
+      for (size_t k = 0; k < n; ++k) {
+        iovs[k] = {payload.data() + k * size, size};
+        msgs[k].msg_hdr.msg_name = &to;
+        msgs[k].msg_hdr.msg_namelen = sizeof(to);
+        msgs[k].msg_hdr.msg_iov = &iovs[k];
+        msgs[k].msg_hdr.msg_iovlen = 1;
+      }
+      if (int m = ::sendmmsg(fd, msgs.data(), unsigned(n), 0); m > 0)
+        sent += uint64_t(m);
+      continue;
+    }
     iovec iov{payload.data(), size_t(n) * size};
     msghdr h{};
     h.msg_name = &to;
@@ -303,6 +321,10 @@ int main(int argc, char** argv) {
       gro = false;
       continue;
     }
+    if (opt == "--plain-sender") {
+      plain_sender = true;
+      continue;
+    }
     if (i + 1 >= argc)
       break;
     std::string value = argv[++i];
@@ -319,9 +341,9 @@ int main(int argc, char** argv) {
   }
   if (binaries.empty())
     binaries.push_back("build-release/tidewatchd");
-  std::printf("datagrams of %zu bytes, %.1f s per step, loopback, %s receivers; CPU is "
-              "tidewatchd's (user + system)\n\n",
-              size, seconds, gro ? "UDP_GRO" : "plain");
+  std::printf("datagrams of %zu bytes, %.1f s per step, loopback, %s sender, %s receivers; CPU "
+              "is tidewatchd's (user + system)\n\n",
+              size, seconds, plain_sender ? "plain" : "GSO", gro ? "UDP_GRO" : "plain");
   std::printf("| tidewatchd | receivers | source kept | loss-free datagrams/s in | copies/s out | "
               "CPU s per million in | loss above |\n|---|---|---|---|---|---|---|\n");
   for (auto receivers : receiver_counts)
