@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "config/config.hpp"
+#include "config/config_errors.hpp"
 
 using namespace tidewatch;
 
@@ -34,19 +35,13 @@ const std::string three_nodes = "    - {name: a, inspector: \"127.0.0.1:7001\", 
                                 "      metrics: \"127.0.0.1:9003\"\n"
                                 "      roles: [bgp]\n";
 
+/// The errors for `yaml` read as cluster.yaml, as node `node_name` when given.
 std::vector<std::string> errors_of(const std::string& yaml, const std::string& node_name = {}) {
-  tidewatch_config cfg;
-  std::vector<std::string> out;
-  for (auto& e : parse_config(yaml, "cluster.yaml", cfg, node_name))
-    out.push_back(e.to_string());
-  return out;
+  return test::config_errors(yaml, "cluster.yaml", node_name);
 }
 
 void expect_single_error(const std::string& yaml, const std::string& expected) {
-  auto errors = errors_of(yaml);
-  BOOST_TEST_INFO("config:\n" << yaml);
-  BOOST_REQUIRE_EQUAL(errors.size(), 1u);
-  BOOST_TEST(errors[0] == expected);
+  test::expect_single_config_error(yaml, "cluster.yaml", expected);
 }
 
 } // namespace

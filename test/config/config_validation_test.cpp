@@ -5,25 +5,19 @@
 #include <fstream>
 
 #include "config/config.hpp"
+#include "config/config_errors.hpp"
 
 using namespace tidewatch;
 
 namespace {
 
-/// The errors for `yaml`, each rendered as `file:line: key.path: message`.
+/// The errors for `yaml` read as node.yaml.
 std::vector<std::string> errors_of(const std::string& yaml) {
-  tidewatch_config cfg;
-  std::vector<std::string> out;
-  for (auto& e : parse_config(yaml, "node.yaml", cfg))
-    out.push_back(e.to_string());
-  return out;
+  return test::config_errors(yaml, "node.yaml");
 }
 
 void expect_single_error(const std::string& yaml, const std::string& expected) {
-  auto errors = errors_of(yaml);
-  BOOST_TEST_INFO("config:\n" << yaml);
-  BOOST_REQUIRE_EQUAL(errors.size(), 1u);
-  BOOST_TEST(errors[0] == expected);
+  test::expect_single_config_error(yaml, "node.yaml", expected);
 }
 
 } // namespace
