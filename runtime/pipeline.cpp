@@ -205,14 +205,12 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
   // restarts it (rest-for-one restarts what was started after the failure).
   std::optional<size_t> replicator_index;
   // A pipeline that only replicates (no sinks, no detector: no decoder)
-  // replicates from its receive threads; the actor opens and reports. Not
-  // when a receiver keeps the source: one raw packet per copy costs far more
-  // than the hand-off saved, and the actor's thread sends them while the
-  // receive thread goes on reading.
+  // replicates from its receive threads; the actor opens and reports.
+  // Receivers that keep the source do too: their copies leave from bound
+  // UDP sockets with GSO like the others (raw packets only where no such
+  // socket could be bound).
   std::shared_ptr<locked_replicator> direct;
-  bool keeps_source = std::any_of(p.replicators.begin(), p.replicators.end(),
-                                  [](const replicator_config& r) { return r.keep_source; });
-  if (!p.replicators.empty() && p.sinks.empty() && !p.detector.enabled && !keeps_source)
+  if (!p.replicators.empty() && p.sinks.empty() && !p.detector.enabled)
     direct = std::make_shared<locked_replicator>();
   if (!p.replicators.empty()) {
     replicator_index = specs.size();

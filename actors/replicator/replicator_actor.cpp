@@ -44,6 +44,10 @@ void log_summary(const replicator_state& st, const udp_replicator& rep) {
                  "send errors {}",
                  st.opts.pipeline, c.datagrams, c.bytes, rep.receiver_name(i), c.sampled_out,
                  c.filtered_out, error_total(c));
+    if (rep.receiver(i).keep_source)
+      spdlog::info("{}: copies to {} kept the source of {} exporter endpoints from bound sockets "
+                   "and of {} as raw packets",
+                   st.opts.pipeline, rep.receiver_name(i), c.source_sockets, c.raw_sources);
   }
 }
 
@@ -59,6 +63,10 @@ stats_snapshot make_stats(const replicator_state& st, const udp_replicator& rep)
     s.counters.push_back({"replicator_bytes_total" + label + "}", c.bytes});
     s.counters.push_back({"replicator_sampled_out_total" + label + "}", c.sampled_out});
     s.counters.push_back({"replicator_filtered_out_total" + label + "}", c.filtered_out});
+    if (rep.receiver(i).keep_source) {
+      s.counters.push_back({"replicator_source_sockets" + label + "}", c.source_sockets});
+      s.counters.push_back({"replicator_raw_sources" + label + "}", c.raw_sources});
+    }
     for (size_t r = 0; r < replication_error_count; ++r)
       s.counters.push_back({"replicator_send_errors_total" + label + ",reason=\"" +
                                 to_string(static_cast<replication_error>(r)) + "\"}",

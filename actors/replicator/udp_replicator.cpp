@@ -123,12 +123,21 @@ udp_replicator::~udp_replicator() {
   close_sockets();
 }
 
+size_t udp_replicator::source_key_hash::operator()(const source_key& k) const {
+  uint64_t a, b;
+  std::memcpy(&a, k.address.bytes.data(), 8);
+  std::memcpy(&b, k.address.bytes.data() + 8, 8);
+  return size_t((a * 0x9E3779B97F4A7C15ull) ^ (b + k.port) * 0xC2B2AE3D27D4EB4Full);
+}
+
 void udp_replicator::close_sockets() {
   for (auto& t : receivers_) {
-    if (t.fd >= 0)
-      ::close(t.fd);
-    if (t.route_fd >= 0)
-      ::close(t.route_fd);
+    for (int fd : {t.plain.fd, t.raw_fd, t.route_fd})
+      if (fd >= 0)
+        ::close(fd);
+    for (auto& s : t.sources)
+      if (s.fd >= 0)
+        ::close(s.fd);
   }
   receivers_.clear();
 }
@@ -139,9 +148,32 @@ std::string udp_replicator::receiver_name(size_t i) const {
   return (r.address.is_v4() ? text : "[" + text + "]") + ":" + std::to_string(r.port);
 }
 
+namespace {
+
+/// IP_TRANSPARENT lets a UDP socket bind to an address that is not this
+/// host's (and send from it); it needs CAP_NET_RAW or CAP_NET_ADMIN.
+bool set_transparent(int fd, bool v4) {
+  int one = 1;
+  return v4 ? ::setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one)) == 0
+            : ::setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof(one)) == 0;
+}
+
+void open_plain(int fd, const replica_receiver& r, uint64_t send_buffer_bytes, bool& gso,
+                bool& connected, uint32_t& mtu) {
+  set_send_buffer(fd, send_buffer_bytes);
+  gso = supports_gso(fd);
+  // A receiver without a route yet is no error: connecting is retried.
+  connected = try_connect(fd, r);
+  if (connected)
+    read_mtu(fd, r.address.is_v4(), mtu);
+}
+
+} // namespace
+
 bool udp_replicator::open(std::vector<replica_receiver> receivers, std::string& error,
                           uint64_t send_buffer_bytes) {
   close_sockets();
+  send_buffer_bytes_ = send_buffer_bytes;
   receivers_.resize(receivers.size());
   for (size_t i = 0; i < receivers.size(); ++i) {
     auto& t = receivers_[i];
@@ -156,21 +188,17 @@ bool udp_replicator::open(std::vector<replica_receiver> receivers, std::string& 
       return false;
     }
     if (!t.config.keep_source) {
-      t.fd = udp;
-      set_send_buffer(t.fd, send_buffer_bytes);
-      t.gso = supports_gso(t.fd);
-      // A receiver without a route yet is no error: connecting is retried.
-      t.connected = try_connect(t.fd, t.config);
-      if (t.connected)
-        read_mtu(t.fd, t.config.address.is_v4(), t.mtu);
+      t.plain.fd = udp;
+      open_plain(udp, t.config, send_buffer_bytes, t.plain.gso, t.plain.connected, t.plain.mtu);
       continue;
     }
     t.route_fd = udp;
     bool v4 = t.config.address.is_v4();
     // IPPROTO_RAW implies that we write the IP header (IP_HDRINCL; for IPv6
     // likewise), which is what lets the exporter's address be the source.
-    t.fd = ::socket(v4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_RAW);
-    if (t.fd < 0) {
+    t.raw_fd =
+        ::socket(v4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_RAW);
+    if (t.raw_fd < 0) {
       auto e = errno;
       error =
           "receiver " + receiver_name(i) + ": keep_source needs a raw socket: " + std::strerror(e);
@@ -180,12 +208,45 @@ bool udp_replicator::open(std::vector<replica_receiver> receivers, std::string& 
       close_sockets();
       return false;
     }
-    set_send_buffer(t.fd, send_buffer_bytes);
+    set_send_buffer(t.raw_fd, send_buffer_bytes);
     // Raw sockets take the destination without a port (IPv6 refuses any other).
     t.address_length = to_sockaddr(t.config.address, 0, t.address);
     update_mtu(t);
+    // Kernels before 5.8 want CAP_NET_ADMIN for IP_TRANSPARENT; without it
+    // every copy goes as a raw packet, as it would without the option.
+    t.transparent = set_transparent(udp, v4);
   }
   return true;
+}
+
+uint32_t udp_replicator::source_socket(target& t, const ip_address& exporter, uint16_t port) {
+  source_key key{exporter, port};
+  auto found = t.source_index.find(key);
+  if (found != t.source_index.end())
+    return found->second;
+  send_socket s;
+  if (t.counters.source_sockets < max_source_sockets) {
+    bool v4 = exporter.is_v4();
+    int fd = ::socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sockaddr_storage ss;
+    auto len = to_sockaddr(exporter, port, ss);
+    int one = 1;
+    // SO_REUSEADDR lets an exporter on this host that set it too keep its
+    // own socket on the same address and port.
+    if (fd >= 0 && set_transparent(fd, v4) &&
+        ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
+        ::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0) {
+      s.fd = fd;
+      open_plain(fd, t.config, send_buffer_bytes_, s.gso, s.connected, s.mtu);
+    } else if (fd >= 0) {
+      ::close(fd);
+    }
+  }
+  ++(s.fd >= 0 ? t.counters.source_sockets : t.counters.raw_sources);
+  auto index = uint32_t(t.sources.size());
+  t.sources.push_back(s);
+  t.source_index.emplace(key, index);
+  return index;
 }
 
 namespace {
@@ -215,6 +276,9 @@ bool udp_replicator::replace(std::vector<replica_receiver> receivers, std::strin
         taken[i] = true;
         t.counters = receivers_[i].counters;
         t.sample_counter = receivers_[i].sample_counter;
+        // Its exporters' bound sockets go on sending to the same receiver.
+        std::swap(t.sources, receivers_[i].sources);
+        std::swap(t.source_index, receivers_[i].source_index);
         break;
       }
   // The old sockets close with `fresh`.
@@ -223,6 +287,7 @@ bool udp_replicator::replace(std::vector<replica_receiver> receivers, std::strin
 }
 
 void udp_replicator::update_mtu(target& t) {
+  // Raw packets are fragmented here, to the MTU of the receiver's route.
   if (try_connect(t.route_fd, t.config))
     read_mtu(t.route_fd, t.config.address.is_v4(), t.mtu);
 }
@@ -242,19 +307,30 @@ void udp_replicator::replicate(const datagram_batch& batch) {
   sum_known_.assign(batch.size(), 0);
   for (auto& t : receivers_) {
     build_messages(t, batch);
-    send_messages(t);
+    finish_messages(t, t.config.keep_source);
+    send_messages(t, t.config.keep_source ? nullptr : &t.plain);
+    if (!source_datagrams_.empty())
+      send_from_sources(t);
   }
 }
 
-void udp_replicator::add_plain_datagram(const target& t, const uint8_t* payload, uint32_t length) {
-  if (t.gso && !message_info_.empty()) {
+void udp_replicator::clear_messages() {
+  headers_.clear();
+  pieces_.clear();
+  piece_payloads_.clear();
+  message_info_.clear();
+}
+
+void udp_replicator::add_udp_datagram(const send_socket& s, bool v4, const uint8_t* payload,
+                                      uint32_t length) {
+  if (s.gso && !message_info_.empty()) {
     // A GSO send is cut into segments of the first datagram's size: every
     // datagram of a run but the last has that size, the last at most that.
     auto& m = message_info_.back();
     auto segment = m.first_length;
-    auto ip_and_udp = uint32_t(t.config.address.is_v4() ? 28 : 48);
+    auto ip_and_udp = uint32_t(v4 ? 28 : 48);
     if (m.datagrams < max_gso_datagrams && m.bytes == m.datagrams * segment && length > 0 &&
-        length <= segment && segment + ip_and_udp <= t.mtu && m.bytes + length <= max_gso_bytes) {
+        length <= segment && segment + ip_and_udp <= s.mtu && m.bytes + length <= max_gso_bytes) {
       ++m.datagrams;
       m.bytes += length;
       m.segment = uint16_t(segment);
@@ -279,12 +355,35 @@ void udp_replicator::add_plain_datagram(const target& t, const uint8_t* payload,
   message_info_.push_back({piece, 1, index + 1, 1, length, length, 0});
 }
 
+void udp_replicator::add_raw_datagram(target& t, const datagram_batch& batch, size_t i,
+                                      const uint8_t* payload, uint32_t length) {
+  auto& info = batch.datagrams[i];
+  udp_packet_spec spec;
+  spec.source = info.exporter;
+  spec.source_port = info.exporter_port;
+  spec.destination = t.config.address;
+  spec.destination_port = t.config.port;
+  spec.mtu = t.mtu;
+  if ((next_identification_ & 0xffff) == 0)
+    ++next_identification_; // an IPv4 ID of 0 would be replaced by the kernel's
+  spec.identification = next_identification_++;
+  auto first = uint32_t(pieces_.size());
+  // The sum of a whole datagram is shared by the receivers; that of a
+  // run's datagram is taken for each.
+  auto sum = info.segment == 0 ? payload_sum(batch, i) : checksum_add(0, payload, length);
+  auto pieces = build_udp_packets(spec, length, sum, headers_, pieces_);
+  auto end = uint32_t(message_info_.size() + pieces);
+  for (size_t k = 0; k < pieces; ++k) {
+    piece_payloads_.push_back(payload);
+    message_info_.push_back({first + uint32_t(k), 1, end, 1, length, length, 0});
+  }
+}
+
 void udp_replicator::build_messages(target& t, const datagram_batch& batch) {
-  headers_.clear();
-  pieces_.clear();
-  piece_payloads_.clear();
-  message_info_.clear();
+  clear_messages();
+  source_datagrams_.clear();
   auto& c = t.counters;
+  bool v4 = t.config.address.is_v4();
   for (size_t i = 0; i < batch.size(); ++i) {
     auto& info = batch.datagrams[i];
     if (!t.config.from_exporters.empty()) {
@@ -295,6 +394,22 @@ void udp_replicator::build_messages(target& t, const datagram_batch& batch) {
         c.filtered_out += info.datagram_count(); // a coalesced run has one exporter
         continue;
       }
+    }
+    if (t.config.keep_source && info.exporter.is_v4() != v4) {
+      for (uint32_t k = 0; k < info.datagram_count(); ++k)
+        if (t.sample_counter++ % t.config.sample_one_in != 0)
+          ++c.sampled_out;
+        else
+          ++c.errors[size_t(replication_error::address_family)];
+      continue;
+    }
+    // The exporter endpoint's bound socket, looked up once per datagram or
+    // coalesced run (which has one exporter and port).
+    uint32_t source = 0;
+    bool bound = false;
+    if (t.config.keep_source && t.transparent) {
+      source = source_socket(t, info.exporter, info.exporter_port);
+      bound = t.sources[source].fd >= 0;
     }
     // A coalesced run (UDP_GRO) is taken apart here, datagram by datagram,
     // for sampling; consecutive ones go back together into GSO sends.
@@ -309,36 +424,18 @@ void udp_replicator::build_messages(target& t, const datagram_batch& batch) {
         ++c.sampled_out;
         continue;
       }
-      if (!t.config.keep_source) {
-        add_plain_datagram(t, payload, length);
-        continue;
-      }
-      if (info.exporter.is_v4() != t.config.address.is_v4()) {
-        ++c.errors[size_t(replication_error::address_family)];
-        continue;
-      }
-      udp_packet_spec spec;
-      spec.source = info.exporter;
-      spec.source_port = info.exporter_port;
-      spec.destination = t.config.address;
-      spec.destination_port = t.config.port;
-      spec.mtu = t.mtu;
-      if ((next_identification_ & 0xffff) == 0)
-        ++next_identification_; // an IPv4 ID of 0 would be replaced by the kernel's
-      spec.identification = next_identification_++;
-      auto first = uint32_t(pieces_.size());
-      // The sum of a whole datagram is shared by the receivers; that of a
-      // run's datagram is taken for each.
-      auto sum = info.segment == 0 ? payload_sum(batch, i) : checksum_add(0, payload, length);
-      auto pieces = build_udp_packets(spec, length, sum, headers_, pieces_);
-      auto end = uint32_t(message_info_.size() + pieces);
-      for (size_t k = 0; k < pieces; ++k) {
-        piece_payloads_.push_back(payload);
-        message_info_.push_back({first + uint32_t(k), 1, end, 1, length, length, 0});
-      }
+      if (!t.config.keep_source)
+        add_udp_datagram(t.plain, v4, payload, length);
+      else if (bound)
+        source_datagrams_.push_back({source, length, payload});
+      else
+        add_raw_datagram(t, batch, i, payload, length);
     } while (offset < info.length);
   }
-  // Pointers last: the vectors above may have moved while growing.
+}
+
+void udp_replicator::finish_messages(const target& t, bool raw) {
+  // Pointers last: the vectors built may have moved while growing.
   auto n = message_info_.size();
   iovecs_.resize(2 * pieces_.size());
   messages_.resize(n);
@@ -358,8 +455,8 @@ void udp_replicator::build_messages(target& t, const datagram_batch& batch) {
     h = {};
     h.msg_iov = iovecs_.data() + first_iov;
     h.msg_iovlen = next_iov - first_iov;
-    if (t.config.keep_source) {
-      h.msg_name = &t.address;
+    if (raw) {
+      h.msg_name = const_cast<sockaddr_storage*>(&t.address);
       h.msg_namelen = t.address_length;
     }
     if (m.segment != 0) {
@@ -374,7 +471,31 @@ void udp_replicator::build_messages(target& t, const datagram_batch& batch) {
   }
 }
 
-void udp_replicator::send_messages(target& t) {
+void udp_replicator::send_from_sources(target& t) {
+  // Stable counting sort by source socket: one sendmmsg run per socket, each
+  // exporter's datagrams in the order they came.
+  source_starts_.assign(t.sources.size() + 1, 0);
+  for (auto& d : source_datagrams_)
+    ++source_starts_[d.source + 1];
+  for (size_t s = 1; s < source_starts_.size(); ++s)
+    source_starts_[s] += source_starts_[s - 1];
+  sorted_source_datagrams_.resize(source_datagrams_.size());
+  for (auto& d : source_datagrams_)
+    sorted_source_datagrams_[source_starts_[d.source]++] = d;
+  bool v4 = t.config.address.is_v4();
+  size_t i = 0;
+  while (i < sorted_source_datagrams_.size()) {
+    auto source = sorted_source_datagrams_[i].source;
+    clear_messages();
+    for (; i < sorted_source_datagrams_.size() && sorted_source_datagrams_[i].source == source; ++i)
+      add_udp_datagram(t.sources[source], v4, sorted_source_datagrams_[i].payload,
+                       sorted_source_datagrams_[i].length);
+    finish_messages(t, false);
+    send_messages(t, &t.sources[source]);
+  }
+}
+
+void udp_replicator::send_messages(target& t, send_socket* s) {
   auto n = messages_.size();
   auto& c = t.counters;
   auto fail_all_from = [&](size_t i, replication_error why) {
@@ -383,17 +504,18 @@ void udp_replicator::send_messages(target& t) {
   };
   if (n == 0)
     return;
-  if (!t.config.keep_source && !t.connected) {
-    t.connected = try_connect(t.fd, t.config);
-    if (!t.connected) {
+  if (s && !s->connected) {
+    s->connected = try_connect(s->fd, t.config);
+    if (!s->connected) {
       fail_all_from(0, classify(errno));
       return;
     }
-    read_mtu(t.fd, t.config.address.is_v4(), t.mtu);
+    read_mtu(s->fd, t.config.address.is_v4(), s->mtu);
   }
+  int fd = s ? s->fd : t.raw_fd;
   size_t i = 0;
   while (i < n) {
-    int sent = ::sendmmsg(t.fd, &messages_[i], unsigned(n - i), MSG_DONTWAIT);
+    int sent = ::sendmmsg(fd, &messages_[i], unsigned(n - i), MSG_DONTWAIT);
     if (sent > 0) {
       for (size_t j = i; j < i + size_t(sent); ++j)
         if (message_info_[j].datagram_end == j + 1) {
@@ -414,13 +536,13 @@ void udp_replicator::send_messages(target& t) {
       return;
     }
     c.errors[size_t(why)] += message_info_[i].datagrams;
-    if (why == replication_error::too_big && t.config.keep_source)
+    if (why == replication_error::too_big && !s)
       update_mtu(t);
     // EIO: the route's device cannot segment (no checksum offload, IPsec);
     // EINVAL: the segment size no longer fits the route's MTU. Either way
-    // this receiver's copies go one by one from now on.
-    if (message_info_[i].segment != 0 && (e == EIO || e == EINVAL))
-      t.gso = false;
+    // this socket's copies go one by one from now on.
+    if (s && message_info_[i].segment != 0 && (e == EIO || e == EINVAL))
+      s->gso = false;
     i = message_info_[i].datagram_end; // the rest of a fragmented datagram is useless
   }
 }

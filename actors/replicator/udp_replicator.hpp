@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <sys/socket.h>
@@ -20,7 +21,7 @@ struct replica_receiver {
   uint16_t port = 0;
   uint32_t sample_one_in = 1;            ///< 1: every datagram; N: the 1st, N+1st, ...
   std::vector<ip_prefix> from_exporters; ///< empty: datagrams of every exporter
-  bool keep_source = false;              ///< send from the exporter's address and port (raw socket)
+  bool keep_source = false;              ///< send from the exporter's address and port
 };
 
 /// Why a datagram did not reach a receiver's socket.
@@ -44,6 +45,12 @@ struct replica_counters {
   uint64_t sampled_out = 0;
   uint64_t filtered_out = 0; ///< from an exporter outside from_exporters
   std::array<uint64_t, replication_error_count> errors{};
+  /// keep_source: exporter endpoints (address and port) sent from a UDP
+  /// socket bound to them (IP_TRANSPARENT), and those whose copies go as
+  /// raw packets because no such socket could be bound (e.g. the address
+  /// and port are in use on this host) or the socket limit was reached.
+  uint64_t source_sockets = 0;
+  uint64_t raw_sources = 0;
 };
 
 /// Sends copies of received datagrams to a list of receivers, each with its
@@ -59,9 +66,14 @@ public:
   udp_replicator& operator=(const udp_replicator&) = delete;
   ~udp_replicator();
 
-  /// Opens one socket per receiver: a connected UDP socket, or a raw socket
-  /// for keep_source (which needs CAP_NET_RAW), closing those of an earlier
-  /// open. On failure returns false with a reason that names the receiver.
+  /// Opens one socket per receiver: a connected UDP socket, or for
+  /// keep_source a raw socket (which needs CAP_NET_RAW), closing those of an
+  /// earlier open. keep_source copies go from a UDP socket per exporter
+  /// endpoint, bound to the exporter's address and port with IP_TRANSPARENT
+  /// (opened at the endpoint's first datagram; the kernel builds, fragments
+  /// and GSO-segments them like any UDP send), and as raw packets built here
+  /// where such a socket cannot be had. On failure returns false with a
+  /// reason that names the receiver.
   bool open(std::vector<replica_receiver> receivers, std::string& error,
             uint64_t send_buffer_bytes = 4ull << 20);
 
@@ -91,9 +103,40 @@ public:
   /// Whether copies to receiver i leave as UDP GSO sends (UDP_SEGMENT): runs
   /// of equal-sized datagrams in one sendmsg, which the kernel (or the NIC)
   /// cuts into datagrams. Plain receivers only; off where the kernel refused it.
-  bool segmenting(size_t i) const { return receivers_[i].gso; }
+  bool segmenting(size_t i) const { return receivers_[i].plain.gso; }
+
+  /// Most exporter endpoints one keep_source receiver gets a bound socket
+  /// for (one file descriptor each); copies of further ones go as raw packets.
+  static constexpr size_t max_source_sockets = 4096;
 
 private:
+  /// A UDP socket that copies leave from: a plain receiver's, or one bound
+  /// to an exporter's address and port for a keep_source receiver.
+  struct send_socket {
+    int fd = -1;
+    bool connected = false; ///< to the receiver; retried before each send until it is
+    bool gso = false;       ///< the kernel takes UDP_SEGMENT on it
+    uint32_t mtu = 1500;    ///< of the route to the receiver
+  };
+
+  /// An exporter's address and port, as a keep_source receiver's copies
+  /// leave from it.
+  struct source_key {
+    ip_address address;
+    uint16_t port = 0;
+    bool operator==(const source_key&) const = default;
+  };
+  struct source_key_hash {
+    size_t operator()(const source_key& k) const;
+  };
+
+  /// A keep_source datagram waiting for its source socket's sendmmsg.
+  struct source_datagram {
+    uint32_t source; ///< into target::sources
+    uint32_t length;
+    const uint8_t* payload;
+  };
+
   /// One sendmmsg message: a datagram, a fragment of one (keep_source), or a
   /// GSO run of datagrams.
   struct per_message {
@@ -108,28 +151,48 @@ private:
 
   struct target {
     replica_receiver config;
-    int fd = -1;       ///< connected UDP socket, or raw socket for keep_source
-    int route_fd = -1; ///< keep_source: a connected UDP socket that tells the MTU
-    bool connected = false;
+    send_socket plain; ///< plain receivers
+    // -- keep_source --
+    int raw_fd = -1;   ///< raw socket (IP_HDRINCL / IPv6 IPPROTO_RAW)
+    int route_fd = -1; ///< a connected UDP socket that tells the raw packets' MTU
     sockaddr_storage address{};
     socklen_t address_length = 0;
-    uint32_t mtu = 1500;
-    bool gso = false; ///< plain receiver, and the kernel takes UDP_SEGMENT
+    uint32_t mtu = 1500; ///< of the route to the receiver
+    /// Whether IP_TRANSPARENT could be set on a socket of the receiver's
+    /// family at open; without it every copy goes as a raw packet.
+    bool transparent = false;
+    /// Per exporter endpoint: a bound socket, or fd -1 for raw packets.
+    std::vector<send_socket> sources;
+    std::unordered_map<source_key, uint32_t, source_key_hash> source_index;
     uint64_t sample_counter = 0;
     replica_counters counters;
   };
 
   void close_sockets();
   void update_mtu(target& t);
+  /// The index into t.sources of an exporter endpoint's socket, opened (or
+  /// found unopenable) at its first datagram.
+  uint32_t source_socket(target& t, const ip_address& exporter, uint16_t port);
   void build_messages(target& t, const datagram_batch& batch);
-  /// Adds a plain receiver's datagram to the last message when it may extend
-  /// that message's GSO run, else starts a message of its own.
-  void add_plain_datagram(const target& t, const uint8_t* payload, uint32_t length);
-  void send_messages(target& t);
+  /// Adds a raw-packet copy (keep_source without a bound socket) of one
+  /// datagram, fragmented to the receiver's MTU.
+  void add_raw_datagram(target& t, const datagram_batch& batch, size_t i, const uint8_t* payload,
+                        uint32_t length);
+  /// Adds a datagram sent from a UDP socket to the last message when it may
+  /// extend that message's GSO run, else starts a message of its own.
+  void add_udp_datagram(const send_socket& s, bool v4, const uint8_t* payload, uint32_t length);
+  /// Points messages_ at the pieces built; raw packets carry the receiver's address.
+  void finish_messages(const target& t, bool raw);
+  void clear_messages();
+  /// Sends messages_ from a UDP socket (s) or, with s null, from t's raw socket.
+  void send_messages(target& t, send_socket* s);
+  /// Sends t's bound-socket copies in source_datagrams_, one sendmmsg run per socket.
+  void send_from_sources(target& t);
   uint64_t payload_sum(const datagram_batch& batch, size_t i);
 
   std::vector<target> receivers_;
   uint64_t batches_ = 0;
+  uint64_t send_buffer_bytes_ = 4ull << 20; ///< for the source sockets opened later
   uint32_t next_identification_ = 1;
   // -- scratch reused across batches, so that sending allocates nothing once warm --
   std::vector<uint64_t> payload_sums_;
@@ -145,6 +208,9 @@ private:
     alignas(cmsghdr) uint8_t data[CMSG_SPACE(sizeof(uint16_t))];
   };
   std::vector<segment_control> controls_;
+  std::vector<source_datagram> source_datagrams_;
+  std::vector<source_datagram> sorted_source_datagrams_;
+  std::vector<uint32_t> source_starts_;
 };
 
 /// A udp_replicator that several threads use: the receive threads that

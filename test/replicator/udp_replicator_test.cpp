@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <functional>
+#include <map>
 #include <string>
 
 #include "actors/replicator/udp_replicator.hpp"
@@ -368,6 +369,73 @@ BOOST_AUTO_TEST_CASE(keep_source_sends_from_the_exporters_address_and_port_as_ro
     BOOST_TEST(ntohs(got[i].second.sin_port) == 40000u);
   }
   BOOST_TEST(rep.counters(0).datagrams == 5u);
+  // Sent from a UDP socket bound to 127.0.0.99:40000, not as raw packets.
+  BOOST_TEST(rep.counters(0).source_sockets == 1u);
+  BOOST_TEST(rep.counters(0).raw_sources == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(keep_source_sends_each_exporters_datagrams_in_order_from_its_own_socket) {
+  if (::geteuid() != 0) {
+    BOOST_TEST_MESSAGE("skipped: IP_TRANSPARENT and raw sockets need root");
+    return;
+  }
+  loopback_receiver a;
+  auto r = to(a.port);
+  r.keep_source = true;
+  udp_replicator rep;
+  std::string error;
+  BOOST_REQUIRE_MESSAGE(rep.open({r}, error), error);
+  // 127.0.0.98 and 127.0.0.99 take turns: 0, 2, 4, ... from .98.
+  auto even = ip_address::from_v4(0x7f000062);
+  auto odd = ip_address::from_v4(0x7f000063);
+  rep.replicate(make_batch(0, 9, even, &odd));
+  rep.replicate(make_batch(9, 3, even, &odd));
+  std::map<uint32_t, std::vector<std::string>> by_source;
+  for (auto& [payload, from] : a.drain()) {
+    BOOST_TEST(ntohs(from.sin_port) == 40000u);
+    by_source[ntohl(from.sin_addr.s_addr)].push_back(payload);
+  }
+  std::vector<std::string> from_even, from_odd;
+  for (size_t i = 0; i < 12; ++i)
+    (i % 2 == 0 ? from_even : from_odd).push_back(expected_payload(i));
+  BOOST_TEST(by_source.size() == 2u);
+  BOOST_TEST(by_source[0x7f000062] == from_even);
+  BOOST_TEST(by_source[0x7f000063] == from_odd);
+  BOOST_TEST(rep.counters(0).datagrams == 12u);
+  BOOST_TEST(rep.counters(0).source_sockets == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(keep_source_falls_back_to_raw_packets_when_the_exporters_port_is_taken_here) {
+  if (::geteuid() != 0) {
+    BOOST_TEST_MESSAGE("skipped: IP_TRANSPARENT and raw sockets need root");
+    return;
+  }
+  // An exporter on this host whose socket (without SO_REUSEADDR) holds
+  // 127.0.0.99:40000: no second socket may bind there.
+  int exporter_fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(0x7f000063);
+  sa.sin_port = htons(40000);
+  BOOST_REQUIRE(::bind(exporter_fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0);
+  loopback_receiver a;
+  auto r = to(a.port);
+  r.keep_source = true;
+  udp_replicator rep;
+  std::string error;
+  BOOST_REQUIRE_MESSAGE(rep.open({r}, error), error);
+  rep.replicate(make_batch(0, 4, ip_address::from_v4(0x7f000063)));
+  auto got = a.drain();
+  ::close(exporter_fd);
+  BOOST_REQUIRE(got.size() == 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    BOOST_TEST(got[i].first == expected_payload(i));
+    BOOST_TEST(ntohl(got[i].second.sin_addr.s_addr) == 0x7f000063u);
+    BOOST_TEST(ntohs(got[i].second.sin_port) == 40000u);
+  }
+  BOOST_TEST(rep.counters(0).datagrams == 4u);
+  BOOST_TEST(rep.counters(0).source_sockets == 0u);
+  BOOST_TEST(rep.counters(0).raw_sources == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(replacing_the_receivers_sends_to_the_new_set_only_and_keeps_a_stayers_count) {
