@@ -29,6 +29,8 @@ constexpr std::array<std::string_view, size_t(aggregate_primitive::count_)> prim
     "proto",
     "tos",
     "sampling_rate",
+    "timestamp_start",
+    "timestamp_end",
     "export_proto_version",
     "peer_src_as",
     "peer_dst_as",
@@ -131,6 +133,10 @@ flow_record flow_aggregator::project(const flow_record& r, int64_t bucket_start_
     k.tos = r.tos;
   if (has(p::sampling_rate))
     k.sampling_rate = r.sampling_rate;
+  if (has(p::timestamp_start))
+    k.flow_start_us = r.flow_start_us;
+  if (has(p::timestamp_end))
+    k.flow_end_us = r.flow_end_us;
   if (has(p::export_proto_version))
     k.protocol_version = r.protocol_version;
   if (has(p::peer_src_as))
@@ -166,6 +172,9 @@ size_t flow_aggregator::key_hash::operator()(const flow_record& k) const {
   }
   h = mix(h, k.src_mac ^ (k.dst_mac << 16));
   h = mix(h, uint64_t(k.src_country) << 48 | uint64_t(k.dst_country) << 32 | k.sampling_rate);
+  if (primitives &
+      (bit(aggregate_primitive::timestamp_start) | bit(aggregate_primitive::timestamp_end)))
+    h = mix(h, uint64_t(k.flow_start_us) * 0x100000001B3ull ^ uint64_t(k.flow_end_us));
   return size_t(h);
 }
 

@@ -36,6 +36,8 @@ enum class aggregate_primitive : uint8_t {
   proto,
   tos,
   sampling_rate,
+  timestamp_start, ///< the flow's start as exported (µs): keys per flow, as in pmacct
+  timestamp_end,
   export_proto_version,
   peer_src_as,
   peer_dst_as,

@@ -650,6 +650,14 @@ void json_encoder::encode_aggregate(const flow_record& r, uint32_t primitives, i
     case a::sampling_rate:
       p = put_uint(put(p, ", \"sampling_rate\": "), r.sampling_rate);
       break;
+    case a::timestamp_start:
+      p = put_timestamp(put(p, ", \"timestamp_start\": \""), r.flow_start_us);
+      *p++ = '"';
+      break;
+    case a::timestamp_end:
+      p = put_timestamp(put(p, ", \"timestamp_end\": \""), r.flow_end_us);
+      *p++ = '"';
+      break;
     case a::export_proto_version:
       p = put_uint(put(p, ", \"export_proto_version\": "),
                    proto_version_number(r.protocol_version));

@@ -149,3 +149,32 @@ BOOST_AUTO_TEST_CASE(an_aggregated_line_prints_the_chosen_keys_in_pmacct_order) 
                      "\"inbound\", \"stamp_inserted\": \"2026-11-28 12:00:00\", \"stamp_updated\": "
                      "\"2026-11-28 12:00:00\", \"flows\": 4, \"packets\": 4, \"bytes\": 400}\n");
 }
+
+BOOST_AUTO_TEST_CASE(timestamps_as_primitives_keep_flows_apart_and_print_as_nfacctd_prints_them) {
+  auto a = flow("198.51.100.1", "192.0.2.10", 6, 2, 200, noon_us + 10);
+  a.flow_start_us = noon_us - 5'000'000;
+  a.flow_end_us = noon_us - 1'250'000;
+  auto b = a; // the same flow's next record: same start, later end
+  b.flow_end_us = noon_us - 250'000;
+  auto c = a; // a record with a's times again: summed with a
+  flow_aggregator agg({bit(p::src_host) | bit(p::timestamp_start) | bit(p::timestamp_end),
+                       1'000'000, 0});
+  agg.add(batch_of({a, b, c}));
+  std::vector<flow_record> out;
+  BOOST_REQUIRE_EQUAL(agg.flush(noon_us + 2'000'000, true, out), 2u);
+  std::sort(out.begin(), out.end(), [](const flow_record& x, const flow_record& y) {
+    return x.flow_end_us < y.flow_end_us;
+  });
+  BOOST_TEST(out[0].packets == 4u);
+  BOOST_TEST(out[1].packets == 2u);
+  json_encoder encoder;
+  std::string line;
+  encoder.encode_aggregate(out[0], bit(p::src_host) | bit(p::timestamp_start) |
+                                       bit(p::timestamp_end),
+                           noon_us + 1'000'000, line);
+  BOOST_TEST(line == "{\"event_type\": \"purge\", \"ip_src\": \"198.51.100.1\", "
+                     "\"timestamp_start\": \"2026-11-28 11:59:55.000000\", \"timestamp_end\": "
+                     "\"2026-11-28 11:59:58.750000\", \"stamp_inserted\": \"2026-11-28 12:00:00\", "
+                     "\"stamp_updated\": \"2026-11-28 12:00:01\", \"flows\": 2, \"packets\": 4, "
+                     "\"bytes\": 400}\n");
+}
