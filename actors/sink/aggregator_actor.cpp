@@ -17,21 +17,26 @@ constexpr size_t records_per_batch = 4096;
 
 void send_closed(self_ptr self) {
   auto& st = self->state;
-  size_t sent = 0;
-  while (sent < st.closed.size() && st.in_flight < max_in_flight) {
-    size_t n = std::min(records_per_batch, st.closed.size() - sent);
+  while (st.closed_sent < st.closed.size() && st.in_flight < max_in_flight) {
+    size_t n = std::min(records_per_batch, st.closed.size() - st.closed_sent);
     flow_batch batch;
     batch.pipeline = st.pipeline;
     batch.aggregated_by = st.aggregator.config().primitives;
     batch.aggregated_at_us = unix_now_us();
-    batch.records.assign(st.closed.begin() + long(sent), st.closed.begin() + long(sent + n));
+    auto first = st.closed.begin() + long(st.closed_sent);
+    batch.records.assign(first, first + long(n));
     st.records_out += n;
     ++st.batches_out;
     ++st.in_flight;
     self->send(st.sink, std::move(batch));
-    sent += n;
+    st.closed_sent += n;
   }
-  st.closed.erase(st.closed.begin(), st.closed.begin() + long(sent));
+  // Cleared once all went out (not erased from the front batch by batch,
+  // which would move the rest each time), keeping the capacity.
+  if (st.closed_sent == st.closed.size()) {
+    st.closed.clear();
+    st.closed_sent = 0;
+  }
   if (st.drain_coordinator && st.closed.empty() && st.in_flight == 0) {
     self->send(st.sink, drain_atom::value, st.drain_coordinator);
     st.drain_coordinator = nullptr;

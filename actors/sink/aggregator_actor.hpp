@@ -27,6 +27,7 @@ struct aggregator_state {
   flow_aggregator aggregator{{}};
   flow_sink_actor sink;
   std::vector<flow_record> closed; ///< emitted buckets not yet sent on
+  size_t closed_sent = 0;          ///< of closed, the records already sent on
   uint32_t in_flight = 0;          ///< batches sent to the sink, not acknowledged
   caf::actor drain_coordinator;    ///< set once a drain arrived
   uint64_t batches_out = 0;

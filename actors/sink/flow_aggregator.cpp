@@ -1,5 +1,6 @@
 #include "actors/sink/flow_aggregator.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -77,8 +78,7 @@ std::vector<std::string_view> aggregate_primitive_names() {
   return {primitive_names.begin(), primitive_names.end()};
 }
 
-flow_aggregator::flow_aggregator(settings s)
-    : settings_(s), entries_(1024, key_hash{s.primitives}, key_equal{}) {}
+flow_aggregator::flow_aggregator(settings s) : settings_(s) {}
 
 flow_record flow_aggregator::project(const flow_record& r, int64_t bucket_start_us) const {
   using p = aggregate_primitive;
@@ -155,7 +155,8 @@ flow_record flow_aggregator::project(const flow_record& r, int64_t bucket_start_
   return k;
 }
 
-size_t flow_aggregator::key_hash::operator()(const flow_record& k) const {
+uint64_t flow_aggregator::hash(const flow_record& k) const {
+  const aggregate_primitives primitives = settings_.primitives;
   // Only fields project() may set; the others are equal in every key.
   uint64_t h = mix(uint64_t(k.received_us), uint64_t(k.ip_version));
   h = mix(h, k.src_addr);
@@ -175,40 +176,102 @@ size_t flow_aggregator::key_hash::operator()(const flow_record& k) const {
   if (primitives &
       (bit(aggregate_primitive::timestamp_start) | bit(aggregate_primitive::timestamp_end)))
     h = mix(h, uint64_t(k.flow_start_us) * 0x100000001B3ull ^ uint64_t(k.flow_end_us));
-  return size_t(h);
+  // Spread the bits that pick the index slot.
+  return h * 0x9E3779B97F4A7C15ull ^ (h >> 29);
+}
+
+flow_aggregator::bucket_table& flow_aggregator::table_for(int64_t bucket_start_us) {
+  for (auto& t : open_)
+    if (t.start_us == bucket_start_us)
+      return t;
+  if (spare_.empty()) {
+    spare_.emplace_back();
+    spare_.back().index.assign(1024, 0);
+  }
+  open_.push_back(std::move(spare_.back()));
+  spare_.pop_back();
+  open_.back().start_us = bucket_start_us;
+  return open_.back();
+}
+
+void flow_aggregator::grow(bucket_table& t) {
+  t.index.assign(t.index.size() * 2, 0);
+  const size_t mask = t.index.size() - 1;
+  for (size_t e = 0; e < t.entries.size(); ++e) {
+    size_t i = t.entries[e].hash & mask;
+    while (t.index[i] != 0)
+      i = (i + 1) & mask;
+    t.index[i] = uint32_t(e + 1);
+  }
 }
 
 void flow_aggregator::add(const flow_batch& batch) {
+  bucket_table* last = nullptr;
   for (auto& r : batch.records) {
     int64_t bucket = r.received_us - r.received_us % settings_.interval_us;
     if (r.received_us < 0)
       bucket -= settings_.interval_us;
     if (bucket < emitted_until_us_)
       ++late_records_;
-    auto& s = entries_[project(r, bucket)];
-    s.bytes += r.bytes;
-    s.packets += r.packets;
-    s.flows += r.flows;
+    // A batch's records mostly share one bucket.
+    if (last == nullptr || last->start_us != bucket)
+      last = &table_for(bucket);
+    auto& t = *last;
+    auto key = project(r, bucket);
+    auto h = hash(key);
+    const size_t mask = t.index.size() - 1;
+    size_t i = h & mask;
+    sums* totals = nullptr;
+    for (; t.index[i] != 0; i = (i + 1) & mask) {
+      auto& e = t.entries[t.index[i] - 1];
+      if (e.hash == h && e.key == key) {
+        totals = &e.totals;
+        break;
+      }
+    }
+    if (totals == nullptr) {
+      t.entries.push_back({h, key, {}});
+      t.index[i] = uint32_t(t.entries.size());
+      totals = &t.entries.back().totals;
+    }
+    totals->bytes += r.bytes;
+    totals->packets += r.packets;
+    totals->flows += r.flows;
+    if (t.entries.size() * 2 > t.index.size())
+      grow(t);
   }
   records_in_ += batch.records.size();
+}
+
+size_t flow_aggregator::open_entries() const {
+  size_t n = 0;
+  for (auto& t : open_)
+    n += t.entries.size();
+  return n;
 }
 
 size_t flow_aggregator::flush(int64_t now_us, bool everything, std::vector<flow_record>& out) {
   // Buckets that end at or before this have had their grace.
   const int64_t closed_before = now_us - settings_.grace_us;
   size_t moved = 0;
-  for (auto it = entries_.begin(); it != entries_.end();) {
-    int64_t start = it->first.received_us;
-    if (!everything && start + settings_.interval_us > closed_before) {
-      ++it;
+  for (size_t b = 0; b < open_.size();) {
+    auto& t = open_[b];
+    if (!everything && t.start_us + settings_.interval_us > closed_before) {
+      ++b;
       continue;
     }
-    flow_record& r = out.emplace_back(it->first);
-    r.bytes = it->second.bytes;
-    r.packets = it->second.packets;
-    r.flows = it->second.flows;
-    it = entries_.erase(it);
-    ++moved;
+    out.reserve(out.size() + t.entries.size());
+    for (auto& e : t.entries) {
+      flow_record& r = out.emplace_back(e.key);
+      r.bytes = e.totals.bytes;
+      r.packets = e.totals.packets;
+      r.flows = uint32_t(e.totals.flows);
+    }
+    moved += t.entries.size();
+    t.entries.clear();
+    std::fill(t.index.begin(), t.index.end(), 0u);
+    spare_.push_back(std::move(t));
+    open_.erase(open_.begin() + long(b));
   }
   int64_t closed = everything ? now_us : closed_before;
   closed -= closed % settings_.interval_us;

@@ -4,7 +4,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "messages/flow.hpp"
@@ -81,8 +80,8 @@ public:
 
   explicit flow_aggregator(settings s);
 
-  /// Adds each record's counters to its key and bucket. Allocates only for
-  /// a key not seen in that bucket yet.
+  /// Adds each record's counters to its key and bucket. Allocates only when
+  /// a bucket's table outgrows what earlier intervals left it.
   void add(const flow_batch& batch);
 
   /// Moves the buckets that ended at or before now_us - grace (all of them
@@ -91,30 +90,41 @@ public:
   /// summed. Returns how many were moved.
   size_t flush(int64_t now_us, bool everything, std::vector<flow_record>& out);
 
-  size_t open_entries() const { return entries_.size(); }
+  size_t open_entries() const;
   uint64_t records_in() const { return records_in_; }
   uint64_t late_records() const { return late_records_; }
   const settings& config() const { return settings_; }
 
 private:
-  struct key_hash {
-    aggregate_primitives primitives;
-    size_t operator()(const flow_record& key) const;
-  };
-  struct key_equal {
-    bool operator()(const flow_record& a, const flow_record& b) const { return a == b; }
-  };
-
-  /// Only the chosen fields of r (and the bucket start), the rest default.
-  flow_record project(const flow_record& r, int64_t bucket_start_us) const;
-
-  settings settings_;
   struct sums {
     uint64_t bytes = 0;
     uint64_t packets = 0;
     uint64_t flows = 0;
   };
-  std::unordered_map<flow_record, sums, key_hash, key_equal> entries_;
+  struct entry {
+    uint64_t hash;
+    flow_record key;
+    sums totals;
+  };
+  /// One time bucket's sums: entries in arrival order, found through an
+  /// open-addressing index (linear probing, at most half full) of entry
+  /// positions + 1 (0: empty). Emptied tables are kept for the next
+  /// bucket, so that a steady load allocates nothing.
+  struct bucket_table {
+    int64_t start_us = 0;
+    std::vector<entry> entries;
+    std::vector<uint32_t> index;
+  };
+
+  uint64_t hash(const flow_record& key) const;
+  /// Only the chosen fields of r (and the bucket start), the rest default.
+  flow_record project(const flow_record& r, int64_t bucket_start_us) const;
+  bucket_table& table_for(int64_t bucket_start_us);
+  void grow(bucket_table& t);
+
+  settings settings_;
+  std::vector<bucket_table> open_; ///< buckets not emitted yet, usually one or two
+  std::vector<bucket_table> spare_;
   int64_t emitted_until_us_ = INT64_MIN; ///< buckets starting before this were emitted
   uint64_t records_in_ = 0;
   uint64_t late_records_ = 0;

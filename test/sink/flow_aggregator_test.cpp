@@ -157,8 +157,8 @@ BOOST_AUTO_TEST_CASE(timestamps_as_primitives_keep_flows_apart_and_print_as_nfac
   auto b = a; // the same flow's next record: same start, later end
   b.flow_end_us = noon_us - 250'000;
   auto c = a; // a record with a's times again: summed with a
-  flow_aggregator agg({bit(p::src_host) | bit(p::timestamp_start) | bit(p::timestamp_end),
-                       1'000'000, 0});
+  flow_aggregator agg(
+      {bit(p::src_host) | bit(p::timestamp_start) | bit(p::timestamp_end), 1'000'000, 0});
   agg.add(batch_of({a, b, c}));
   std::vector<flow_record> out;
   BOOST_REQUIRE_EQUAL(agg.flush(noon_us + 2'000'000, true, out), 2u);
@@ -169,8 +169,8 @@ BOOST_AUTO_TEST_CASE(timestamps_as_primitives_keep_flows_apart_and_print_as_nfac
   BOOST_TEST(out[1].packets == 2u);
   json_encoder encoder;
   std::string line;
-  encoder.encode_aggregate(out[0], bit(p::src_host) | bit(p::timestamp_start) |
-                                       bit(p::timestamp_end),
+  encoder.encode_aggregate(out[0],
+                           bit(p::src_host) | bit(p::timestamp_start) | bit(p::timestamp_end),
                            noon_us + 1'000'000, line);
   BOOST_TEST(line == "{\"event_type\": \"purge\", \"ip_src\": \"198.51.100.1\", "
                      "\"timestamp_start\": \"2026-11-28 11:59:55.000000\", \"timestamp_end\": "
