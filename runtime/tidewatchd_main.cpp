@@ -1,5 +1,7 @@
 // tidewatchd: the tidewatch daemon. Runs the pipelines of one node.
 
+#include <sys/resource.h>
+
 #include <cstring>
 #include <iostream>
 
@@ -59,6 +61,13 @@ int main(int argc, char** argv) {
     std::cerr << config_path << ": cluster.nodes lists every node but node.name is not set: "
               << "start tidewatchd with --node NAME\n";
     return 2;
+  }
+  // Sockets are file descriptors: the replicator keeps one per exporter for
+  // copies that keep the source, the BGP speaker one per neighbor. The soft
+  // limit (often 1024) goes up to the hard one, as far as we are allowed.
+  if (rlimit files{}; ::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
   }
   // Before any thread exists, so that only run_node's signal thread sees them.
   tidewatch::block_signals();

@@ -46,8 +46,9 @@ void log_summary(const replicator_state& st, const udp_replicator& rep) {
                  c.filtered_out, error_total(c));
     if (rep.receiver(i).keep_source)
       spdlog::info("{}: copies to {} kept the source of {} exporter endpoints from bound sockets "
-                   "and of {} as raw packets",
-                   st.opts.pipeline, rep.receiver_name(i), c.source_sockets, c.raw_sources);
+                   "and of {} as raw packets ({} older ones forgotten)",
+                   st.opts.pipeline, rep.receiver_name(i), c.source_sockets, c.raw_sources,
+                   c.source_evictions);
   }
 }
 
@@ -66,6 +67,7 @@ stats_snapshot make_stats(const replicator_state& st, const udp_replicator& rep)
     if (rep.receiver(i).keep_source) {
       s.counters.push_back({"replicator_source_sockets" + label + "}", c.source_sockets});
       s.counters.push_back({"replicator_raw_sources" + label + "}", c.raw_sources});
+      s.counters.push_back({"replicator_source_evictions_total" + label + "}", c.source_evictions});
     }
     for (size_t r = 0; r < replication_error_count; ++r)
       s.counters.push_back({"replicator_send_errors_total" + label + ",reason=\"" +

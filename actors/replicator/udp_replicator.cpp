@@ -222,31 +222,56 @@ bool udp_replicator::open(std::vector<replica_receiver> receivers, std::string& 
 uint32_t udp_replicator::source_socket(target& t, const ip_address& exporter, uint16_t port) {
   source_key key{exporter, port};
   auto found = t.source_index.find(key);
-  if (found != t.source_index.end())
+  if (found != t.source_index.end()) {
+    t.source_last_batch[found->second] = batches_;
     return found->second;
+  }
+  // A slot of its own, or the one unused longest (exporters that went away,
+  // or that send from a new port after each restart) when all are taken.
+  uint32_t slot = uint32_t(t.sources.size());
+  if (t.sources.size() >= max_source_sockets_) {
+    slot = no_source;
+    for (uint32_t i = 0; i < t.sources.size(); ++i)
+      if (t.source_last_batch[i] < batches_ &&
+          (slot == no_source || t.source_last_batch[i] < t.source_last_batch[slot]))
+        slot = i;
+    if (slot == no_source)
+      return no_source; // every slot has copies waiting in this batch
+    auto& old = t.sources[slot];
+    if (old.fd >= 0)
+      ::close(old.fd);
+    --(old.fd >= 0 ? t.counters.source_sockets : t.counters.raw_sources);
+    ++t.counters.source_evictions;
+    t.source_index.erase(t.source_keys[slot]);
+  }
   send_socket s;
-  if (t.counters.source_sockets < max_source_sockets) {
-    bool v4 = exporter.is_v4();
-    int fd = ::socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    sockaddr_storage ss;
-    auto len = to_sockaddr(exporter, port, ss);
-    int one = 1;
-    // SO_REUSEADDR lets an exporter on this host that set it too keep its
-    // own socket on the same address and port.
-    if (fd >= 0 && set_transparent(fd, v4) &&
-        ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
-        ::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0) {
-      s.fd = fd;
-      open_plain(fd, t.config, send_buffer_bytes_, s.gso, s.connected, s.mtu);
-    } else if (fd >= 0) {
-      ::close(fd);
-    }
+  bool v4 = exporter.is_v4();
+  int fd = ::socket(v4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  sockaddr_storage ss;
+  auto len = to_sockaddr(exporter, port, ss);
+  int one = 1;
+  // SO_REUSEADDR lets an exporter on this host that set it too keep its own
+  // socket on the same address and port.
+  if (fd >= 0 && set_transparent(fd, v4) &&
+      ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
+      ::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0) {
+    s.fd = fd;
+    open_plain(fd, t.config, send_buffer_bytes_, s.gso, s.connected, s.mtu);
+  } else if (fd >= 0) {
+    ::close(fd);
   }
   ++(s.fd >= 0 ? t.counters.source_sockets : t.counters.raw_sources);
-  auto index = uint32_t(t.sources.size());
-  t.sources.push_back(s);
-  t.source_index.emplace(key, index);
-  return index;
+  if (slot == t.sources.size()) {
+    t.sources.push_back(s);
+    t.source_keys.push_back(key);
+    t.source_last_batch.push_back(batches_);
+  } else {
+    t.sources[slot] = s;
+    t.source_keys[slot] = key;
+    t.source_last_batch[slot] = batches_;
+  }
+  t.source_index.emplace(key, slot);
+  return slot;
 }
 
 namespace {
@@ -266,7 +291,7 @@ bool same_receiver(const replica_receiver& a, const replica_receiver& b) {
 
 bool udp_replicator::replace(std::vector<replica_receiver> receivers, std::string& error,
                              uint64_t send_buffer_bytes) {
-  udp_replicator fresh;
+  udp_replicator fresh(max_source_sockets_);
   if (!fresh.open(std::move(receivers), error, send_buffer_bytes))
     return false;
   std::vector<bool> taken(receivers_.size(), false);
@@ -278,6 +303,8 @@ bool udp_replicator::replace(std::vector<replica_receiver> receivers, std::strin
         t.sample_counter = receivers_[i].sample_counter;
         // Its exporters' bound sockets go on sending to the same receiver.
         std::swap(t.sources, receivers_[i].sources);
+        std::swap(t.source_keys, receivers_[i].source_keys);
+        std::swap(t.source_last_batch, receivers_[i].source_last_batch);
         std::swap(t.source_index, receivers_[i].source_index);
         break;
       }
@@ -409,7 +436,7 @@ void udp_replicator::build_messages(target& t, const datagram_batch& batch) {
     bool bound = false;
     if (t.config.keep_source && t.transparent) {
       source = source_socket(t, info.exporter, info.exporter_port);
-      bound = t.sources[source].fd >= 0;
+      bound = source != no_source && t.sources[source].fd >= 0;
     }
     // A coalesced run (UDP_GRO) is taken apart here, datagram by datagram,
     // for sampling; consecutive ones go back together into GSO sends.

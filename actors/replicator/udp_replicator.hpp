@@ -45,12 +45,15 @@ struct replica_counters {
   uint64_t sampled_out = 0;
   uint64_t filtered_out = 0; ///< from an exporter outside from_exporters
   std::array<uint64_t, replication_error_count> errors{};
-  /// keep_source: exporter endpoints (address and port) sent from a UDP
-  /// socket bound to them (IP_TRANSPARENT), and those whose copies go as
-  /// raw packets because no such socket could be bound (e.g. the address
-  /// and port are in use on this host) or the socket limit was reached.
+  /// keep_source: the exporter endpoints (address and port) known now whose
+  /// copies leave from a UDP socket bound to them (IP_TRANSPARENT), and
+  /// those whose copies go as raw packets because no such socket could be
+  /// bound (e.g. the address and port are in use on this host).
   uint64_t source_sockets = 0;
   uint64_t raw_sources = 0;
+  /// Endpoints forgotten (their socket closed) to make room for a new one,
+  /// the one unused longest first.
+  uint64_t source_evictions = 0;
 };
 
 /// Sends copies of received datagrams to a list of receivers, each with its
@@ -61,7 +64,11 @@ struct replica_counters {
 /// can be tested and benchmarked alone.
 class udp_replicator {
 public:
-  udp_replicator() = default;
+  /// `max_source_sockets`: the most exporter endpoints one keep_source
+  /// receiver keeps a socket (one file descriptor) for; a new endpoint
+  /// beyond it takes the place of the one unused longest.
+  explicit udp_replicator(size_t max_source_sockets = 4096)
+      : max_source_sockets_(max_source_sockets) {}
   udp_replicator(const udp_replicator&) = delete;
   udp_replicator& operator=(const udp_replicator&) = delete;
   ~udp_replicator();
@@ -104,10 +111,6 @@ public:
   /// of equal-sized datagrams in one sendmsg, which the kernel (or the NIC)
   /// cuts into datagrams. Plain receivers only; off where the kernel refused it.
   bool segmenting(size_t i) const { return receivers_[i].plain.gso; }
-
-  /// Most exporter endpoints one keep_source receiver gets a bound socket
-  /// for (one file descriptor each); copies of further ones go as raw packets.
-  static constexpr size_t max_source_sockets = 4096;
 
 private:
   /// A UDP socket that copies leave from: a plain receiver's, or one bound
@@ -161,8 +164,11 @@ private:
     /// Whether IP_TRANSPARENT could be set on a socket of the receiver's
     /// family at open; without it every copy goes as a raw packet.
     bool transparent = false;
-    /// Per exporter endpoint: a bound socket, or fd -1 for raw packets.
+    /// Per exporter endpoint: a bound socket, or fd -1 for raw packets;
+    /// its address and port, and the last batch that used it.
     std::vector<send_socket> sources;
+    std::vector<source_key> source_keys;
+    std::vector<uint64_t> source_last_batch;
     std::unordered_map<source_key, uint32_t, source_key_hash> source_index;
     uint64_t sample_counter = 0;
     replica_counters counters;
@@ -171,7 +177,8 @@ private:
   void close_sockets();
   void update_mtu(target& t);
   /// The index into t.sources of an exporter endpoint's socket, opened (or
-  /// found unopenable) at its first datagram.
+  /// found unopenable) at its first datagram; no_source when every slot is
+  /// in use by this batch (the copies then go as raw packets).
   uint32_t source_socket(target& t, const ip_address& exporter, uint16_t port);
   void build_messages(target& t, const datagram_batch& batch);
   /// Adds a raw-packet copy (keep_source without a bound socket) of one
@@ -193,6 +200,8 @@ private:
   std::vector<target> receivers_;
   uint64_t batches_ = 0;
   uint64_t send_buffer_bytes_ = 4ull << 20; ///< for the source sockets opened later
+  size_t max_source_sockets_;
+  static constexpr uint32_t no_source = UINT32_MAX;
   uint32_t next_identification_ = 1;
   // -- scratch reused across batches, so that sending allocates nothing once warm --
   std::vector<uint64_t> payload_sums_;

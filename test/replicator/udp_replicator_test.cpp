@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -403,6 +404,55 @@ BOOST_AUTO_TEST_CASE(keep_source_sends_each_exporters_datagrams_in_order_from_it
   BOOST_TEST(by_source[0x7f000063] == from_odd);
   BOOST_TEST(rep.counters(0).datagrams == 12u);
   BOOST_TEST(rep.counters(0).source_sockets == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(
+    a_new_exporter_beyond_the_socket_limit_takes_the_place_of_the_one_unused_longest) {
+  if (::geteuid() != 0) {
+    BOOST_TEST_MESSAGE("skipped: IP_TRANSPARENT and raw sockets need root");
+    return;
+  }
+  loopback_receiver a;
+  auto r = to(a.port);
+  r.keep_source = true;
+  udp_replicator rep(2);
+  std::string error;
+  BOOST_REQUIRE_MESSAGE(rep.open({r}, error), error);
+  auto exporter = [](uint32_t last) { return ip_address::from_v4(0x7f000000 | last); };
+  rep.replicate(make_batch(0, 1, exporter(97)));
+  rep.replicate(make_batch(1, 1, exporter(98)));
+  rep.replicate(make_batch(2, 1, exporter(97)));
+  // .98 is the one unused longest: .99 takes its socket.
+  rep.replicate(make_batch(3, 1, exporter(99)));
+  BOOST_TEST(rep.counters(0).source_sockets == 2u);
+  BOOST_TEST(rep.counters(0).source_evictions == 1u);
+  // Three new exporters in one batch, two sockets: .96 and .95 take them,
+  // and .94's copy goes as a raw packet (no socket may be taken from under
+  // copies of the same batch).
+  datagram_batch three;
+  for (uint32_t i = 4; i < 7; ++i) {
+    auto text = expected_payload(i);
+    datagram_info meta;
+    meta.exporter = exporter(100 - i);
+    meta.exporter_port = 40000;
+    three.add(reinterpret_cast<const uint8_t*>(text.data()), uint32_t(text.size()), meta);
+  }
+  rep.replicate(three);
+  BOOST_TEST(rep.counters(0).source_evictions == 3u);
+  BOOST_TEST(rep.counters(0).source_sockets == 2u);
+  std::map<uint32_t, std::vector<std::string>> by_source;
+  for (auto& [payload, from] : a.drain()) {
+    BOOST_TEST(ntohs(from.sin_port) == 40000u);
+    by_source[ntohl(from.sin_addr.s_addr) & 0xff].push_back(payload);
+  }
+  BOOST_TEST(by_source.size() == 6u);
+  BOOST_TEST(by_source[97] == (std::vector<std::string>{expected_payload(0), expected_payload(2)}));
+  BOOST_TEST(by_source[98] == (std::vector<std::string>{expected_payload(1)}));
+  BOOST_TEST(by_source[99] == (std::vector<std::string>{expected_payload(3)}));
+  BOOST_TEST(by_source[96] == (std::vector<std::string>{expected_payload(4)}));
+  BOOST_TEST(by_source[95] == (std::vector<std::string>{expected_payload(5)}));
+  BOOST_TEST(by_source[94] == (std::vector<std::string>{expected_payload(6)}));
+  BOOST_TEST(rep.counters(0).datagrams == 7u);
 }
 
 BOOST_AUTO_TEST_CASE(keep_source_falls_back_to_raw_packets_when_the_exporters_port_is_taken_here) {
