@@ -88,6 +88,21 @@ datagram_batch make_batch(size_t first, size_t n, const ip_address& exporter,
   return b;
 }
 
+/// keep_source needs root (raw sockets, IP_TRANSPARENT): its tests skip without.
+bool skip_without_root() {
+  if (::geteuid() == 0)
+    return false;
+  BOOST_TEST_MESSAGE("skipped: keep_source needs root");
+  return true;
+}
+
+/// A receiver on 127.0.0.1:port whose copies keep the exporter's source.
+replica_receiver spoofing_to(uint16_t port) {
+  auto r = to(port);
+  r.keep_source = true;
+  return r;
+}
+
 std::string expected_payload(size_t i) {
   return "payload " + std::to_string(i) + std::string(i * 13, 'x');
 }
@@ -350,13 +365,10 @@ BOOST_AUTO_TEST_CASE(
 }
 
 BOOST_AUTO_TEST_CASE(keep_source_sends_from_the_exporters_address_and_port_as_root) {
-  if (::geteuid() != 0) {
-    BOOST_TEST_MESSAGE("skipped: raw sockets need root");
+  if (skip_without_root())
     return;
-  }
   loopback_receiver a;
-  auto r = to(a.port);
-  r.keep_source = true;
+  auto r = spoofing_to(a.port);
   udp_replicator rep;
   std::string error;
   BOOST_REQUIRE_MESSAGE(rep.open({r}, error), error);
@@ -376,13 +388,10 @@ BOOST_AUTO_TEST_CASE(keep_source_sends_from_the_exporters_address_and_port_as_ro
 }
 
 BOOST_AUTO_TEST_CASE(keep_source_sends_each_exporters_datagrams_in_order_from_its_own_socket) {
-  if (::geteuid() != 0) {
-    BOOST_TEST_MESSAGE("skipped: IP_TRANSPARENT and raw sockets need root");
+  if (skip_without_root())
     return;
-  }
   loopback_receiver a;
-  auto r = to(a.port);
-  r.keep_source = true;
+  auto r = spoofing_to(a.port);
   udp_replicator rep;
   std::string error;
   BOOST_REQUIRE_MESSAGE(rep.open({r}, error), error);
@@ -408,13 +417,10 @@ BOOST_AUTO_TEST_CASE(keep_source_sends_each_exporters_datagrams_in_order_from_it
 
 BOOST_AUTO_TEST_CASE(
     a_new_exporter_beyond_the_socket_limit_takes_the_place_of_the_one_unused_longest) {
-  if (::geteuid() != 0) {
-    BOOST_TEST_MESSAGE("skipped: IP_TRANSPARENT and raw sockets need root");
+  if (skip_without_root())
     return;
-  }
   loopback_receiver a;
-  auto r = to(a.port);
-  r.keep_source = true;
+  auto r = spoofing_to(a.port);
   udp_replicator rep(2);
   std::string error;
   BOOST_REQUIRE_MESSAGE(rep.open({r}, error), error);
@@ -456,10 +462,8 @@ BOOST_AUTO_TEST_CASE(
 }
 
 BOOST_AUTO_TEST_CASE(keep_source_falls_back_to_raw_packets_when_the_exporters_port_is_taken_here) {
-  if (::geteuid() != 0) {
-    BOOST_TEST_MESSAGE("skipped: IP_TRANSPARENT and raw sockets need root");
+  if (skip_without_root())
     return;
-  }
   // An exporter on this host whose socket (without SO_REUSEADDR) holds
   // 127.0.0.99:40000: no second socket may bind there.
   int exporter_fd = ::socket(AF_INET, SOCK_DGRAM, 0);
@@ -469,8 +473,7 @@ BOOST_AUTO_TEST_CASE(keep_source_falls_back_to_raw_packets_when_the_exporters_po
   sa.sin_port = htons(40000);
   BOOST_REQUIRE(::bind(exporter_fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0);
   loopback_receiver a;
-  auto r = to(a.port);
-  r.keep_source = true;
+  auto r = spoofing_to(a.port);
   udp_replicator rep;
   std::string error;
   BOOST_REQUIRE_MESSAGE(rep.open({r}, error), error);
