@@ -80,8 +80,8 @@ using counter_sink_actor = caf::typed_actor<            //
     caf::reacts_to<tick_atom>,                          // periodic flush
     caf::replies_to<stats_atom>::with<stats_snapshot>>; //
 
-/// The FILE SINK writes flow records or counter records (JSON lines).
-using file_sink_actor = flow_sink_actor::extend<caf::reacts_to<counter_batch>>;
+/// A RECORD SINK (file, stdout, Kafka) writes flow records or counter records.
+using record_sink_actor = flow_sink_actor::extend<caf::reacts_to<counter_batch>>;
 
 /// A BGP RIB REPLICA (kept by enrichers): takes the speaker's route changes.
 using bgp_replica_actor = caf::typed_actor<caf::reacts_to<bgp_route_batch>>;

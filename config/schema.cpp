@@ -845,9 +845,6 @@ void check_pipeline(const reader& r, const std::string& file, const std::string&
         errors.push_back({file, at, spath + ".records",
                           "counter records come from sFlow counter samples: only the sflow "
                           "pipeline has them"});
-      if (s.type == "kafka")
-        errors.push_back({file, at, spath + ".records",
-                          "counter records go to a file or stdout sink, not to kafka"});
       if (!s.aggregate.empty() || !s.scopes.empty())
         errors.push_back({file, at, spath + ".records",
                           "a counter sink takes every counter record: no aggregate or scopes"});

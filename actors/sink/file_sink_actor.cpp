@@ -14,7 +14,7 @@ namespace tidewatch {
 
 namespace {
 
-using self_ptr = file_sink_actor::stateful_pointer<file_sink_state>;
+using self_ptr = record_sink_actor::stateful_pointer<file_sink_state>;
 
 bool write_stdout(std::string_view data) {
   while (!data.empty()) {
@@ -46,7 +46,7 @@ void write_buffer(self_ptr self, size_t records, const char* what) {
 
 } // namespace
 
-file_sink_actor::behavior_type file_sink(self_ptr self, file_sink_options opts) {
+record_sink_actor::behavior_type file_sink(self_ptr self, file_sink_options opts) {
   auto& st = self->state;
   st.opts = std::move(opts);
   st.encoder = json_encoder{st.opts.json};
@@ -55,7 +55,7 @@ file_sink_actor::behavior_type file_sink(self_ptr self, file_sink_options opts) 
     if (!st.file.open(st.opts.file, &error)) {
       spdlog::error("{}: file sink {}: {}", st.opts.pipeline, st.opts.file.path, error);
       self->quit(make_error(ec::sink_failed, error));
-      return file_sink_actor::behavior_type::make_empty_behavior();
+      return record_sink_actor::behavior_type::make_empty_behavior();
     }
   }
   self->delayed_send(self, std::chrono::seconds(1), tick_atom::value);

@@ -32,7 +32,7 @@ struct file_sink_state {
 /// file or to stdout; acknowledges every flow batch to its sender for
 /// credit. Counter batches (a sink with `records: counters`) become sfacctd's
 /// counter lines, unacknowledged.
-file_sink_actor::behavior_type file_sink(file_sink_actor::stateful_pointer<file_sink_state> self,
-                                         file_sink_options opts);
+record_sink_actor::behavior_type
+file_sink(record_sink_actor::stateful_pointer<file_sink_state> self, file_sink_options opts);
 
 } // namespace tidewatch

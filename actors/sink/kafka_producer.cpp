@@ -149,26 +149,46 @@ void kafka_producer::to_spool(std::string_view key, std::string_view value) {
     ++dropped_full_;
 }
 
+void kafka_producer::send(std::string_view key, std::string_view value) {
+  if (spool_pending_) {
+    to_spool(key, value);
+    return;
+  }
+  switch (produce(key, value, nullptr)) {
+  case produce_result::queued:
+    break;
+  case produce_result::queue_full:
+    to_spool(key, value);
+    break;
+  case produce_result::rejected:
+    ++dropped_rejected_;
+    break;
+  }
+}
+
 void kafka_producer::write(const flow_batch& batch) {
   char key[64];
   for (auto& r : batch.records) {
     value_.clear();
     encoder_.encode_any(r, batch, value_);
     value_.pop_back(); // the newline that ends a JSON line
-    std::string_view k(key, format_key(opts_.key, r, key));
-    if (spool_pending_) {
-      to_spool(k, value_);
-      continue;
-    }
-    switch (produce(k, value_, nullptr)) {
-    case produce_result::queued:
-      break;
-    case produce_result::queue_full:
-      to_spool(k, value_);
-      break;
-    case produce_result::rejected:
-      ++dropped_rejected_;
-      break;
+    send(std::string_view(key, format_key(opts_.key, r, key)), value_);
+  }
+}
+
+void kafka_producer::write(const counter_batch& batch) {
+  char key[64];
+  for (auto& c : batch.counters) {
+    // The agent stands for the exporter; a counter record has no src or dst.
+    size_t key_length = opts_.key == kafka_key::exporter ? c.agent.format(key) : 0;
+    value_.clear();
+    encoder_.encode_counters(c, counter_seq_, value_);
+    // One message per counter record (line).
+    std::string_view lines(value_);
+    while (!lines.empty()) {
+      auto end = lines.find('\n');
+      send(std::string_view(key, key_length), lines.substr(0, end));
+      lines.remove_prefix(end + 1);
     }
   }
 }

@@ -78,6 +78,10 @@ public:
   /// Encodes and enqueues (or spools, or drops) each record of the batch
   /// (flow records, or aggregated ones). Never blocks.
   void write(const flow_batch& batch);
+  /// The same for the counter records of the sflow pipeline's counter
+  /// samples (sfacctd's counter-file JSON, one message per record); the key
+  /// `exporter` is the agent's address, src and dst key nothing.
+  void write(const counter_batch& batch);
 
   /// Serves delivery reports and moves spooled records into the queue while
   /// it has room. Call often (after each batch and on a short timer).
@@ -116,6 +120,8 @@ private:
   void delivered(const rd_kafka_message_s& msg);
   produce_result produce(std::string_view key, std::string_view value, void* opaque);
   void to_spool(std::string_view key, std::string_view value);
+  /// Enqueues one message, behind the spool while it holds any.
+  void send(std::string_view key, std::string_view value);
   void drain_spool();
   void release_if_done(uint64_t id);
 
@@ -123,7 +129,8 @@ private:
   rd_kafka_s* rk_ = nullptr;
   rd_kafka_topic_s* topic_ = nullptr;
   json_encoder encoder_;
-  std::string value_; ///< one encoded record, reused
+  std::string value_;        ///< one encoded record, reused
+  uint64_t counter_seq_ = 0; ///< `seq` of the counter records, per sink as sfacctd numbers them
   spool spool_;
   bool use_spool_ = false;
   /// True while the spool holds records not yet handed to the queue: new

@@ -9,7 +9,7 @@ namespace tidewatch {
 
 namespace {
 
-using self_ptr = flow_sink_actor::stateful_pointer<kafka_sink_state>;
+using self_ptr = record_sink_actor::stateful_pointer<kafka_sink_state>;
 
 /// Logs new drops and failed deliveries, at a limited rate.
 void log_losses(kafka_sink_state& st) {
@@ -26,14 +26,14 @@ void log_losses(kafka_sink_state& st) {
 
 } // namespace
 
-flow_sink_actor::behavior_type kafka_sink(self_ptr self, kafka_sink_options opts) {
+record_sink_actor::behavior_type kafka_sink(self_ptr self, kafka_sink_options opts) {
   auto& st = self->state;
   st.opts = std::move(opts);
   std::string error;
   if (!st.producer.open(st.opts.producer, &error)) {
     spdlog::error("{}: kafka sink {}: {}", st.opts.pipeline, st.opts.producer.topic, error);
     self->quit(make_error(ec::sink_failed, error));
-    return flow_sink_actor::behavior_type::make_empty_behavior();
+    return record_sink_actor::behavior_type::make_empty_behavior();
   }
   if (!st.producer.spooled_records().empty())
     spdlog::info("{}: kafka topic {}: sending {} bytes spooled by an earlier run first",
@@ -49,6 +49,13 @@ flow_sink_actor::behavior_type kafka_sink(self_ptr self, kafka_sink_options opts
         log_losses(st);
         if (auto sender = self->current_sender())
           self->send(caf::actor_cast<flow_producer_actor>(sender), ack_atom::value);
+      },
+      [self](const counter_batch& batch) {
+        auto& st = self->state;
+        st.producer.write(batch);
+        st.producer.poll();
+        st.counter_samples += batch.counters.size();
+        log_losses(st);
       },
       [self](drain_atom, caf::actor coordinator) {
         auto& st = self->state;
@@ -72,7 +79,9 @@ flow_sink_actor::behavior_type kafka_sink(self_ptr self, kafka_sink_options opts
         stats_snapshot s;
         s.pipeline = st.opts.pipeline;
         s.stage = "sink:kafka";
-        s.counters = {{"sink_records_total", st.records}, {"sink_batches_total", st.batches}};
+        s.counters = {{"sink_records_total", st.records},
+                      {"sink_counter_samples_total", st.counter_samples},
+                      {"sink_batches_total", st.batches}};
         st.producer.collect(s.counters);
         return s;
       },

@@ -19,6 +19,7 @@ struct kafka_sink_state {
   kafka_sink_options opts;
   kafka_producer producer;
   uint64_t records = 0;
+  uint64_t counter_samples = 0; ///< sFlow counter samples (one or two records each)
   uint64_t batches = 0;
   uint64_t logged_drops = 0;
   uint64_t logged_failures = 0;
@@ -32,7 +33,7 @@ struct kafka_sink_state {
 /// in memory, then in the on-disk spool, and is dropped, counted and logged
 /// only past both bounds. On drain it flushes within the configured timeout
 /// and spools what is left for the next start.
-flow_sink_actor::behavior_type kafka_sink(flow_sink_actor::stateful_pointer<kafka_sink_state> self,
-                                          kafka_sink_options opts);
+record_sink_actor::behavior_type
+kafka_sink(record_sink_actor::stateful_pointer<kafka_sink_state> self, kafka_sink_options opts);
 
 } // namespace tidewatch

@@ -16,13 +16,15 @@ namespace {
 
 const std::string kmock = env_or("KMOCK", "kmock");
 
-/// A mock Kafka broker on 127.0.0.1:port with topic netflow (3 partitions).
+/// A mock Kafka broker on 127.0.0.1:port with topic netflow (3 partitions),
+/// or the topic given (name:partitions).
 struct broker {
   std::unique_ptr<process> proc;
-  broker(const scratch_dir& dir, uint16_t port, const std::string& tag) {
+  broker(const scratch_dir& dir, uint16_t port, const std::string& tag,
+         const std::string& topic = "netflow:3") {
     auto file = dir / (tag + ".bootstrap");
     std::filesystem::remove(file);
-    proc = std::make_unique<process>(std::vector<std::string>{kmock, "-t", "netflow:3", "-p",
+    proc = std::make_unique<process>(std::vector<std::string>{kmock, "-t", topic, "-p",
                                                               std::to_string(port), "-f",
                                                               file.string()},
                                      dir.path, tag);
@@ -266,4 +268,53 @@ BOOST_AUTO_TEST_CASE(past_both_bounds_the_drop_counter_equals_the_records_missin
   BOOST_TEST(t.distinct == s.records - dropped);
   BOOST_TEST(logged(again, "dropped;") == 0u);
   BOOST_TEST(logged(again, "bytes left in the spool") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(sflow_counter_records_arrive_in_kafka_as_the_counter_file_has_them) {
+  // flowgen's sFlow carries a counter sample (generic + Ethernet records)
+  // at start and every second; a file and a Kafka counter sink of the same
+  // pipeline get the same samples in the same order.
+  scratch_dir dir("kafka-counters");
+  auto udp_port = free_port();
+  auto kafka_port = free_port(SOCK_STREAM);
+  broker b(dir, kafka_port, "kmock", "sflow_counters:1");
+  write_file(dir / "ours.txt", "10.0.0.0/8 lab\n");
+  write_file(dir / "node.yaml",
+             "node:\n  name: test\n  state_dir: " + dir.path.string() +
+                 "\n  shutdown_timeout: 20s\nlogging:\n  level: info\npipelines:\n"
+                 "  netflow:\n    enabled: false\n  sflow:\n    enabled: true\n"
+                 "    listeners:\n      - {address: 127.0.0.1, port: " +
+                 std::to_string(udp_port) +
+                 "}\n    enrichment:\n      prefix_file: " + (dir / "ours.txt").string() +
+                 "\n    sinks:\n      - {type: file, path: " + (dir / "counters.json").string() +
+                 ", records: counters}\n      - {type: kafka, brokers: \"127.0.0.1:" +
+                 std::to_string(kafka_port) +
+                 "\", topic: sflow_counters, key: exporter, records: counters}\n");
+  process d({tidewatchd, "--config", (dir / "node.yaml").string()}, dir.path, "tidewatchd");
+  BOOST_REQUIRE(d.wait_for("sflow: listening on udp", 10s));
+  BOOST_REQUIRE_EQUAL(run(flowgen + " --target 127.0.0.1:" + std::to_string(udp_port) +
+                          " --protocol sflow --records 3000 --rate 1000 --template-interval 1"),
+                      0);
+  stop_daemon(d);
+  auto lines = lines_of(read_file(dir / "counters.json"));
+  // Three or four samples (t = 0, 1, 2 s and maybe 3), two records each.
+  BOOST_TEST_INFO(read_file(dir / "counters.json"));
+  BOOST_TEST((lines.size() == 6u || lines.size() == 8u));
+  std::string out;
+  BOOST_REQUIRE_EQUAL(run("kcat -C -b 127.0.0.1:" + std::to_string(kafka_port) +
+                              " -t sflow_counters -o beginning -e -q -f '%k\\t%s\\n'",
+                          &out),
+                      0);
+  std::vector<std::string> keys, values;
+  for (auto& line : lines_of(out)) {
+    auto tab = line.find('\t');
+    BOOST_REQUIRE(tab != std::string::npos);
+    keys.push_back(line.substr(0, tab));
+    values.push_back(line.substr(tab + 1));
+  }
+  BOOST_TEST(values == lines, boost::test_tools::per_element());
+  for (size_t i = 0; i < keys.size(); ++i)
+    BOOST_TEST(keys[i] == field(values[i], "peer_ip_src"));
+  BOOST_TEST(field(lines[0], "sf_cnt_type") == "sflow_cnt_generic");
+  BOOST_TEST(field(lines[1], "sf_cnt_type") == "sflow_cnt_ethernet");
 }
