@@ -371,19 +371,19 @@ BOOST_AUTO_TEST_CASE(the_counts_of_one_direction_and_kind_age_with_records_of_ot
   BOOST_REQUIRE_EQUAL(top_in.hosts.size(), 1u);
   BOOST_TEST(top_in.hosts[0].pps_in == 195u);
   BOOST_TEST(top_in.hosts[0].pps_out == 40u);
-  // Records of other kinds move the window on: at 102 s the 90 ICMP packets
-  // of bucket 100 are gone, so 95 more are under the ICMP threshold and
-  // only 10 more cross it.
-  events = feed(d, {out(102 * second, 10), flow(other, host, 6, 102 * second, 1, 100),
-                    flow(other, host, 1, 102 * second + 10 * ms, 95, 9500),
-                    flow(other, host, 1, 102 * second + 20 * ms, 10, 1000)});
+  // Records of other kinds move the window on: at 103 s the 90 ICMP packets
+  // of bucket 100 (the parity of the previous bucket) are gone, so 95 more
+  // are under the ICMP threshold and only 10 more cross it.
+  events = feed(d, {out(103 * second, 10), flow(other, host, 6, 103 * second, 1, 100),
+                    flow(other, host, 1, 103 * second + 10 * ms, 95, 9500),
+                    flow(other, host, 1, 103 * second + 20 * ms, 10, 1000)});
   BOOST_REQUIRE_EQUAL(events.size(), 1u);
-  BOOST_TEST(events[0].first == 102 * second + 20 * ms);
+  BOOST_TEST(events[0].first == 103 * second + 20 * ms);
   BOOST_TEST(events[0].second.report.threshold == "icmp_pps 100");
-  auto later = d.top(rate_metric::packets, false, 1, 102 * second + 500 * ms);
+  auto later = d.top(rate_metric::packets, false, 1, 103 * second + 500 * ms);
   BOOST_REQUIRE_EQUAL(later.hosts.size(), 1u);
-  BOOST_TEST(later.hosts[0].pps_out == 30u); // 40 * 0.5 + 10
-  BOOST_TEST(later.hosts[0].pps_in == 106u); // bucket 101 had none
+  BOOST_TEST(later.hosts[0].pps_out == 10u); // bucket 102 had none
+  BOOST_TEST(later.hosts[0].pps_in == 106u);
 }
 
 BOOST_AUTO_TEST_CASE(an_attack_sent_by_our_host_is_found_as_outgoing) {
