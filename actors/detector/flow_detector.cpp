@@ -78,10 +78,14 @@ void flow_detector::reconfigure(detector_settings settings) {
   for (auto& a : active_)
     if (a->report.group_attack)
       a->group = new_index(a->group);
+  // Headroom was taken under the old limits: every window checks at its next record.
   for (auto& e : hosts_.entries()) {
     e.group = uint16_t(groups_by_prefix_.lookup(e.address));
     e.whitelisted = whitelist_.lookup(e.address) != prefix_table::no_match;
+    e.window.room = {};
   }
+  for (auto& g : groups_)
+    g.window.room = {};
   for (auto& s : ring_) {
     if (s.received_us == 0)
       continue;
@@ -110,20 +114,23 @@ void flow_detector::add(const flow_batch& batch, int64_t now_us,
     for (size_t i = k * prefetch_window; i < end; ++i) {
       auto& r = records[i];
       if (scope_has(r.scope, 0))
-        f(lookup++, r.dst_addr, 0);
+        f(lookup++, r, r.dst_addr, 0);
       if (outgoing && scope_has(r.scope, 1))
-        f(lookup++, r.src_addr, 1);
+        f(lookup++, r, r.src_addr, 1);
     }
   };
   auto hash_and_prefetch_slots = [&](size_t k) {
-    each_lookup(k, [&](size_t lookup, const ip_address& a, size_t) {
+    each_lookup(k, [&](size_t lookup, const flow_record&, const ip_address& a, size_t) {
       hashes_[lookup] = host_table::hash(a);
       hosts_.prefetch_slot(hashes_[lookup]);
     });
   };
+  // The lines of counts a record adds to follow from its bucket and kinds.
   auto find_candidates = [&](size_t k) {
-    each_lookup(k, [&](size_t lookup, const ip_address&, size_t dir) {
-      candidates_[lookup] = hosts_.candidate(hashes_[lookup], dir);
+    each_lookup(k, [&](size_t lookup, const flow_record& r, const ip_address&, size_t dir) {
+      auto parity = size_t(bucket_of(r.received_us != 0 ? r.received_us : now_us)) & 1;
+      bool rare = (kinds_of(r.ip_protocol, r.tcp_flags, r.is_fragment) & rare_kinds_mask) != 0;
+      candidates_[lookup] = hosts_.candidate(hashes_[lookup], dir, parity, rare);
     });
   };
   hash_and_prefetch_slots(0);
@@ -241,27 +248,35 @@ void flow_detector::count(const flow_sample& s, int64_t t, const ip_address& hos
   int64_t b = bucket_of(t);
   uint8_t mask = kinds_of(s.ip_protocol, s.tcp_flags, s.is_fragment);
   e->window.roll(b);
-  e->window.counts[dir].current.add(mask, s.packets, s.bytes);
-  if (e->window.attack[dir] != 0)
-    if (auto* a = find_attack(e->window.attack[dir]))
-      a->signature.add(s);
-  if (!e->whitelisted) {
-    auto& limits = group != 0 && !settings_.hostgroups[group - 1].host_limits.empty()
+  e->window.add(dir, mask, s.packets, s.bytes);
+  if (!e->window.room[dir].take(s.packets, s.bytes)) {
+    static const std::vector<rate_limit> no_limits;
+    auto& limits = e->whitelisted ? no_limits
+                   : group != 0 && !settings_.hostgroups[group - 1].host_limits.empty()
                        ? settings_.hostgroups[group - 1].host_limits
                        : settings_.limits;
-    check(e->window, dir, limits, t, host, int(group) - 1, false);
+    recheck(e->window, dir, s, limits, t, host, int(group) - 1, false);
   }
   if (group == 0)
     return;
   auto& g = groups_[group - 1];
   g.window.roll(b);
-  g.window.counts[dir].current.add(mask, s.packets, s.bytes);
-  if (g.window.attack[dir] != 0)
-    if (auto* a = find_attack(g.window.attack[dir]))
+  g.window.add(dir, mask, s.packets, s.bytes);
+  if (!g.window.room[dir].take(s.packets, s.bytes))
+    recheck(g.window, dir, s, settings_.hostgroups[group - 1].group_limits, t, g.address,
+            int(group) - 1, true);
+}
+
+void flow_detector::recheck(rate_window& w, size_t dir, const flow_sample& s,
+                            const std::vector<rate_limit>& limits, int64_t t,
+                            const ip_address& host, int group, bool group_attack) {
+  if (w.attack[dir] != 0)
+    if (auto* a = find_attack(w.attack[dir]))
       a->signature.add(s);
-  auto& group_limits = settings_.hostgroups[group - 1].group_limits;
-  if (!group_limits.empty())
-    check(g.window, dir, group_limits, t, g.address, int(group) - 1, true);
+  if (!limits.empty())
+    check(w, dir, limits, t, host, group, group_attack);
+  // Under attack, every record goes to the attack's signature.
+  w.room[dir] = w.attack[dir] != 0 ? headroom{} : w.room_for(dir, limits, settings_.bucket_us);
 }
 
 void flow_detector::check(rate_window& w, size_t dir, const std::vector<rate_limit>& limits,
@@ -314,7 +329,8 @@ void flow_detector::start_attack(rate_window& w, size_t dir, const rate_limit& c
   }
   std::array<uint64_t, traffic_kinds> packets{};
   for (size_t k = 0; k < traffic_kinds; ++k)
-    packets[k] = uint64_t(w.counts[dir].current.packets[k]) + w.counts[dir].previous.packets[k];
+    packets[k] = w.value(dir, false, traffic_kind(k), rate_metric::packets) +
+                 w.value(dir, true, traffic_kind(k), rate_metric::packets);
   classify(packets, a->signature, r);
   w.attack[dir] = uint32_t(r.id);
   ++attacks_started_;

@@ -132,6 +132,11 @@ private:
              host_entry* candidate, size_t dir);
   /// The bucket of arrival time `t`.
   int64_t bucket_of(int64_t t);
+  /// Handles a record that a window's headroom did not take: adds it to the
+  /// signature of an active attack, checks `limits` and renews the headroom.
+  void recheck(rate_window& w, size_t dir, const flow_sample& s,
+               const std::vector<rate_limit>& limits, int64_t t, const ip_address& host, int group,
+               bool group_attack);
   void check(rate_window& w, size_t dir, const std::vector<rate_limit>& limits, int64_t t,
              const ip_address& host, int group, bool group_attack);
   void start_attack(rate_window& w, size_t dir, const rate_limit& crossed, int64_t t,

@@ -22,8 +22,11 @@ void advise_huge_pages(const void* data, size_t bytes) {
 } // namespace
 
 host_table::host_table(size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {
-  slots_.resize(std::bit_ceil(capacity_ * 2));
-  advise_huge_pages(slots_.data(), slots_.size() * sizeof(uint64_t));
+  // Advised before the zeros are written, which is when the pages are taken.
+  size_t slots = std::bit_ceil(capacity_ * 2);
+  slots_.reserve(slots);
+  advise_huge_pages(slots_.data(), slots * sizeof(uint64_t));
+  slots_.resize(slots);
   mask_ = slots_.size() - 1;
   entries_.reserve(capacity_);
   advise_huge_pages(entries_.data(), capacity_ * sizeof(host_entry));

@@ -11,8 +11,10 @@
 namespace tidewatch {
 
 /// What the detector keeps per tracked host. Aligned to cache lines: the
-/// key, the flags and the window's header fill the first line, and each
-/// direction's counts the next three, so that a record touches four lines.
+/// key, the flags and the window's header (bucket, headroom) fill the first
+/// line, each direction's counts the next three, and the state of crossings
+/// and attacks the last, so that a TCP or UDP record below its host's
+/// thresholds touches two lines (see rate_window).
 struct alignas(64) host_entry {
   ip_address address;
   uint16_t group = 0; ///< hostgroup index + 1; 0: none
@@ -20,7 +22,8 @@ struct alignas(64) host_entry {
   rate_window window;
 };
 static_assert(offsetof(host_entry, window) + offsetof(rate_window, counts) == 64);
-static_assert(sizeof(direction_counts) == 192 && sizeof(host_entry) == 448);
+static_assert(offsetof(direction_counts, rare) == 128 && sizeof(direction_counts) == 192);
+static_assert(sizeof(host_entry) == 512);
 
 /// The tracked hosts: a dense array of entries (so that expiry and top-N
 /// scans walk contiguous memory) behind an open-addressing index with linear
@@ -70,15 +73,17 @@ public:
   /// The entry a host with hash `h` most likely has: the first on its probe
   /// sequence with the same fingerprint (the caller compares the key), or
   /// nullptr. Reads the index (prefetch_slot it first) and hints the CPU to
-  /// load the entry's first line and the counts of direction `dir`.
-  host_entry* candidate(uint64_t h, size_t dir) {
+  /// load the entry's first line and the line of counts that a record of
+  /// direction `dir` in a bucket of parity `parity` adds to, and the rare
+  /// kinds' line if `rare`.
+  host_entry* candidate(uint64_t h, size_t dir, size_t parity, bool rare) {
     auto* e = probe(h, [](const host_entry&) { return true; });
     if (e != nullptr) {
-      auto* counts = reinterpret_cast<const char*>(&e->window.counts[dir]);
+      auto& counts = e->window.counts[dir];
       __builtin_prefetch(e);
-      __builtin_prefetch(counts);
-      __builtin_prefetch(counts + 64);
-      __builtin_prefetch(counts + 128);
+      __builtin_prefetch(&counts.common[parity]);
+      if (rare)
+        __builtin_prefetch(&counts.rare);
     }
     return e;
   }

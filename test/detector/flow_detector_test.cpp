@@ -342,6 +342,50 @@ BOOST_AUTO_TEST_CASE(an_attack_ends_after_the_quiet_time_and_not_before_the_ban_
   BOOST_TEST(d.attacks().attacks[0].id == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(a_host_near_its_threshold_in_the_bucket_before_is_banned_at_the_crossing) {
+  // Records below a host's thresholds skip the check while they fit its
+  // headroom; the record that crosses must still be the one that bans.
+  flow_detector d{settings_with({{traffic_kind::all, rate_metric::packets, 1000}})};
+  auto victim = addr("192.0.2.1");
+  BOOST_TEST(feed(d, syn_flood(victim, 100 * second, 100 * ms, 9, 100)).empty());
+  // 20 packets per 10 ms from 101 s: 900 * (1 - e) + 20 * (j + 1) first
+  // reaches 1000 at the ninth record (j = 8: 828 + 180).
+  auto events = feed(d, syn_flood(victim, 101 * second, 10 * ms, 20, 20));
+  BOOST_REQUIRE_EQUAL(events.size(), 1u);
+  BOOST_TEST(events[0].first == 101 * second + 80 * ms);
+  BOOST_TEST(events[0].second.report.threshold == "pps 1000");
+}
+
+BOOST_AUTO_TEST_CASE(the_counts_of_one_direction_and_kind_age_with_records_of_others) {
+  flow_detector d{settings_with({{traffic_kind::icmp, rate_metric::packets, 100}})};
+  auto host = addr("192.0.2.1");
+  auto other = addr("203.0.113.1");
+  auto out = [&](int64_t at, uint64_t packets) {
+    return flow(host, other, 6, at, packets, packets * 100, traffic_scope::outbound);
+  };
+  auto events = feed(d, {flow(other, host, 6, 100 * second, 300, 30000),
+                         flow(other, host, 1, 100 * second, 90, 9000), out(101 * second, 40)});
+  BOOST_TEST(events.empty());
+  // Half a bucket on, half of the incoming 390 packets still count.
+  auto top_in = d.top(rate_metric::packets, true, 1, 101 * second + 500 * ms);
+  BOOST_REQUIRE_EQUAL(top_in.hosts.size(), 1u);
+  BOOST_TEST(top_in.hosts[0].pps_in == 195u);
+  BOOST_TEST(top_in.hosts[0].pps_out == 40u);
+  // Records of other kinds move the window on: at 103 s the 90 ICMP packets
+  // of bucket 100 (the parity of the previous bucket) are gone, so 95 more
+  // are under the ICMP threshold and only 10 more cross it.
+  events = feed(d, {out(103 * second, 10), flow(other, host, 6, 103 * second, 1, 100),
+                    flow(other, host, 1, 103 * second + 10 * ms, 95, 9500),
+                    flow(other, host, 1, 103 * second + 20 * ms, 10, 1000)});
+  BOOST_REQUIRE_EQUAL(events.size(), 1u);
+  BOOST_TEST(events[0].first == 103 * second + 20 * ms);
+  BOOST_TEST(events[0].second.report.threshold == "icmp_pps 100");
+  auto later = d.top(rate_metric::packets, false, 1, 103 * second + 500 * ms);
+  BOOST_REQUIRE_EQUAL(later.hosts.size(), 1u);
+  BOOST_TEST(later.hosts[0].pps_out == 10u); // bucket 102 had none
+  BOOST_TEST(later.hosts[0].pps_in == 106u);
+}
+
 BOOST_AUTO_TEST_CASE(an_attack_sent_by_our_host_is_found_as_outgoing) {
   flow_detector d{settings_with({{traffic_kind::udp, rate_metric::packets, 1000}})};
   std::vector<flow_record> xs;
