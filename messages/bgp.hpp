@@ -117,6 +117,7 @@ struct bgp_neighbor_status {
   uint64_t prefixes = 0; ///< routes in its Adj-RIB-In (each ADD-PATH path counts)
   uint64_t updates_received = 0;
   uint64_t withdrawals_received = 0;
+  uint64_t route_refreshes_received = 0; ///< ROUTE-REFRESH messages (RFC 2918)
 
   friend bool operator==(const bgp_neighbor_status&, const bgp_neighbor_status&) = default;
 };
@@ -125,7 +126,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, bgp_neighbor_status& x) {
   return f(caf::meta::type_name("tidewatch::bgp_neighbor_status"), x.address, x.remote_as,
            x.router_id, x.state, x.established_us, x.prefixes, x.updates_received,
-           x.withdrawals_received);
+           x.withdrawals_received, x.route_refreshes_received);
 }
 
 /// The answer to a route lookup: the longest match of an address in one

@@ -353,32 +353,40 @@ adj_rib_in::match adj_rib_in::slot_route(uint32_t id, unsigned b) const {
 }
 
 void adj_rib_in::lookup(const ip_address* in, size_t count, match* out) const {
-  // Each lane walks one address a step per round: IPv4's first level, then
-  // a node per stride, whose first 512 bytes (header, runs, routes of most
-  // nodes) are prefetched a round ahead. A lane that finishes takes the
-  // next address.
-  constexpr size_t lanes = 8;
+  // Each lane walks one address as a small state machine whose every step
+  // reads one thing that the step before prefetched: IPv4's first-level
+  // entry, a node's place in the pool, the node's header, its run, its own
+  // route. A lane prefetches and yields to the next lane, so the memory
+  // reads of many addresses are in flight together; a lane that finishes
+  // takes the next address.
+  constexpr size_t lanes = 16;
+  enum class step : uint8_t { top, place, header, run, route };
   struct lane {
     const uint8_t* key = nullptr;
-    const uint32_t* top = nullptr; ///< its v4_top_ entry, until read
+    const void* next = nullptr; ///< what the next step reads (prefetched)
     size_t index = 0;
-    uint32_t id = 0;
     unsigned depth = 0;
+    step at = step::top;
     match best;
+    const uint32_t* node = nullptr;
   };
   std::array<lane, lanes> ls;
   size_t next = 0;
   size_t active = 0;
   auto start = [&](lane& l) {
     const ip_address& a = in[next];
-    l = lane{};
     l.key = key_of(a);
     l.index = next++;
-    l.id = v6_root;
+    l.best = match{};
     if (a.is_v4()) {
-      l.top = v4_top_.data() + (unsigned(l.key[0]) << 8 | l.key[1]);
-      __builtin_prefetch(l.top);
+      l.at = step::top;
+      l.next = v4_top_.data() + (unsigned(l.key[0]) << 8 | l.key[1]);
+    } else {
+      l.at = step::place;
+      l.depth = 0;
+      l.next = &nodes_[v6_root];
     }
+    __builtin_prefetch(l.next);
   };
   auto finish = [&](size_t& i, const match& m) {
     lane& l = ls[i];
@@ -390,36 +398,65 @@ void adj_rib_in::lookup(const ip_address* in, size_t count, match* out) const {
       l = ls[--active];
     }
   };
+  auto go = [](lane& l, step s, const void* p) {
+    l.at = s;
+    l.next = p;
+    __builtin_prefetch(p);
+  };
   for (; active < lanes && next < count; ++active)
     start(ls[active]);
   while (active > 0) {
     for (size_t i = 0; i < active;) {
       lane& l = ls[i];
-      if (l.top) {
-        uint32_t top = *l.top;
-        l.top = nullptr;
+      switch (l.at) {
+      case step::top: {
+        uint32_t top = *static_cast<const uint32_t*>(l.next);
         if (!(top & top_node)) {
           finish(i, top_route(l.key[0], top));
           continue;
         }
-        l.id = top & ~top_node;
         l.depth = 2;
-        prefetch_block(l.id);
-        ++i;
+        go(l, step::place, &nodes_[top & ~top_node]);
+        break;
+      }
+      case step::place: {
+        // The header's two cache lines; blocks are 32-byte aligned.
+        l.node = pool_.data() + static_cast<const node_ref*>(l.next)->offset;
+        go(l, step::header, l.node);
+        __builtin_prefetch(l.node + header_words - 1);
+        break;
+      }
+      case step::header: {
+        const uint32_t* n = l.node;
+        if (n[h_cover_attributes])
+          l.best = cover_of(n);
+        unsigned b = l.key[l.depth];
+        if (test(n + h_child_bits, b)) {
+          ++l.depth;
+          go(l, step::place, &nodes_[n[header_words + rank_below(n + h_child_bits, b)]]);
+          break;
+        }
+        unsigned run = rank_below(n + h_run_bits, b) + test(n + h_run_bits, b) - 1;
+        go(l, step::run, reinterpret_cast<const char*>(n + run_offset(n)) + run * 2);
+        break;
+      }
+      case step::run: {
+        uint16_t local;
+        std::memcpy(&local, l.next, 2);
+        if (local == no_entry) {
+          finish(i, l.best);
+          continue;
+        }
+        go(l, step::route, l.node + own_offset(l.node) + local * entry_words);
+        break;
+      }
+      case step::route: {
+        auto* e = static_cast<const uint32_t*>(l.next);
+        finish(i, match{e[0], uint8_t(l.depth * 8 + (e[2] >> 8 & 0xff)), e[1]});
         continue;
       }
-      const uint32_t* n = block(l.id);
-      if (n[h_cover_attributes])
-        l.best = cover_of(n);
-      unsigned b = l.key[l.depth];
-      if (test(n + h_child_bits, b)) {
-        l.id = n[header_words + rank_below(n + h_child_bits, b)];
-        ++l.depth;
-        prefetch_block(l.id);
-        ++i;
-      } else {
-        finish(i, own_match(n, b, l.depth, l.best));
       }
+      ++i;
     }
   }
 }

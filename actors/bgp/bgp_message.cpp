@@ -522,6 +522,11 @@ bgp_error parse_notification(const uint8_t* p, size_t size) {
   return make_error(p[0], p[1], std::vector<uint8_t>(p + 2, p + size));
 }
 
+bool parse_route_refresh(const uint8_t* p, size_t size, bgp_family& out) {
+  // AFI, then the reserved byte (RFC 7313's subtype: 0 is a request), then SAFI.
+  return size == 4 && p[2] == 0 && family_of(load_be16(p), p[3], out);
+}
+
 // -- encoders --
 
 namespace {

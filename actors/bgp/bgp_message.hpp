@@ -122,6 +122,12 @@ void parse_update(const uint8_t* p, size_t size, const bgp_update_options& optio
 /// Decodes a NOTIFICATION body.
 bgp_error parse_notification(const uint8_t* p, size_t size);
 
+/// Decodes a ROUTE-REFRESH body (RFC 2918; 4 bytes, as parse_header checks)
+/// into the family it asks to be re-sent. False when it is not a plain
+/// request (an RFC 7313 subtype) or names a family tidewatch does not speak:
+/// such a message is ignored.
+bool parse_route_refresh(const uint8_t* p, size_t size, bgp_family& out);
+
 // -- encoders: each appends one whole message to `out` --
 
 void encode_open(const bgp_open& open, std::vector<uint8_t>& out);

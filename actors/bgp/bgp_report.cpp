@@ -62,14 +62,14 @@ std::string format_uptime(int64_t seconds) {
 
 std::string render_neighbors_table(const std::vector<bgp_neighbor_status>& neighbors,
                                    int64_t now_us) {
-  std::string out =
-      fmt::format("{:<40} {:>10} {:<15} {:<13} {:>10} {:>10} {:>10} {:>11}\n", "NEIGHBOR", "AS",
-                  "ROUTER ID", "STATE", "UPTIME", "PREFIXES", "UPDATES", "WITHDRAWALS");
+  std::string out = fmt::format("{:<40} {:>10} {:<15} {:<13} {:>10} {:>10} {:>10} {:>11} {:>9}\n",
+                                "NEIGHBOR", "AS", "ROUTER ID", "STATE", "UPTIME", "PREFIXES",
+                                "UPDATES", "WITHDRAWALS", "REFRESHES");
   for (auto& n : neighbors)
-    out += fmt::format("{:<40} {:>10} {:<15} {:<13} {:>10} {:>10} {:>10} {:>11}\n",
+    out += fmt::format("{:<40} {:>10} {:<15} {:<13} {:>10} {:>10} {:>10} {:>11} {:>9}\n",
                        n.address.to_string(), n.remote_as, router_id_text(n.router_id), n.state,
                        format_uptime(uptime_seconds(n, now_us)), n.prefixes, n.updates_received,
-                       n.withdrawals_received);
+                       n.withdrawals_received, n.route_refreshes_received);
   return out;
 }
 
@@ -81,9 +81,10 @@ std::string render_neighbors_json(const std::vector<bgp_neighbor_status>& neighb
       out += ",";
     out += fmt::format(
         "{{\"neighbor\":\"{}\",\"remote_as\":{},\"router_id\":\"{}\",\"state\":\"{}\","
-        "\"uptime\":{},\"prefixes\":{},\"updates\":{},\"withdrawals\":{}}}",
+        "\"uptime\":{},\"prefixes\":{},\"updates\":{},\"withdrawals\":{},\"refreshes\":{}}}",
         n.address.to_string(), n.remote_as, router_id_text(n.router_id), n.state,
-        uptime_seconds(n, now_us), n.prefixes, n.updates_received, n.withdrawals_received);
+        uptime_seconds(n, now_us), n.prefixes, n.updates_received, n.withdrawals_received,
+        n.route_refreshes_received);
   }
   return out + "]";
 }

@@ -137,12 +137,16 @@ bool bgp_session::handle(const bgp_header& header, const uint8_t* body, size_t s
     error_received_ = true;
     state_ = bgp_state::idle;
     return false;
-  case bgp_message_type::route_refresh:
-    // We advertise nothing the peer could want refreshed except blackholes,
-    // which the speaker re-sends on its own schedule.
+  case bgp_message_type::route_refresh: {
     if (state_ != bgp_state::established)
       return fail(fsm_error, out);
+    ++refreshes_;
+    // RFC 2918: a request for a family that was not negotiated is ignored.
+    bgp_family family;
+    if (parse_route_refresh(body, size, family) && families_[size_t(family)])
+      readvertise(family, out);
     return true;
+  }
   }
   return true;
 }
@@ -166,6 +170,24 @@ void bgp_session::add_update(std::vector<bgp_route_batch>& changes) {
     r.attributes = index;
     batch.announced.push_back(r);
   }
+}
+
+void bgp_session::advertise(const bgp_route& route, const bgp_path_attributes* attributes,
+                            std::vector<uint8_t>& out) {
+  if (state_ != bgp_state::established)
+    return;
+  std::pair key{route.network, route.length};
+  if (attributes)
+    adj_rib_out_[key] = *attributes;
+  else
+    adj_rib_out_.erase(key);
+  encode_update({route}, attributes, false, out);
+}
+
+void bgp_session::readvertise(bgp_family family, std::vector<uint8_t>& out) const {
+  for (auto& [key, attributes] : adj_rib_out_)
+    if (key.first.is_v4() == (family == bgp_family::ipv4))
+      encode_update({{key.first, key.second, 0, 0}}, &attributes, false, out);
 }
 
 bool bgp_session::tick(int64_t now_ms, std::vector<uint8_t>& out) {

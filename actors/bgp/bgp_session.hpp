@@ -2,6 +2,8 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
+#include <utility>
 #include <vector>
 
 #include "actors/bgp/bgp_message.hpp"
@@ -45,6 +47,13 @@ public:
   bool tick(int64_t now_ms, std::vector<uint8_t>& out);
   /// Ends the session with a Cease NOTIFICATION (RFC 4486 subcode).
   void close(uint8_t subcode, std::vector<uint8_t>& out);
+  /// Announces (attributes non-null) or withdraws one of our routes: appends
+  /// the UPDATE to out and keeps the route in our Adj-RIB-Out, which is
+  /// re-sent when the peer asks with a ROUTE-REFRESH (RFC 2918). Does
+  /// nothing before Established: the caller advertises its routes once the
+  /// session is up.
+  void advertise(const bgp_route& route, const bgp_path_attributes* attributes,
+                 std::vector<uint8_t>& out);
 
   bgp_state state() const { return state_; }
   const ip_address& peer() const { return peer_; }
@@ -64,12 +73,16 @@ public:
   uint64_t announcements_received() const { return announcements_; }
   uint64_t treated_as_withdraw() const { return treat_as_withdraw_; }
   uint64_t attributes_discarded() const { return discarded_; }
+  /// ROUTE-REFRESH messages received while Established (answered or not).
+  uint64_t route_refreshes_received() const { return refreshes_; }
 
 private:
   bool handle(const bgp_header& header, const uint8_t* body, size_t size, int64_t now_ms,
               std::vector<uint8_t>& out, std::vector<bgp_route_batch>& changes);
   bool fail(bgp_error error, std::vector<uint8_t>& out);
   void add_update(std::vector<bgp_route_batch>& changes);
+  /// Re-sends our Adj-RIB-Out routes of one family.
+  void readvertise(bgp_family family, std::vector<uint8_t>& out) const;
 
   bgp_session_settings settings_;
   ip_address peer_;
@@ -90,6 +103,9 @@ private:
   uint64_t announcements_ = 0;
   uint64_t treat_as_withdraw_ = 0;
   uint64_t discarded_ = 0;
+  uint64_t refreshes_ = 0;
+  /// Our routes the peer was sent, by prefix (network, length).
+  std::map<std::pair<ip_address, uint8_t>, bgp_path_attributes> adj_rib_out_;
 };
 
 } // namespace tidewatch

@@ -154,10 +154,7 @@ void bgp_session_loop(caf::blocking_actor* self, int fd, session_setup setup,
   int64_t last_status_ms = 0;
   std::vector<uint8_t> buffer(65536);
   auto announce = [&](const blackhole_route& b) {
-    if (session.state() != bgp_state::established)
-      return;
     bool v4 = b.address.is_v4();
-    std::vector<bgp_route> routes = {{b.address, uint8_t(v4 ? 32 : 128), 0, 0}};
     bgp_path_attributes a;
     a.origin = 0;
     a.segments = {uint16_t(uint16_t(as_segment_type::sequence) << 8 | 1)};
@@ -165,8 +162,8 @@ void bgp_session_loop(caf::blocking_actor* self, int fd, session_setup setup,
     a.next_hop = v4 ? setup.next_hop_v4 : setup.next_hop_v6;
     a.communities = b.communities;
     std::vector<uint8_t> wire;
-    encode_update(routes, b.announce ? &a : nullptr, false, wire);
-    if (!write_all(fd, wire))
+    session.advertise({b.address, uint8_t(v4 ? 32 : 128), 0, 0}, b.announce ? &a : nullptr, wire);
+    if (!wire.empty() && !write_all(fd, wire))
       alive = false;
   };
   while (alive) {
@@ -213,6 +210,7 @@ void bgp_session_loop(caf::blocking_actor* self, int fd, session_setup setup,
       status.router_id = session.peer_open().router_id;
       status.updates_received = session.updates_received();
       status.withdrawals_received = session.withdrawals_received();
+      status.route_refreshes_received = session.route_refreshes_received();
       if (!alive)
         status.established_us = 0;
       self->send(speaker, status);
@@ -458,6 +456,8 @@ bgp_speaker(bgp_speaker_actor::stateful_pointer<bgp_speaker_state> self, bgp_con
           s.counters.push_back({"bgp_updates_received_total" + label, n.status.updates_received});
           s.counters.push_back(
               {"bgp_withdrawals_received_total" + label, n.status.withdrawals_received});
+          s.counters.push_back(
+              {"bgp_route_refreshes_received_total" + label, n.status.route_refreshes_received});
         }
         s.counters.push_back({"bgp_blackholes_active", self->state.blackholes.size()});
         return std::vector<stats_snapshot>{std::move(s)};

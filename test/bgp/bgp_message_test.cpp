@@ -311,10 +311,11 @@ BOOST_AUTO_TEST_CASE(neighbors_and_routes_render_as_tables_and_json) {
   n.prefixes = 3;
   n.updates_received = 4;
   n.withdrawals_received = 1;
+  n.route_refreshes_received = 2;
   BOOST_TEST(render_neighbors_json({n}, 3'662'000'000) ==
              "[{\"neighbor\":\"127.0.0.2\",\"remote_as\":4200000001,\"router_id\":\"127.0.0.2\","
              "\"state\":\"established\",\"uptime\":3661,\"prefixes\":3,\"updates\":4,"
-             "\"withdrawals\":1}]");
+             "\"withdrawals\":1,\"refreshes\":2}]");
   auto table = render_neighbors_table({n}, 3'662'000'000);
   BOOST_TEST(table.find("1h01m01s") != std::string::npos);
   BOOST_TEST(std::count(table.begin(), table.end(), '\n') == 2);

@@ -367,3 +367,111 @@ BOOST_AUTO_TEST_CASE(a_replica_fed_a_snapshot_answers_like_the_original) {
   BOOST_TEST(origin_of(replica, n, "2001:db8::1") == 2u);
   BOOST_TEST(replica.attributes().size() == 2u);
 }
+
+BOOST_AUTO_TEST_CASE(
+    batched_lookups_of_both_families_match_a_brute_force_search_through_withdrawals) {
+  // IPv4 and IPv6 routes of every length, the default routes and many /32s
+  // and /128s among them, nested within a few /16s and /32s so that lookups
+  // end at every depth; a third of the changes are withdrawals. After each
+  // block of changes, one batch of mixed addresses (more than the lanes)
+  // must give exactly what a search of every route gives.
+  std::mt19937 rng(23);
+  adj_rib_in rib;
+  using bits128 = unsigned __int128;
+  struct ref {
+    bool v4;
+    bits128 network; ///< IPv4 in the low 32 bits
+    uint8_t length;
+    uint32_t value;
+  };
+  std::vector<ref> refs;
+  auto mask = [](bool v4, uint8_t length) {
+    unsigned width = v4 ? 32 : 128;
+    bits128 all = v4 ? bits128(0xffffffffu) : ~bits128(0);
+    return length == 0 ? bits128(0) : (all << (width - length)) & all;
+  };
+  auto to_address = [](bool v4, bits128 x) {
+    if (v4)
+      return ip_address::from_v4(uint32_t(x));
+    uint8_t bytes[16];
+    for (int i = 15; i >= 0; --i, x >>= 8)
+      bytes[i] = uint8_t(x);
+    return ip_address::from_v6_bytes(bytes);
+  };
+  auto random_address = [&](bool v4) {
+    if (v4)
+      return bits128(uint32_t(0x0a000000 | (rng() % 3) << 16 | (rng() & 0xffff)));
+    bits128 x = bits128(0x20010db8u + rng() % 2) << 96;
+    for (int i = 0; i < 5; ++i)
+      x |= bits128(rng() % 4) << (rng() % 96);
+    return x;
+  };
+  auto random_length = [&](bool v4) {
+    unsigned width = v4 ? 32 : 128;
+    switch (rng() % 4) {
+    case 0:
+      return uint8_t(width); // a host route
+    case 1:
+      return uint8_t(rng() % (width + 1));
+    default:
+      return uint8_t(v4 ? 16 + rng() % 17 : 32 + rng() % 97);
+    }
+  };
+  uint32_t next_value = 1;
+  for (bool v4 : {true, false}) {
+    rib.insert(to_address(v4, 0), 0, 0, next_value);
+    refs.push_back({v4, 0, 0, next_value++});
+  }
+  std::vector<ip_address> probes(301);
+  std::vector<bits128> keys(probes.size());
+  std::vector<adj_rib_in::match> out(probes.size());
+  for (int block = 0; block < 60; ++block) {
+    for (int change = 0; change < 50; ++change) {
+      if (!refs.empty() && rng() % 3 == 0) {
+        size_t i = rng() % refs.size();
+        BOOST_TEST(rib.remove(to_address(refs[i].v4, refs[i].network), refs[i].length, 0) ==
+                   refs[i].value);
+        refs.erase(refs.begin() + std::ptrdiff_t(i));
+        continue;
+      }
+      bool v4 = rng() % 2 == 0;
+      uint8_t length = random_length(v4);
+      bits128 network = random_address(v4) & mask(v4, length);
+      auto same = std::find_if(refs.begin(), refs.end(), [&](const ref& r) {
+        return r.v4 == v4 && r.network == network && r.length == length;
+      });
+      BOOST_TEST(rib.insert(to_address(v4, network), length, 0, next_value) ==
+                 (same == refs.end() ? 0u : same->value));
+      if (same != refs.end())
+        same->value = next_value++;
+      else
+        refs.push_back({v4, network, length, next_value++});
+    }
+    for (size_t i = 0; i < probes.size(); ++i) {
+      bool v4 = rng() % 2 == 0;
+      keys[i] = random_address(v4);
+      if (i % 5 == 0 && !refs.empty()) {
+        // A stored prefix's own address: its host routes match.
+        const ref& r = refs[rng() % refs.size()];
+        v4 = r.v4;
+        keys[i] = r.network;
+      }
+      probes[i] = to_address(v4, keys[i]);
+    }
+    rib.lookup(probes.data(), probes.size(), out.data());
+    for (size_t i = 0; i < probes.size(); ++i) {
+      bool v4 = probes[i].is_v4();
+      const ref* best = nullptr;
+      for (auto& r : refs)
+        if (r.v4 == v4 && (keys[i] & mask(v4, r.length)) == r.network &&
+            (!best || r.length > best->length))
+          best = &r;
+      BOOST_TEST(out[i].attributes == (best ? best->value : 0u));
+      BOOST_TEST(out[i].length == (best ? best->length : 0));
+      auto one = rib.lookup(probes[i]);
+      BOOST_TEST(one.attributes == out[i].attributes);
+      BOOST_TEST(one.length == out[i].length);
+    }
+  }
+  BOOST_TEST(rib.size() == refs.size());
+}

@@ -172,3 +172,79 @@ BOOST_FIXTURE_TEST_CASE(a_received_notification_ends_the_session, fixture) {
   BOOST_TEST(session.last_error().code == 6);
   BOOST_TEST(session.last_error().subcode == 2);
 }
+
+namespace {
+
+/// A ROUTE-REFRESH (RFC 2918) for an AFI/SAFI; `subtype` is RFC 7313's.
+std::vector<uint8_t> route_refresh(uint16_t afi, uint8_t safi, uint8_t subtype = 0) {
+  std::vector<uint8_t> wire = {
+      0xff,         0xff,    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+      0xff,         0xff,    0xff, 0xff, 0xff, 0xff, 0,    23,   5,    uint8_t(afi >> 8),
+      uint8_t(afi), subtype, safi};
+  return wire;
+}
+
+/// Our blackhole route's attributes: AS path 65000, a community.
+bgp_path_attributes blackhole_attributes(const char* next_hop) {
+  bgp_path_attributes a;
+  a.origin = 0;
+  a.segments = {uint16_t(2 << 8 | 1)};
+  a.as_path = {65000};
+  a.next_hop = addr(next_hop);
+  a.communities = {0xffff029a};
+  return a;
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(a_route_refresh_resends_the_routes_of_its_family_still_advertised,
+                        fixture) {
+  auto v4 = blackhole_attributes("192.0.2.1");
+  auto v6 = blackhole_attributes("2001:db8::1");
+  bgp_route kept{addr("198.51.100.7"), 32, 0, 0};
+  bgp_route gone{addr("198.51.100.8"), 32, 0, 0};
+  bgp_route kept6{addr("2001:db8:7::7"), 128, 0, 0};
+  session.advertise(kept, &v4, out); // before Established: nothing
+  BOOST_TEST(out.empty());
+  establish();
+  session.advertise(kept, &v4, out);
+  session.advertise(gone, &v4, out);
+  session.advertise(kept6, &v6, out);
+  session.advertise(gone, nullptr, out);
+  BOOST_TEST(types(out) == (std::vector<int>{2, 2, 2, 2}));
+  std::vector<uint8_t> expected4;
+  encode_update({kept}, &v4, false, expected4);
+  std::vector<uint8_t> expected6;
+  encode_update({kept6}, &v6, false, expected6);
+  out.clear();
+  BOOST_TEST(feed(route_refresh(1, 1)));
+  BOOST_TEST(out == expected4);
+  out.clear();
+  BOOST_TEST(feed(route_refresh(2, 1)));
+  BOOST_TEST(out == expected6);
+  BOOST_TEST(session.route_refreshes_received() == 2u);
+  BOOST_TEST(changes.empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(route_refreshes_of_other_families_or_subtypes_are_counted_and_ignored,
+                        fixture) {
+  establish();
+  auto v4 = blackhole_attributes("192.0.2.1");
+  session.advertise({addr("198.51.100.7"), 32, 0, 0}, &v4, out);
+  out.clear();
+  BOOST_TEST(feed(route_refresh(1, 128)));  // IPv4 VPN
+  BOOST_TEST(feed(route_refresh(25, 70)));  // EVPN
+  BOOST_TEST(feed(route_refresh(1, 1, 1))); // RFC 7313 Beginning of Route Refresh
+  BOOST_TEST(out.empty());
+  BOOST_TEST(session.route_refreshes_received() == 3u);
+  BOOST_TEST(to_string(session.state()) == std::string("established"));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_route_refresh_before_established_is_an_fsm_error, fixture) {
+  session.connected(0, out);
+  out.clear();
+  BOOST_TEST(!feed(route_refresh(1, 1)));
+  BOOST_TEST(types(out) == std::vector<int>{3});
+  BOOST_TEST(out[19] == 5);
+  BOOST_TEST(session.route_refreshes_received() == 0u);
+}
