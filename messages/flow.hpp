@@ -236,23 +236,25 @@ struct label_table {
   }
 };
 
-/// A shared label table crosses nodes as a copy of its texts (an empty table
-/// for none), so a batch stays readable on the other side.
+/// A shared label table crosses nodes as a copy of its texts (none: no
+/// texts). Shared tables are flat: their own `shared` tables do not travel.
 template <class Inspector>
 std::enable_if_t<Inspector::reads_state, typename Inspector::result_type>
 inspect(Inspector& f, std::shared_ptr<const label_table>& x) {
-  label_table none;
-  return f(x ? const_cast<label_table&>(*x) : none);
+  std::string no_text;
+  std::vector<uint32_t> no_ends;
+  return x ? f(const_cast<std::string&>(x->text), const_cast<std::vector<uint32_t>&>(x->ends))
+           : f(no_text, no_ends);
 }
 
 template <class Inspector>
 std::enable_if_t<Inspector::writes_state, typename Inspector::result_type>
 inspect(Inspector& f, std::shared_ptr<const label_table>& x) {
   auto copy = std::make_shared<label_table>();
-  return f(*copy, caf::meta::load_callback([&]() -> caf::error {
-    x = copy->ends.empty() ? nullptr : std::move(copy);
-    return caf::none;
-  }));
+  return f(copy->text, copy->ends, caf::meta::load_callback([&]() -> caf::error {
+             x = copy->ends.empty() ? nullptr : std::move(copy);
+             return caf::none;
+           }));
 }
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, label_table& x) {
