@@ -2,11 +2,15 @@
 
 #include <cstdint>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <caf/error.hpp>
+#include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
+#include <caf/none.hpp>
 
 #include "messages/address.hpp"
 
@@ -176,9 +180,25 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
 /// The texts that records of one batch refer to by index (AS names, site
 /// names, the region), stored back to back in one buffer so that adding a
 /// label costs a copy, not an allocation. Index 0 is the empty text.
+///
+/// An index with shared_flag set refers to one of two shared tables instead
+/// (shared_index()): texts that many batches use and none copies, such as a
+/// database's AS names, kept alive by every batch that refers to them.
 struct label_table {
   std::string text;           ///< every label, concatenated
   std::vector<uint32_t> ends; ///< ends[i - 1]: where label i ends in text
+  /// Immutable tables that shared indexes refer to; null: none.
+  std::shared_ptr<const label_table> shared[2];
+
+  static constexpr uint32_t shared_flag = 0x8000'0000u;
+  static constexpr uint32_t shared_store_bit = 0x4000'0000u;
+  static constexpr uint32_t shared_index_mask = shared_store_bit - 1;
+
+  /// The index that stands for label `index` (>= 1, < 2^30) of shared[store];
+  /// 0 stays 0 (no label).
+  static constexpr uint32_t shared_index(size_t store, uint32_t index) {
+    return index == 0 ? 0 : shared_flag | (store == 0 ? 0 : shared_store_bit) | index;
+  }
 
   /// Adds a label; returns its index (>= 1).
   uint32_t add(std::string_view label) {
@@ -189,24 +209,57 @@ struct label_table {
 
   /// The text of index i; empty for 0 or an index out of range.
   std::string_view operator[](uint32_t i) const {
+    if (i & shared_flag) {
+      const auto& store = shared[(i & shared_store_bit) ? 1 : 0];
+      return store ? (*store)[i & shared_index_mask] : std::string_view{};
+    }
     if (i == 0 || i > ends.size())
       return {};
     uint32_t begin = i == 1 ? 0 : ends[i - 2];
     return std::string_view(text).substr(begin, ends[i - 1] - begin);
   }
 
-  /// Labels held, the empty label 0 included.
+  /// Labels held, the empty label 0 included (shared tables not counted).
   size_t size() const { return ends.size() + 1; }
   void clear() {
     text.clear();
     ends.clear();
+    shared[0] = nullptr;
+    shared[1] = nullptr;
   }
 
-  friend bool operator==(const label_table&, const label_table&) = default;
+  /// Equal texts under equal indexes (shared tables compared by content).
+  friend bool operator==(const label_table& a, const label_table& b) {
+    auto same = [](const auto& x, const auto& y) { return x == y || (x && y && *x == *y); };
+    return a.text == b.text && a.ends == b.ends && same(a.shared[0], b.shared[0]) &&
+           same(a.shared[1], b.shared[1]);
+  }
 };
 
+/// A shared label table crosses nodes as a copy of its texts (none: no
+/// texts). Shared tables are flat: their own `shared` tables do not travel.
+template <class Inspector>
+std::enable_if_t<Inspector::reads_state, typename Inspector::result_type>
+inspect(Inspector& f, std::shared_ptr<const label_table>& x) {
+  std::string no_text;
+  std::vector<uint32_t> no_ends;
+  return x ? f(const_cast<std::string&>(x->text), const_cast<std::vector<uint32_t>&>(x->ends))
+           : f(no_text, no_ends);
+}
+
+template <class Inspector>
+std::enable_if_t<Inspector::writes_state, typename Inspector::result_type>
+inspect(Inspector& f, std::shared_ptr<const label_table>& x) {
+  auto copy = std::make_shared<label_table>();
+  return f(copy->text, copy->ends, caf::meta::load_callback([&]() -> caf::error {
+             x = copy->ends.empty() ? nullptr : std::move(copy);
+             return caf::none;
+           }));
+}
+
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, label_table& x) {
-  return f(caf::meta::type_name("tidewatch::label_table"), x.text, x.ends);
+  return f(caf::meta::type_name("tidewatch::label_table"), x.text, x.ends, x.shared[0],
+           x.shared[1]);
 }
 
 /// The data-path message between decoder, enricher and sinks: many records,

@@ -54,10 +54,8 @@ flow_batch select_scopes(const flow_batch& batch, uint8_t mask) {
 flow_enricher::flow_enricher(enricher_settings settings) : settings_(std::move(settings)) {
   if (settings_.address_cache_size != 0) {
     size_t sets = std::bit_ceil((settings_.address_cache_size + cache_ways - 1) / cache_ways);
-    cache_keys_.resize(sets);
-    cache_facts_.resize(sets * cache_ways);
-    cache_valid_.assign(sets, 0);
-    cache_victim_.assign(sets, 0);
+    cache_.resize(sets);
+    cache_state_.assign(sets, 0);
   }
   index_rules(settings_.sampling.overrides, overrides_);
   index_rules(settings_.sampling.defaults, defaults_);
@@ -69,44 +67,55 @@ void flow_enricher::set_prefixes(std::shared_ptr<const prefix_list> prefixes) {
 }
 
 void flow_enricher::clear_cache() {
-  std::fill(cache_valid_.begin(), cache_valid_.end(), 0);
+  std::fill(cache_state_.begin(), cache_state_.end(), 0);
 }
 
 void flow_enricher::set_databases(std::shared_ptr<geoip_database> country,
                                   std::shared_ptr<geoip_database> asn) {
   country_db_ = std::move(country);
   asn_db_ = std::move(asn);
-  clear_cache(); // cached facts point into the old databases' names
+  clear_cache(); // cached facts name the old databases' AS names
+}
+
+flow_enricher::address_facts flow_enricher::look_up(const ip_address& a) const {
+  address_facts f;
+  if (prefixes_)
+    if (const prefix_list::entry* e = prefixes_->match(a)) {
+      f.ours = uint32_t(e - prefixes_->entries().data()) + 1;
+      f.net_length = family_length(e->prefix);
+    }
+  geo_info country = country_db_ ? country_db_->lookup(a) : geo_info{};
+  geo_info asn = asn_db_ == country_db_ ? country : asn_db_ ? asn_db_->lookup(a) : geo_info{};
+  f.country = country.country ? country.country : asn.country;
+  f.asn = asn.asn ? asn.asn : country.asn;
+  // Shared table 0 holds the ASN database's names, 1 the country database's.
+  f.as_name = asn.as_name ? label_table::shared_index(0, asn.as_name)
+                          : label_table::shared_index(1, country.as_name);
+  return f;
+}
+
+void flow_enricher::prefetch(const ip_address& a) const {
+  const auto* set = reinterpret_cast<const char*>(&cache_[cache_slot(a, cache_.size())]);
+  __builtin_prefetch(set);
+  __builtin_prefetch(set + 64);
 }
 
 flow_enricher::address_facts flow_enricher::facts(const ip_address& a) {
-  address_facts* slot = nullptr;
-  if (!cache_keys_.empty()) {
-    size_t set = cache_slot(a, cache_keys_.size());
-    auto& keys = cache_keys_[set].keys;
-    uint8_t valid = cache_valid_[set];
-    for (size_t way = 0; way < cache_ways; ++way)
-      if ((valid >> way & 1) && keys[way] == a) {
-        ++cache_hits_;
-        return cache_facts_[set * cache_ways + way];
-      }
-    size_t way = cache_victim_[set];
-    cache_victim_[set] = uint8_t((way + 1) % cache_ways);
-    keys[way] = a;
-    cache_valid_[set] = uint8_t(valid | 1u << way);
-    slot = &cache_facts_[set * cache_ways + way];
-    ++cache_misses_;
-  }
-  address_facts f;
-  f.ours = prefixes_ ? prefixes_->match(a) : nullptr;
-  f.country_db = country_db_ ? country_db_->lookup(a) : geo_info{};
-  if (asn_db_ == country_db_)
-    f.asn_db = f.country_db;
-  else
-    f.asn_db = asn_db_ ? asn_db_->lookup(a) : geo_info{};
-  if (slot)
-    *slot = f;
-  return f;
+  if (cache_.empty())
+    return look_up(a);
+  size_t index = cache_slot(a, cache_.size());
+  cache_set& set = cache_[index];
+  uint8_t& state = cache_state_[index];
+  for (size_t way = 0; way < cache_ways; ++way)
+    if ((state >> way & 1) && set.keys[way] == a) {
+      ++cache_hits_;
+      return set.facts[way];
+    }
+  ++cache_misses_;
+  size_t way = state >> 4;
+  state = uint8_t((state & 0x0f) | 1u << way | ((way + 1) % cache_ways) << 4);
+  set.keys[way] = a;
+  return set.facts[way] = look_up(a);
 }
 
 std::pair<uint32_t, sampling_source> flow_enricher::sampling_rate(const flow_record& r) const {
@@ -162,14 +171,21 @@ void flow_enricher::enrich(flow_batch& batch) {
   }
   const uint32_t region = label(batch, &settings_.region);
   const bool geo = country_db_ || asn_db_;
-  // With a cache, one probe per address answers the prefix list and the
-  // databases together; without, the prefix tries are asked directly.
-  const bool use_facts = geo || (prefixes_ && !cache_keys_.empty());
+  if (asn_db_)
+    batch.labels.shared[0] = std::shared_ptr<const label_table>(asn_db_, &asn_db_->names());
+  if (country_db_)
+    batch.labels.shared[1] = std::shared_ptr<const label_table>(country_db_, &country_db_->names());
+  const bool lookups = geo || prefixes_;
   if (settings_.bgp.enabled)
     lookup_routes(batch);
   const size_t count = batch.records.size();
+  const bool prefetching = lookups && !cache_.empty();
   for (size_t i = 0; i < count; ++i) {
     auto& r = batch.records[i];
+    if (prefetching && i + prefetch_distance < count) {
+      prefetch(batch.records[i + prefetch_distance].src_addr);
+      prefetch(batch.records[i + prefetch_distance].dst_addr);
+    }
     auto [rate, source] = sampling_rate(r);
     r.rate_source = source;
     if (rate != 0) {
@@ -186,37 +202,31 @@ void flow_enricher::enrich(flow_batch& batch) {
     }
     // Copies: the second probe may replace the first one's cache way.
     address_facts src_facts, dst_facts;
-    if (use_facts) {
+    if (lookups) {
       src_facts = facts(r.src_addr);
       dst_facts = facts(r.dst_addr);
-    } else if (prefixes_) {
-      src_facts.ours = prefixes_->match(r.src_addr);
-      dst_facts.ours = prefixes_->match(r.dst_addr);
     }
-    const prefix_list::entry* src_net = src_facts.ours;
-    const prefix_list::entry* dst_net = dst_facts.ours;
-    r.scope = src_net ? (dst_net ? traffic_scope::internal : traffic_scope::outbound)
-                      : (dst_net ? traffic_scope::inbound : traffic_scope::external);
+    r.scope = src_facts.ours ? (dst_facts.ours ? traffic_scope::internal : traffic_scope::outbound)
+                             : (dst_facts.ours ? traffic_scope::inbound : traffic_scope::external);
     ++by_scope_[size_t(r.scope)];
-    r.src_net_length = src_net ? family_length(src_net->prefix) : 0;
-    r.dst_net_length = dst_net ? family_length(dst_net->prefix) : 0;
-    r.src_net_name = src_net ? label(batch, &src_net->name) : 0;
-    r.dst_net_name = dst_net ? label(batch, &dst_net->name) : 0;
+    r.src_net_length = src_facts.net_length;
+    r.dst_net_length = dst_facts.net_length;
+    r.src_net_name =
+        src_facts.ours ? label(batch, &prefixes_->entries()[src_facts.ours - 1].name) : 0;
+    r.dst_net_name =
+        dst_facts.ours ? label(batch, &prefixes_->entries()[dst_facts.ours - 1].name) : 0;
     if (settings_.bgp.enabled)
       enrich_bgp(batch, i);
     if (!geo)
       continue;
     for (int side = 0; side < 2; ++side) {
       const auto& f = side == 0 ? src_facts : dst_facts;
-      uint16_t country = f.country_db.country ? f.country_db.country : f.asn_db.country;
-      uint32_t asn = f.asn_db.asn ? f.asn_db.asn : f.country_db.asn;
-      const std::string* as_name = f.asn_db.as_name ? f.asn_db.as_name : f.country_db.as_name;
       uint32_t& record_as = side == 0 ? r.src_as : r.dst_as;
-      if (asn != 0 && (settings_.asn_fill == asn_fill_mode::always ||
-                       (settings_.asn_fill == asn_fill_mode::missing && record_as == 0)))
-        record_as = asn;
-      (side == 0 ? r.src_country : r.dst_country) = country;
-      (side == 0 ? r.src_as_name : r.dst_as_name) = label(batch, as_name);
+      if (f.asn != 0 && (settings_.asn_fill == asn_fill_mode::always ||
+                         (settings_.asn_fill == asn_fill_mode::missing && record_as == 0)))
+        record_as = f.asn;
+      (side == 0 ? r.src_country : r.dst_country) = f.country;
+      (side == 0 ? r.src_as_name : r.dst_as_name) = f.as_name;
     }
   }
   records_ += batch.records.size();

@@ -116,20 +116,25 @@ public:
   const enricher_settings& settings() const { return settings_; }
 
 private:
-  /// What the prefix list and the databases say about one address.
+  /// What the prefix list and the databases say about one address, merged
+  /// the way enrich() uses them (the country database's country, the ASN
+  /// database's AS and name first); 16 bytes, so a cache set's four fit a line.
   struct address_facts {
-    const prefix_list::entry* ours = nullptr;
-    geo_info country_db;
-    geo_info asn_db;
+    uint32_t ours = 0;      ///< 1-based index into prefixes_->entries(); 0: none
+    uint32_t asn = 0;       ///< 0: unknown
+    uint32_t as_name = 0;   ///< shared label index (label_table::shared_index); 0: none
+    uint16_t country = 0;   ///< 0: unknown
+    uint8_t net_length = 0; ///< length of ours as its family counts it
   };
-  /// One cache set: the four addresses share a cache line, so a probe reads
-  /// one line plus the facts of the way that matched.
+  /// One cache set, two cache lines: four addresses, then their facts, so a
+  /// probe reads at most these two lines.
   static constexpr size_t cache_ways = 4;
-  struct cache_set {
+  struct alignas(128) cache_set {
     std::array<ip_address, cache_ways> keys;
+    std::array<address_facts, cache_ways> facts;
   };
   /// One slot of the per-batch label index: label texts are keyed by their
-  /// address (they live in the prefix list, a database or the settings), and
+  /// address (they live in the prefix list, the RIB or the settings), and
   /// a slot of an earlier batch counts as empty, so nothing is cleared
   /// between batches.
   struct label_slot {
@@ -138,6 +143,13 @@ private:
     uint32_t batch = 0;
   };
   static constexpr size_t label_slots = 4096;
+  /// Records ahead of the one enriched whose cache sets are prefetched.
+  static constexpr size_t prefetch_distance = 8;
+  /// Starts loading the cache set of a into the CPU cache, so that a probe a
+  /// few records later does not wait for memory.
+  void prefetch(const ip_address& a) const;
+  /// Asks the prefix list and the databases about a (no cache).
+  address_facts look_up(const ip_address& a) const;
   /// The facts about a, from the cache or looked up (and cached).
   address_facts facts(const ip_address& a);
   /// Rate and its source for r; rate 0 when unknown.
@@ -160,10 +172,10 @@ private:
   std::shared_ptr<geoip_database> asn_db_;
   void clear_cache();
 
-  std::vector<cache_set> cache_keys_;
-  std::vector<address_facts> cache_facts_; ///< set * cache_ways + way
-  std::vector<uint8_t> cache_valid_;       ///< per set: a bit per way
-  std::vector<uint8_t> cache_victim_;      ///< per set: the way replaced next
+  std::vector<cache_set> cache_;
+  /// Per set: bits 0-3 say which ways hold an address, bits 4-5 which way is
+  /// replaced next.
+  std::vector<uint8_t> cache_state_;
   std::vector<label_slot> label_index_ = std::vector<label_slot>(label_slots);
   uint32_t batch_number_ = 0;
 

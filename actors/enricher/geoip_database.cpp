@@ -50,7 +50,8 @@ size_t geoip_database::memory_bytes() const {
   return v4_.starts.size() * sizeof(uint32_t) + v6_.starts.size() * sizeof(v6_key) +
          (v4_.values.size() + v6_.values.size() + v4_.index.size() + v6_.index.size()) *
              sizeof(uint32_t) +
-         infos_.size() * sizeof(geo_info);
+         infos_.size() * sizeof(geo_info) + names_.text.size() +
+         names_.ends.size() * sizeof(uint32_t);
 }
 
 namespace {
@@ -98,7 +99,7 @@ struct geoip_database::walk_state {
   geoip_database& out;
   MMDB_s* db;
   std::unordered_map<uint64_t, uint32_t> value_of_offset;
-  std::unordered_map<std::string_view, const std::string*> names;
+  std::unordered_map<std::string_view, uint32_t> names; ///< views into the mapped database
   std::string error;
   /// The IPv4 tree's node in an IPv6 tree: IPv6 prefixes that lead to it
   /// (::/96, and the ::ffff:0:0/96, 6to4 and Teredo aliases MaxMind's writer
@@ -128,11 +129,9 @@ struct geoip_database::walk_state {
       info.country = country_code(iso[0], iso[1]);
     info.asn = number_at(&entry, asn_path);
     if (auto org = string_at(&entry, org_path); !org.empty()) {
-      auto found = names.find(org);
-      if (found == names.end()) {
-        auto& stored = out.names_.emplace_back(org);
-        found = names.emplace(std::string_view(stored), &stored).first;
-      }
+      auto [found, added] = names.try_emplace(org, 0);
+      if (added)
+        found->second = out.names_.add(org);
       info.as_name = found->second;
     }
     if (info == geo_info{})

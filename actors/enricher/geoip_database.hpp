@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <deque>
 #include <string>
 #include <vector>
 
@@ -13,9 +12,9 @@ namespace tidewatch {
 /// What one MaxMind-format database says about an address; empty fields are
 /// what the database does not have.
 struct geo_info {
-  uint16_t country = 0;                 ///< ISO 3166 alpha-2, first char in the high byte
-  uint32_t asn = 0;                     ///< autonomous system number
-  const std::string* as_name = nullptr; ///< AS organisation; owned by the database
+  uint16_t country = 0; ///< ISO 3166 alpha-2, first char in the high byte
+  uint32_t asn = 0;     ///< autonomous system number
+  uint32_t as_name = 0; ///< AS organisation: index into the database's names(); 0: none
 
   friend bool operator==(const geo_info&, const geo_info&) = default;
 };
@@ -52,6 +51,9 @@ public:
   const std::string& path() const { return path_; }
   /// The database's own type name, e.g. "GeoLite2-Country".
   const std::string& database_type() const { return database_type_; }
+  /// The AS organisations that geo_info::as_name indexes, each stored once:
+  /// batches refer to them through label_table::shared instead of copying.
+  const label_table& names() const { return names_; }
   /// Data records that could not be decoded while flattening (their
   /// addresses find nothing); 0 for a sound database.
   uint64_t lookup_errors() const { return lookup_errors_; }
@@ -110,7 +112,7 @@ private:
   range_table<uint32_t> v4_;
   range_table<v6_key> v6_;
   std::vector<geo_info> infos_;
-  std::deque<std::string> names_; ///< stable storage for as_name
+  label_table names_;
   uint64_t lookup_errors_ = 0;
 };
 

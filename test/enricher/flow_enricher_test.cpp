@@ -209,6 +209,64 @@ BOOST_AUTO_TEST_CASE(maxmind_layout_gives_countries_asns_and_names_for_ipv4_and_
   BOOST_TEST(r[2].dst_as_name == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(as_names_stay_in_the_database_and_outlive_the_enricher_with_the_batch) {
+  flow_batch b;
+  {
+    auto asn = built_databases().open("maxmind-asn");
+    flow_enricher e;
+    e.set_databases(nullptr, asn);
+    b.records = {flow("10.0.0.1", "192.0.2.1", "2001:db8:1::1")};
+    e.enrich(b);
+  }                                  // the batch alone keeps the database's names now
+  BOOST_TEST(b.labels.size() == 1u); // no name copied into the batch
+  BOOST_TEST(b.labels.text.empty());
+  BOOST_TEST(b.label(b.records[0].src_as_name) == "Example \"Quoted\" Org");
+  BOOST_TEST(b.label(b.records[0].dst_as_name) == "Rede Exemplo");
+}
+
+BOOST_AUTO_TEST_CASE(a_tiny_address_cache_gives_the_records_that_no_cache_gives) {
+  auto& dbs = built_databases();
+  // One cache set of four ways and eight addresses: entries are replaced
+  // all the time, and a wrong way would show as another record.
+  const char* v4[] = {"192.0.2.1", "198.51.100.9", "203.0.113.1", "203.0.113.200", "192.0.2.200"};
+  const char* v6[] = {"2001:db8::1", "2001:db8:1::1", "2001:db8::2"};
+  flow_batch cached_batch;
+  for (size_t round = 0; round < 3; ++round) {
+    for (size_t i = 0; i < 5; ++i)
+      cached_batch.records.push_back(flow("10.0.0.1", v4[i], v4[(i + round + 1) % 5]));
+    for (size_t i = 0; i < 3; ++i)
+      cached_batch.records.push_back(flow("10.0.0.1", v6[i], v6[(i + round + 1) % 3]));
+  }
+  flow_batch uncached_batch = cached_batch;
+  auto enrich_with_cache = [&](size_t cache_size, flow_batch& b) {
+    enricher_settings s;
+    s.address_cache_size = cache_size;
+    flow_enricher e{s};
+    e.set_prefixes(ours("192.0.2.128/25 dc1\n2001:db8::/48 dc2\n"));
+    e.set_databases(dbs.open("maxmind-country"), dbs.open("maxmind-asn"));
+    e.enrich(b);
+    std::vector<counter_value> counters;
+    e.collect(counters);
+    for (auto& c : counters)
+      if (c.name == "enricher_geoip_cache_hits_total")
+        return c.value;
+    return uint64_t(999);
+  };
+  BOOST_TEST(enrich_with_cache(4, cached_batch) == 19u); // of 48 probes, round-robin replacement
+  BOOST_TEST(enrich_with_cache(0, uncached_batch) == 0u);
+  BOOST_REQUIRE(cached_batch.records.size() == 24u);
+  for (size_t i = 0; i < 24; ++i) {
+    BOOST_TEST_CONTEXT("record " << i) {
+      BOOST_CHECK(cached_batch.records[i] == uncached_batch.records[i]);
+      BOOST_TEST(cached_batch.label(cached_batch.records[i].dst_as_name) ==
+                 uncached_batch.label(uncached_batch.records[i].dst_as_name));
+    }
+  }
+  BOOST_TEST(cached_batch.label(cached_batch.records[20].src_net_name) == "dc1");
+  BOOST_TEST(country(cached_batch.records[5].src_country) == "FR");
+  BOOST_TEST(cached_batch.label(cached_batch.records[5].dst_as_name) == "Rede Exemplo");
+}
+
 BOOST_AUTO_TEST_CASE(the_flat_country_code_layout_is_read_too) {
   auto& dbs = built_databases();
   flow_enricher e;

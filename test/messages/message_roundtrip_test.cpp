@@ -121,6 +121,23 @@ BOOST_FIXTURE_TEST_CASE(a_flow_batch_crosses_two_nodes_unchanged, two_nodes) {
   BOOST_CHECK(back == batch);
 }
 
+BOOST_FIXTURE_TEST_CASE(a_flow_batch_takes_the_texts_of_its_shared_labels_across, two_nodes) {
+  auto names = std::make_shared<label_table>();
+  for (auto* label : {"First Org", "Second Org"})
+    names->add(label);
+  flow_batch batch{"netflow", std::vector<flow_record>(2, sample_record()), {}};
+  batch.labels.shared[1] = names;
+  batch.records[0].src_as_name = label_table::shared_index(1, 2);
+  batch.records[1].src_as_name = label_table::shared_index(0, 1); // no table 0: empty
+  auto back = round_trip(batch);
+  BOOST_TEST(back.label(back.records[0].src_as_name) == "Second Org");
+  BOOST_TEST(back.label(back.records[1].src_as_name) == "");
+  BOOST_TEST(!back.labels.shared[0]);
+  BOOST_REQUIRE(back.labels.shared[1]);
+  BOOST_TEST(back.labels.shared[1] != names); // a copy on this side
+  BOOST_CHECK(back == batch);
+}
+
 BOOST_FIXTURE_TEST_CASE(a_datagram_batch_crosses_two_nodes_unchanged, two_nodes) {
   datagram_batch batch;
   uint8_t first[] = {0, 5, 0, 1, 2, 3};

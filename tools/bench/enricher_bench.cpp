@@ -6,9 +6,10 @@
 // routes with 100 k distinct paths from the exporter's neighbor. Prints a
 // table; no target is asserted here (see README).
 //
-// usage: enricher_bench --database FILE.mmdb [--seconds S]
+// usage: enricher_bench --database FILE.mmdb [--seconds S] [--only TEXT]
 //   FILE.mmdb: a MaxMind-layout database with countries and ASNs, e.g. made by
 //   tools/bench/make_large_mmdb.pl (300,000 networks is about a real one's size).
+//   --only TEXT: only the rows whose name contains TEXT (e.g. to profile one).
 
 #include <time.h>
 
@@ -18,6 +19,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "actors/enricher/enrichment_files.hpp"
@@ -164,20 +166,24 @@ double measure(flow_enricher& e, const std::vector<flow_batch>& batches, double 
 } // namespace
 
 int main(int argc, char** argv) {
+  const char* usage = "usage: enricher_bench --database FILE.mmdb [--seconds S] [--only TEXT]\n";
   std::string database;
   double seconds = 2;
+  std::string only;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--database") && i + 1 < argc)
       database = argv[++i];
     else if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc)
       seconds = std::atof(argv[++i]);
+    else if (!std::strcmp(argv[i], "--only") && i + 1 < argc)
+      only = argv[++i];
     else {
-      std::fprintf(stderr, "usage: enricher_bench --database FILE.mmdb [--seconds S]\n");
+      std::fputs(usage, stderr);
       return 2;
     }
   }
   if (database.empty()) {
-    std::fprintf(stderr, "usage: enricher_bench --database FILE.mmdb [--seconds S]\n");
+    std::fputs(usage, stderr);
     return 2;
   }
   std::string error;
@@ -227,6 +233,8 @@ int main(int argc, char** argv) {
               ours->memory_bytes() / 1024);
   std::printf("%-36s %12s %16s %12s\n", "enricher", "ns/record", "records/s/core", "cache hits");
   for (auto& r : rows) {
+    if (std::string_view(r.name).find(only) == std::string_view::npos)
+      continue;
     enricher_settings s;
     s.region = "bench";
     s.address_cache_size = r.cache;
