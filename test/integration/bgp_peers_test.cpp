@@ -5,6 +5,8 @@
 // speaker runs in this process, so that its typed queries (neighbors,
 // lookup) show what it learnt; the routers are the real daemons.
 
+#include <algorithm>
+
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
@@ -38,7 +40,12 @@ struct fixture {
   caf::scoped_actor self{sys};
   bgp_speaker_actor speaker;
 
-  fixture() {
+  /// The routers of most tests: gobgpd as 127.0.0.2, bird as 127.0.0.3.
+  static std::vector<bgp_neighbor_config> two_routers() {
+    return {{"127.0.0.2", 4200000001, {}, true}, {"127.0.0.3", 65003, {}, false}};
+  }
+
+  explicit fixture(std::vector<bgp_neighbor_config> routers = two_routers()) {
     bgp_config b;
     b.enabled = true;
     b.address = "127.0.0.1";
@@ -47,7 +54,7 @@ struct fixture {
     b.router_id = "127.0.0.1";
     b.hold_time = 9s;
     b.restart_time = 30s;
-    b.neighbors = {{"127.0.0.2", 4200000001, {}, true}, {"127.0.0.3", 65003, {}, false}};
+    b.neighbors = std::move(routers);
     speaker = spawn_bgp_speaker(sys, b);
   }
   ~fixture() { self->send_exit(speaker, caf::exit_reason::user_shutdown); }
@@ -288,6 +295,81 @@ BOOST_FIXTURE_TEST_CASE(bird_routes_survive_its_graceful_restart_until_it_resync
   BOOST_TEST(eventually([&] { return !lookup("198.51.100.1", "127.0.0.3").found; }, 15s));
   BOOST_TEST(eventually([&] { return neighbor("127.0.0.3").prefixes == 2u; }, 15s));
   BOOST_TEST(lookup("203.0.113.1", "127.0.0.3").found);
+}
+
+BOOST_FIXTURE_TEST_CASE(bird_asking_for_a_route_refresh_is_counted_and_keeps_its_routes, fixture) {
+  bird_router bird{dir, port};
+  bird.write_routes(true);
+  bird.start();
+  BOOST_REQUIRE(eventually([&] { return neighbor("127.0.0.3").prefixes == 3; }, 15s));
+  BOOST_TEST(neighbor("127.0.0.3").route_refreshes_received == 0u);
+  // Without an import table bird reloads a channel by sending ROUTE-REFRESH
+  // (RFC 2918) for it: one for IPv4 unicast, one for IPv6 unicast.
+  std::string out;
+  BOOST_REQUIRE_EQUAL(run("birdc -s " + (dir / "bird.ctl").string() + " reload in tw", &out), 0);
+  BOOST_TEST_INFO(out);
+  BOOST_TEST(eventually([&] { return neighbor("127.0.0.3").route_refreshes_received == 2; }, 10s));
+  std::this_thread::sleep_for(500ms);
+  auto n = neighbor("127.0.0.3");
+  BOOST_TEST(n.route_refreshes_received == 2u);
+  BOOST_TEST(n.state == "established");
+  BOOST_TEST(n.prefixes == 3u);
+  BOOST_TEST(lookup("203.0.113.1", "127.0.0.3").found);
+}
+
+namespace {
+
+constexpr int many = 60;
+
+/// 127.0.1.1 ... 127.0.1.60 as routers of AS 65101 ... 65160.
+std::vector<bgp_neighbor_config> many_routers() {
+  std::vector<bgp_neighbor_config> out;
+  for (int i = 1; i <= many; ++i)
+    out.push_back({"127.0.1." + std::to_string(i), uint32_t(65100 + i), {}, false});
+  return out;
+}
+
+struct many_routers_fixture : fixture {
+  many_routers_fixture() : fixture(many_routers()) {}
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_CASE(sixty_routers_at_once_each_get_a_session_and_a_table_of_their_own,
+                        many_routers_fixture) {
+  // One bird process speaks for all sixty, each session from an address and
+  // AS of its own, each announcing the same two prefixes; eBGP prepends the
+  // router's AS, so each table tells its router apart.
+  bird_router stops_bird_at_the_end{dir, port};
+  std::string conf = "router id 127.0.1.254;\nprotocol device {}\n"
+                     "protocol static s4 { ipv4;\n"
+                     "  route 203.0.113.0/24 blackhole;\n  route 198.51.100.0/24 blackhole;\n}\n";
+  for (int i = 1; i <= many; ++i)
+    conf += "protocol bgp r" + std::to_string(i) + " {\n  local 127.0.1." + std::to_string(i) +
+            " as " + std::to_string(65100 + i) + ";\n  neighbor 127.0.0.1 port " +
+            std::to_string(port) +
+            " as 65000;\n  multihop;\n"
+            "  ipv4 { import none; export all; next hop address 192.0.2.9; };\n}\n";
+  write_file(dir / "bird.conf", conf);
+  std::string out;
+  BOOST_REQUIRE_EQUAL(run("bird -c " + (dir / "bird.conf").string() + " -s " +
+                              (dir / "bird.ctl").string() + " -P " + (dir / "bird.pid").string(),
+                          &out),
+                      0);
+  auto all_up = [&] {
+    auto xs = neighbors();
+    return xs.size() == size_t(many) && std::all_of(xs.begin(), xs.end(), [](auto& n) {
+             return n.state == "established" && n.prefixes == 2;
+           });
+  };
+  BOOST_TEST(eventually(all_up, 60s));
+  for (int i = 1; i <= many; ++i) {
+    auto router = "127.0.1." + std::to_string(i);
+    auto r = lookup("203.0.113.1", router);
+    BOOST_TEST_INFO("router " << router);
+    BOOST_TEST(r.found);
+    BOOST_TEST(format_as_path(r.attributes) == std::to_string(65100 + i));
+  }
 }
 
 namespace {
