@@ -215,20 +215,23 @@ namespace {
 struct bird_router {
   const scratch_dir& dir;
   uint16_t port;
+  std::string sub = ""; ///< its files' subdirectory of dir, for several birds at once
+
+  std::filesystem::path home() const { return sub.empty() ? dir.path : dir / sub; }
 
   void write_routes(bool with_second) {
     write_file(
-        dir / "routes4.conf",
+        home() / "routes4.conf",
         std::string("route 203.0.113.0/24 blackhole { bgp_path.prepend(64500); "
                     "bgp_community.add((65003,7)); bgp_large_community.add((65003,1,2)); };\n") +
             (with_second ? "route 198.51.100.0/24 blackhole { bgp_path.prepend(64501); };\n" : ""));
   }
 
   void start() {
-    write_file(dir / "bird.conf",
+    write_file(home() / "bird.conf",
                "router id 127.0.0.3;\nprotocol device {}\n"
                "protocol static s4 { ipv4;\ninclude \"" +
-                   (dir / "routes4.conf").string() +
+                   (home() / "routes4.conf").string() +
                    "\";\n}\n"
                    "protocol static s6 { ipv6; route 2001:db8:300::/48 blackhole { "
                    "bgp_path.prepend(64503); }; }\n"
@@ -237,29 +240,39 @@ struct bird_router {
                    " as 65000;\n  multihop;\n  graceful restart on;\n"
                    "  ipv4 { import none; export all; next hop address 192.0.2.3; };\n"
                    "  ipv6 { import none; export all; next hop address 2001:db8::3; };\n}\n");
+    run_config();
+  }
+
+  /// Starts bird on home()/bird.conf.
+  void run_config() {
     std::string out;
-    int rc = run("bird -c " + (dir / "bird.conf").string() + " -s " + (dir / "bird.ctl").string() +
-                     " -P " + (dir / "bird.pid").string(),
+    int rc = run("bird -c " + (home() / "bird.conf").string() + " -s " +
+                     (home() / "bird.ctl").string() + " -P " + (home() / "bird.pid").string(),
                  &out);
     BOOST_TEST_INFO(out);
     BOOST_REQUIRE(rc == 0);
   }
 
+  /// What birdc says to `command`.
+  std::string birdc(const std::string& command) {
+    std::string out;
+    run("birdc -s " + (home() / "bird.ctl").string() + " " + command, &out);
+    return out;
+  }
+
   /// Stops bird as its graceful restart does: no NOTIFICATION, the TCP connection just closes.
   void graceful_stop() {
-    std::string out;
-    run("birdc -s " + (dir / "bird.ctl").string() + " graceful restart", &out);
-    BOOST_TEST_INFO(out);
+    BOOST_TEST_INFO(birdc("graceful restart"));
     wait_gone();
   }
 
   void wait_gone() {
-    for (int i = 0; i < 100 && std::filesystem::exists(dir / "bird.ctl"); ++i)
+    for (int i = 0; i < 100 && std::filesystem::exists(home() / "bird.ctl"); ++i)
       std::this_thread::sleep_for(50ms);
   }
 
   ~bird_router() {
-    auto pid = read_file(dir / "bird.pid");
+    auto pid = read_file(home() / "bird.pid");
     if (!pid.empty())
       ::kill(std::stoi(pid), SIGTERM);
     wait_gone();
@@ -305,9 +318,7 @@ BOOST_FIXTURE_TEST_CASE(bird_asking_for_a_route_refresh_is_counted_and_keeps_its
   BOOST_TEST(neighbor("127.0.0.3").route_refreshes_received == 0u);
   // Without an import table bird reloads a channel by sending ROUTE-REFRESH
   // (RFC 2918) for it: one for IPv4 unicast, one for IPv6 unicast.
-  std::string out;
-  BOOST_REQUIRE_EQUAL(run("birdc -s " + (dir / "bird.ctl").string() + " reload in tw", &out), 0);
-  BOOST_TEST_INFO(out);
+  BOOST_TEST_INFO(bird.birdc("reload in tw"));
   BOOST_TEST(eventually([&] { return neighbor("127.0.0.3").route_refreshes_received == 2; }, 10s));
   std::this_thread::sleep_for(500ms);
   auto n = neighbor("127.0.0.3");
@@ -337,25 +348,29 @@ struct many_routers_fixture : fixture {
 
 BOOST_FIXTURE_TEST_CASE(sixty_routers_at_once_each_get_a_session_and_a_table_of_their_own,
                         many_routers_fixture) {
-  // One bird process speaks for all sixty, each session from an address and
-  // AS of its own, each announcing the same two prefixes; eBGP prepends the
-  // router's AS, so each table tells its router apart.
-  bird_router stops_bird_at_the_end{dir, port};
-  std::string conf = "router id 127.0.1.254;\nprotocol device {}\n"
-                     "protocol static s4 { ipv4;\n"
-                     "  route 203.0.113.0/24 blackhole;\n  route 198.51.100.0/24 blackhole;\n}\n";
-  for (int i = 1; i <= many; ++i)
-    conf += "protocol bgp r" + std::to_string(i) + " {\n  local 127.0.1." + std::to_string(i) +
-            " as " + std::to_string(65100 + i) + ";\n  neighbor 127.0.0.1 port " +
-            std::to_string(port) +
-            " as 65000;\n  multihop;\n"
-            "  ipv4 { import none; export all; next hop address 192.0.2.9; };\n}\n";
-  write_file(dir / "bird.conf", conf);
-  std::string out;
-  BOOST_REQUIRE_EQUAL(run("bird -c " + (dir / "bird.conf").string() + " -s " +
-                              (dir / "bird.ctl").string() + " -P " + (dir / "bird.pid").string(),
-                          &out),
-                      0);
+  // Sixty bird processes (bird keeps one session per neighbor address, so
+  // one process cannot speak for all), each a router with an address and AS
+  // of its own announcing the same two prefixes; eBGP prepends the router's
+  // AS, so each table tells its router apart.
+  std::vector<std::unique_ptr<bird_router>> birds;
+  for (int i = 1; i <= many; ++i) {
+    auto n = std::to_string(i);
+    std::filesystem::create_directories(dir / ("r" + n));
+    birds.push_back(std::make_unique<bird_router>(dir, port, "r" + n));
+    write_file(dir / ("r" + n) / "bird.conf",
+               "router id 127.0.1." + n +
+                   ";\nprotocol device {}\nprotocol static s4 { ipv4;\n"
+                   "  route 203.0.113.0/24 blackhole;\n  route 198.51.100.0/24 blackhole;\n}\n"
+                   "protocol bgp tw {\n  local 127.0.1." +
+                   n + " as " + std::to_string(65100 + i) + ";\n  neighbor 127.0.0.1 port " +
+                   std::to_string(port) +
+                   " as 65000;\n  multihop;\n"
+                   // Each bird listens on its own address only: one on *:179 leaves
+                   // the others without a listening socket, which stops their sessions.
+                   "  strict bind on;\n"
+                   "  ipv4 { import none; export all; next hop address 192.0.2.9; };\n}\n");
+    birds.back()->run_config();
+  }
   auto all_up = [&] {
     auto xs = neighbors();
     return xs.size() == size_t(many) && std::all_of(xs.begin(), xs.end(), [](auto& n) {
