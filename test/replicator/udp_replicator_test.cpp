@@ -107,6 +107,17 @@ std::string expected_payload(size_t i) {
   return "payload " + std::to_string(i) + std::string(i * 13, 'x');
 }
 
+/// That `got` holds payloads 0 ... n-1, in order, each from 127.0.0.99:40000.
+void expect_payloads_from_127_0_0_99(const std::vector<std::pair<std::string, sockaddr_in>>& got,
+                                     size_t n) {
+  BOOST_REQUIRE(got.size() == n);
+  for (size_t i = 0; i < n; ++i) {
+    BOOST_TEST(got[i].first == expected_payload(i));
+    BOOST_TEST(ntohl(got[i].second.sin_addr.s_addr) == 0x7f000063u);
+    BOOST_TEST(ntohs(got[i].second.sin_port) == 40000u);
+  }
+}
+
 /// Datagrams of the given sizes, each filled with a letter of its own so
 /// that a datagram cut at the wrong place or swapped shows.
 datagram_batch make_sized_batch(const std::vector<uint32_t>& sizes,
@@ -375,12 +386,7 @@ BOOST_AUTO_TEST_CASE(keep_source_sends_from_the_exporters_address_and_port_as_ro
   auto exporter = ip_address::from_v4(0x7f000063); // 127.0.0.99
   rep.replicate(make_batch(0, 5, exporter));
   auto got = a.drain();
-  BOOST_REQUIRE(got.size() == 5u);
-  for (size_t i = 0; i < 5; ++i) {
-    BOOST_TEST(got[i].first == expected_payload(i));
-    BOOST_TEST(ntohl(got[i].second.sin_addr.s_addr) == 0x7f000063u);
-    BOOST_TEST(ntohs(got[i].second.sin_port) == 40000u);
-  }
+  expect_payloads_from_127_0_0_99(got, 5);
   BOOST_TEST(rep.counters(0).datagrams == 5u);
   // Sent from a UDP socket bound to 127.0.0.99:40000, not as raw packets.
   BOOST_TEST(rep.counters(0).source_sockets == 1u);
@@ -480,12 +486,7 @@ BOOST_AUTO_TEST_CASE(keep_source_falls_back_to_raw_packets_when_the_exporters_po
   rep.replicate(make_batch(0, 4, ip_address::from_v4(0x7f000063)));
   auto got = a.drain();
   ::close(exporter_fd);
-  BOOST_REQUIRE(got.size() == 4u);
-  for (size_t i = 0; i < 4; ++i) {
-    BOOST_TEST(got[i].first == expected_payload(i));
-    BOOST_TEST(ntohl(got[i].second.sin_addr.s_addr) == 0x7f000063u);
-    BOOST_TEST(ntohs(got[i].second.sin_port) == 40000u);
-  }
+  expect_payloads_from_127_0_0_99(got, 4);
   BOOST_TEST(rep.counters(0).datagrams == 4u);
   BOOST_TEST(rep.counters(0).source_sockets == 0u);
   BOOST_TEST(rep.counters(0).raw_sources == 1u);
