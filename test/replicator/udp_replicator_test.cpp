@@ -96,12 +96,19 @@ bool skip_without_root() {
   return true;
 }
 
-/// A receiver on 127.0.0.1:port whose copies keep the exporter's source.
-replica_receiver spoofing_to(uint16_t port) {
-  auto r = to(port);
-  r.keep_source = true;
-  return r;
-}
+/// A replicator with one receiver on 127.0.0.1 whose copies keep the
+/// exporter's source.
+struct spoofing_replicator {
+  loopback_receiver receiver;
+  udp_replicator replicator;
+
+  explicit spoofing_replicator(size_t max_source_sockets = 4096) : replicator(max_source_sockets) {
+    auto r = to(receiver.port);
+    r.keep_source = true;
+    std::string error;
+    BOOST_REQUIRE_MESSAGE(replicator.open({r}, error), error);
+  }
+};
 
 std::string expected_payload(size_t i) {
   return "payload " + std::to_string(i) + std::string(i * 13, 'x');
@@ -378,11 +385,9 @@ BOOST_AUTO_TEST_CASE(
 BOOST_AUTO_TEST_CASE(keep_source_sends_from_the_exporters_address_and_port_as_root) {
   if (skip_without_root())
     return;
-  loopback_receiver a;
-  auto r = spoofing_to(a.port);
-  udp_replicator rep;
-  std::string error;
-  BOOST_REQUIRE_MESSAGE(rep.open({r}, error), error);
+  spoofing_replicator setup;
+  auto& a = setup.receiver;
+  auto& rep = setup.replicator;
   auto exporter = ip_address::from_v4(0x7f000063); // 127.0.0.99
   rep.replicate(make_batch(0, 5, exporter));
   auto got = a.drain();
@@ -396,11 +401,9 @@ BOOST_AUTO_TEST_CASE(keep_source_sends_from_the_exporters_address_and_port_as_ro
 BOOST_AUTO_TEST_CASE(keep_source_sends_each_exporters_datagrams_in_order_from_its_own_socket) {
   if (skip_without_root())
     return;
-  loopback_receiver a;
-  auto r = spoofing_to(a.port);
-  udp_replicator rep;
-  std::string error;
-  BOOST_REQUIRE_MESSAGE(rep.open({r}, error), error);
+  spoofing_replicator setup;
+  auto& a = setup.receiver;
+  auto& rep = setup.replicator;
   // 127.0.0.98 and 127.0.0.99 take turns: 0, 2, 4, ... from .98.
   auto even = ip_address::from_v4(0x7f000062);
   auto odd = ip_address::from_v4(0x7f000063);
@@ -425,11 +428,9 @@ BOOST_AUTO_TEST_CASE(
     a_new_exporter_beyond_the_socket_limit_takes_the_place_of_the_one_unused_longest) {
   if (skip_without_root())
     return;
-  loopback_receiver a;
-  auto r = spoofing_to(a.port);
-  udp_replicator rep(2);
-  std::string error;
-  BOOST_REQUIRE_MESSAGE(rep.open({r}, error), error);
+  spoofing_replicator setup(2);
+  auto& a = setup.receiver;
+  auto& rep = setup.replicator;
   auto exporter = [](uint32_t last) { return ip_address::from_v4(0x7f000000 | last); };
   rep.replicate(make_batch(0, 1, exporter(97)));
   rep.replicate(make_batch(1, 1, exporter(98)));
@@ -478,11 +479,9 @@ BOOST_AUTO_TEST_CASE(keep_source_falls_back_to_raw_packets_when_the_exporters_po
   sa.sin_addr.s_addr = htonl(0x7f000063);
   sa.sin_port = htons(40000);
   BOOST_REQUIRE(::bind(exporter_fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0);
-  loopback_receiver a;
-  auto r = spoofing_to(a.port);
-  udp_replicator rep;
-  std::string error;
-  BOOST_REQUIRE_MESSAGE(rep.open({r}, error), error);
+  spoofing_replicator setup;
+  auto& a = setup.receiver;
+  auto& rep = setup.replicator;
   rep.replicate(make_batch(0, 4, ip_address::from_v4(0x7f000063)));
   auto got = a.drain();
   ::close(exporter_fd);
