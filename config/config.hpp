@@ -82,6 +82,9 @@ struct sink_config {
   uint64_t spool_max_bytes = 1ull << 30;
   std::chrono::milliseconds flush_timeout{5'000}; ///< at shutdown; the rest is spooled
   bool unscaled_counters = false; ///< also print packets/bytes before sampling extrapolation
+  /// The keys of each per-flow line (json_field names such as ip_src,
+  /// bytes), printed in the usual order; empty: every key.
+  std::vector<std::string> fields{};
   /// The traffic scopes (inbound, outbound, internal, external, unknown) this
   /// sink takes; empty: all. The sflow pipeline's sinks default to internal.
   std::vector<std::string> scopes{};

@@ -17,6 +17,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "actors/sink/flow_aggregator.hpp"
+#include "actors/sink/json_encoder.hpp"
 #include "actors/sink/kafka_producer.hpp"
 #include "config/config.hpp"
 #include "messages/address.hpp"
@@ -40,6 +41,13 @@ struct address_or_prefix {};
 struct ip_literal {};
 /// A standard BGP community such as 65535:666.
 struct community {};
+
+std::vector<std::string> json_field_choices() {
+  std::vector<std::string> names;
+  for (size_t i = 0; i < size_t(json_field::count_); ++i)
+    names.emplace_back(json_field_name(json_field(i)));
+  return names;
+}
 
 std::vector<std::string> aggregate_primitive_choices() {
   std::vector<std::string> names;
@@ -592,6 +600,7 @@ template <class V> void describe(V& v, sink_config& x) {
   v.field("type", x.type, one_of{{"file", "stdout", "kafka"}});
   v.field("records", x.records, one_of{{"flows", "counters"}});
   v.field("unscaled_counters", x.unscaled_counters);
+  v.list("fields", x.fields, one_of{json_field_choices()});
   v.list("scopes", x.scopes, one_of{{"inbound", "outbound", "internal", "external", "unknown"}});
   v.list("aggregate", x.aggregate, one_of{aggregate_primitive_choices()});
   v.field("aggregate_interval", x.aggregate_interval, in_range<ms>{ms(1000), ms(86'400'000)});
@@ -845,10 +854,15 @@ void check_pipeline(const reader& r, const std::string& file, const std::string&
         errors.push_back({file, at, spath + ".records",
                           "counter records come from sFlow counter samples: only the sflow "
                           "pipeline has them"});
-      if (!s.aggregate.empty() || !s.scopes.empty())
+      if (!s.aggregate.empty() || !s.scopes.empty() || !s.fields.empty())
         errors.push_back({file, at, spath + ".records",
-                          "a counter sink takes every counter record: no aggregate or scopes"});
+                          "a counter sink takes every counter record and prints sfacctd's keys: "
+                          "no aggregate, scopes or fields"});
     }
+    if (!s.fields.empty() && !s.aggregate.empty())
+      errors.push_back({file, r.line_of(spath + ".fields"), spath + ".fields",
+                        "an aggregating sink prints the keys of its aggregate primitives: "
+                        "choose them there, not in fields"});
     if (s.type == "file" && s.path.empty())
       errors.push_back(
           {file, r.line_of(spath + ".path"), spath + ".path", "a file sink needs a path"});

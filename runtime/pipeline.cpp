@@ -104,6 +104,17 @@ replicator_options replicator_options_of(const std::string& name, const pipeline
   return r;
 }
 
+/// How a sink prints its flow records: the keys it chose (`fields`), or
+/// every key less the optional groups it does not have.
+json_encoder::options json_options(const sink_config& s, bool bgp_fields) {
+  json_encoder::options o;
+  o.unscaled_counters = s.unscaled_counters;
+  o.bgp_fields = bgp_fields;
+  for (auto& name : s.fields)
+    o.fields.set(size_t(*json_field_by_name(name))); // validated with the config
+  return o;
+}
+
 kafka_sink_options kafka_options(const std::string& pipeline, const sink_config& s,
                                  bool bgp_fields) {
   kafka_sink_options o;
@@ -118,8 +129,7 @@ kafka_sink_options kafka_options(const std::string& pipeline, const sink_config&
   o.producer.spool.max_bytes = s.spool_max_bytes;
   o.producer.spool.segment_bytes = std::clamp<uint64_t>(s.spool_max_bytes / 8, 64 << 10, 64 << 20);
   o.producer.flush_timeout = s.flush_timeout;
-  o.producer.json.unscaled_counters = s.unscaled_counters;
-  o.producer.json.bgp_fields = bgp_fields;
+  o.producer.json = json_options(s, bgp_fields);
   return o;
 }
 
@@ -244,8 +254,7 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
       o.file.path = sink.path;
       o.file.rotate_bytes = sink.rotate_bytes;
       o.file.rotate_interval_us = sink.rotate_interval.count() * 1000;
-      o.json.unscaled_counters = sink.unscaled_counters;
-      o.json.bgp_fields = bgp_fields;
+      o.json = json_options(sink, bgp_fields);
       spawn_sink = [o](caf::local_actor* parent) {
         return parent->spawn<caf::linked>(file_sink, o);
       };

@@ -10,6 +10,10 @@
 #include <utility>
 #include <vector>
 
+/// Forces a lambda inline (GCC's attribute; a C++ attribute there would apply
+/// to the lambda's type).
+#define TIDEWATCH_INLINE __attribute__((always_inline))
+
 namespace tidewatch {
 
 namespace detail {
@@ -265,6 +269,119 @@ char* put_country(char* p, uint16_t code) {
   return p;
 }
 
+/// Each json_field's key and whether its value is a JSON string.
+struct field_description {
+  std::string_view name;
+  bool quoted;
+};
+
+constexpr std::array<field_description, size_t(json_field::count_)> field_descriptions = {{
+    {"event_type", true},
+    {"mac_src", true},
+    {"mac_dst", true},
+    {"vlan", false},
+    {"as_src", false},
+    {"as_dst", false},
+    {"comms", true},
+    {"ecomms", true},
+    {"lcomms", true},
+    {"as_path", true},
+    {"local_pref", false},
+    {"med", false},
+    {"peer_as_src", false},
+    {"peer_as_dst", false},
+    {"peer_ip_src", true},
+    {"peer_ip_dst", true},
+    {"comms_src", true},
+    {"ecomms_src", true},
+    {"lcomms_src", true},
+    {"as_path_src", true},
+    {"local_pref_src", false},
+    {"med_src", false},
+    {"iface_in", false},
+    {"iface_out", false},
+    {"ip_src", true},
+    {"net_src", true},
+    {"ip_dst", true},
+    {"net_dst", true},
+    {"mask_src", false},
+    {"mask_dst", false},
+    {"port_src", false},
+    {"port_dst", false},
+    {"tcp_flags", true},
+    {"ip_proto", true},
+    {"tos", false},
+    {"sampling_rate", false},
+    {"timestamp_start", true},
+    {"timestamp_end", true},
+    {"timestamp_arrival", true},
+    {"export_proto_version", false},
+    {"stamp_inserted", true},
+    {"stamp_updated", true},
+    {"flows", false},
+    {"packets", false},
+    {"bytes", false},
+    {"export_protocol", true},
+    {"observation_domain", false},
+    {"ip_version", false},
+    {"flow_direction", true},
+    {"forwarding_status", false},
+    {"next_hop", true},
+    {"sampler_id", false},
+    {"sample_pool", false},
+    {"sampling_source", true},
+    {"packets_sampled", false},
+    {"bytes_sampled", false},
+    {"tag2", false},
+    {"traffic_scope", true},
+    {"net_cidr_src", true},
+    {"net_cidr_dst", true},
+    {"net_name_src", true},
+    {"net_name_dst", true},
+    {"country_ip_src", true},
+    {"country_ip_dst", true},
+    {"as_name_src", true},
+    {"as_name_dst", true},
+    {"region", true},
+}};
+
+/// What a line holds before a field's value: `, "key": ` and, for a
+/// string, the opening quote; padded to a fixed size so that it is copied
+/// in one fixed-size move.
+struct key_text {
+  std::array<char, 32> text{};
+  uint8_t length = 0;
+};
+
+constexpr std::array<key_text, size_t(json_field::count_)> make_key_texts() {
+  std::array<key_text, size_t(json_field::count_)> keys{};
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto& k = keys[i];
+    auto append = [&k](std::string_view part) {
+      for (char c : part)
+        k.text[k.length++] = c;
+    };
+    append(", \"");
+    append(field_descriptions[i].name);
+    append(field_descriptions[i].quoted ? "\": \"" : "\": ");
+  }
+  return keys;
+}
+
+constexpr auto key_texts = make_key_texts();
+
+/// The keys nfacctd prints only with a BGP daemon.
+constexpr bool is_bgp_field(json_field f) {
+  return (f >= json_field::comms && f <= json_field::peer_as_dst) ||
+         (f >= json_field::comms_src && f <= json_field::med_src);
+}
+
+char* put_key(char* p, json_field f) {
+  const auto& k = key_texts[size_t(f)];
+  std::memcpy(p, k.text.data(), k.text.size());
+  return p + k.length;
+}
+
 /// The export_proto_version number pmacct prints (sFlow v5 is 5 there too).
 unsigned proto_version_number(export_protocol p) {
   return p == export_protocol::sflow_v5 ? 5u : unsigned(p);
@@ -272,6 +389,29 @@ unsigned proto_version_number(export_protocol p) {
 
 } // namespace
 } // namespace detail
+
+std::string_view json_field_name(json_field f) {
+  return detail::field_descriptions[size_t(f)].name;
+}
+
+std::optional<json_field> json_field_by_name(std::string_view name) {
+  for (size_t i = 0; i < detail::field_descriptions.size(); ++i)
+    if (detail::field_descriptions[i].name == name)
+      return json_field(i);
+  return std::nullopt;
+}
+
+json_encoder::json_encoder(const options& opts)
+    : fields_(opts.fields), selected_(opts.fields.any()) {
+  if (selected_)
+    return;
+  fields_.set();
+  for (size_t i = 0; i < fields_.size(); ++i)
+    if (detail::is_bgp_field(json_field(i)))
+      fields_[i] = opts.bgp_fields;
+  fields_[size_t(json_field::packets_sampled)] = opts.unscaled_counters;
+  fields_[size_t(json_field::bytes_sampled)] = opts.unscaled_counters;
+}
 
 char* json_encoder::put_date(char* p, int64_t s) const {
   auto& slot = dates_[uint64_t(s) % dates_.size()];
@@ -388,168 +528,170 @@ void json_encoder::encode_counters(const sflow_interface_counters& c, uint64_t& 
 }
 
 void json_encoder::encode(const flow_record& r, const label_table& labels, std::string& out) const {
+  if (selected_)
+    encode_fields<true>(r, labels, out);
+  else
+    encode_fields<false>(r, labels, out);
+}
+
+template <bool selected>
+void json_encoder::encode_fields(const flow_record& r, const label_table& labels,
+                                 std::string& out) const {
   using namespace detail;
+  using f = json_field;
   // Every field has a fixed upper size (addresses 45, numbers 20, dates 26),
-  // so the whole line is built on the stack and appended in one go.
+  // so the whole line is built on the stack and appended in one go. Each key
+  // is written with the ", " before it; the first one's comma becomes the
+  // opening brace at the end.
   char line[max_line_size];
   char* p = line;
   const bool has_addresses = r.ip_version != 0;
+  // The helpers below are inlined: as calls, p would live in memory. Local
+  // copies: writes through p could alias the members, so a test of a member
+  // would be a load after every store.
+  const json_field_set fields = fields_;
+  const bool bgp_fields = fields_[size_t(f::comms)];
+  const bool unscaled_counters = fields_[size_t(f::packets_sampled)];
+  // Without a selection the field is a constant after inlining, so every
+  // test folds away but the two groups' (the default line costs no branch
+  // per key).
+  auto wanted = [&](json_field field) TIDEWATCH_INLINE {
+    if constexpr (selected)
+      return fields[size_t(field)];
+    else if (is_bgp_field(field))
+      return bgp_fields;
+    else if (field == f::packets_sampled || field == f::bytes_sampled)
+      return unscaled_counters;
+    else
+      return true;
+  };
+  auto number = [&](json_field field, uint64_t value) TIDEWATCH_INLINE {
+    if (wanted(field))
+      p = put_uint(put_key(p, field), value);
+  };
+  auto text = [&](json_field field, auto&& write) TIDEWATCH_INLINE {
+    if (wanted(field)) {
+      p = write(put_key(p, field));
+      *p++ = '"';
+    }
+  };
+  auto literal = [&](json_field field, std::string_view value) TIDEWATCH_INLINE {
+    text(field, [&](char* q) TIDEWATCH_INLINE { return put(q, value); });
+  };
+  auto bgp_text = [&](json_field field, uint32_t label) TIDEWATCH_INLINE {
+    text(field, [&](char* q)
+                    TIDEWATCH_INLINE { return put_label(q, labels[label], max_bgp_text_output); });
+  };
+  auto label = [&](json_field field, uint32_t label) TIDEWATCH_INLINE {
+    text(field, [&](char* q) TIDEWATCH_INLINE { return put_label(q, labels[label]); });
+  };
+  auto address = [&](json_field field, const ip_address& a) TIDEWATCH_INLINE {
+    text(field, [&](char* q) TIDEWATCH_INLINE { return has_addresses ? put_address(q, a) : q; });
+  };
+  auto network = [&](json_field field, const ip_address& a, uint8_t bits) TIDEWATCH_INLINE {
+    text(field,
+         [&](char* q) TIDEWATCH_INLINE { return has_addresses ? put_network(q, a, bits) : q; });
+  };
+  auto optional_address = [&](json_field field, const ip_address& a) TIDEWATCH_INLINE {
+    text(field, [&](char* q) TIDEWATCH_INLINE { return put_optional_address(q, a); });
+  };
+  auto timestamp = [&](json_field field, int64_t us) TIDEWATCH_INLINE {
+    text(field, [&](char* q) TIDEWATCH_INLINE { return put_timestamp(q, us); });
+  };
+  auto arrival_second = [&](json_field field) TIDEWATCH_INLINE {
+    text(field, [&](char* q) TIDEWATCH_INLINE {
+      return r.received_us == 0 ? put(q, "0000-00-00 00:00:00")
+                                : put_date(q, split_us(r.received_us).first);
+    });
+  };
 
-  p = put(p, "{\"event_type\": \"purge\", \"mac_src\": \"");
-  p = put_mac(p, r.src_mac);
-  p = put(p, "\", \"mac_dst\": \"");
-  p = put_mac(p, r.dst_mac);
-  p = put(p, "\", \"vlan\": ");
+  literal(f::event_type, "purge");
+  text(f::mac_src, [&](char* q) TIDEWATCH_INLINE { return put_mac(q, r.src_mac); });
+  text(f::mac_dst, [&](char* q) TIDEWATCH_INLINE { return put_mac(q, r.dst_mac); });
   // nfacctd reports the post-VLAN (IE 59) for egress flows, the VLAN (IE 58) otherwise.
-  p = put_uint(p, r.direction == flow_direction::egress ? r.dst_vlan : r.src_vlan);
-  p = put(p, ", \"as_src\": ");
-  p = put_uint(p, r.src_as);
-  p = put(p, ", \"as_dst\": ");
-  p = put_uint(p, r.dst_as);
-  if (options_.bgp_fields) {
-    p = put_label(put(p, ", \"comms\": \""), labels[r.communities], max_bgp_text_output);
-    p = put_label(put(p, "\", \"ecomms\": \""), labels[r.extended_communities],
-                  max_bgp_text_output);
-    p = put_label(put(p, "\", \"lcomms\": \""), labels[r.large_communities], max_bgp_text_output);
-    p = put_label(put(p, "\", \"as_path\": \""), labels[r.as_path], max_bgp_text_output);
-    p = put_uint(put(p, "\", \"local_pref\": "), r.local_pref);
-    p = put_uint(put(p, ", \"med\": "), r.med);
-    p = put_uint(put(p, ", \"peer_as_src\": "), r.src_peer_as);
-    p = put_uint(put(p, ", \"peer_as_dst\": "), r.dst_peer_as);
-  }
-  p = put(p, ", \"peer_ip_src\": \"");
-  p = put_optional_address(p, r.exporter);
-  p = put(p, "\", \"peer_ip_dst\": \"");
-  p = put_optional_address(p, r.bgp_next_hop);
-  if (options_.bgp_fields) {
-    p = put_label(put(p, "\", \"comms_src\": \""), labels[r.src_communities], max_bgp_text_output);
-    p = put_label(put(p, "\", \"ecomms_src\": \""), labels[r.src_extended_communities],
-                  max_bgp_text_output);
-    p = put_label(put(p, "\", \"lcomms_src\": \""), labels[r.src_large_communities],
-                  max_bgp_text_output);
-    p = put_label(put(p, "\", \"as_path_src\": \""), labels[r.src_as_path], max_bgp_text_output);
-    p = put_uint(put(p, "\", \"local_pref_src\": "), r.src_local_pref);
-    p = put_uint(put(p, ", \"med_src\": "), r.src_med);
-    p = put(p, ", \"iface_in\": ");
-  } else {
-    p = put(p, "\", \"iface_in\": ");
-  }
-  p = put_uint(p, r.input_interface);
-  p = put(p, ", \"iface_out\": ");
-  p = put_uint(p, r.output_interface);
-  p = put(p, ", \"ip_src\": \"");
-  if (has_addresses)
-    p = put_address(p, r.src_addr);
-  p = put(p, "\", \"net_src\": \"");
-  if (has_addresses)
-    p = put_network(p, r.src_addr, r.src_mask);
-  p = put(p, "\", \"ip_dst\": \"");
-  if (has_addresses)
-    p = put_address(p, r.dst_addr);
-  p = put(p, "\", \"net_dst\": \"");
-  if (has_addresses)
-    p = put_network(p, r.dst_addr, r.dst_mask);
-  p = put(p, "\", \"mask_src\": ");
-  p = put_uint(p, r.src_mask);
-  p = put(p, ", \"mask_dst\": ");
-  p = put_uint(p, r.dst_mask);
-  p = put(p, ", \"port_src\": ");
-  p = put_uint(p, r.src_port);
-  p = put(p, ", \"port_dst\": ");
-  p = put_uint(p, r.dst_port);
-  p = put(p, ", \"tcp_flags\": \"");
-  p = put_uint(p, r.tcp_flags);
-  p = put(p, "\", \"ip_proto\": \"");
-  if (auto name = ip_proto_names[r.ip_protocol]; !name.empty())
-    p = put(p, name);
-  else
-    p = put_uint(p, r.ip_protocol);
-  p = put(p, "\", \"tos\": ");
-  p = put_uint(p, r.tos);
-  p = put(p, ", \"sampling_rate\": ");
-  p = put_uint(p, r.sampling_rate);
-  p = put(p, ", \"timestamp_start\": \"");
-  p = put_timestamp(p, r.flow_start_us);
-  p = put(p, "\", \"timestamp_end\": \"");
-  p = put_timestamp(p, r.flow_end_us);
-  p = put(p, "\", \"timestamp_arrival\": \"");
-  p = put_timestamp(p, r.received_us);
-  p = put(p, "\", \"export_proto_version\": ");
-  p = put_uint(p, proto_version_number(r.protocol_version));
-  p = put(p, ", \"stamp_inserted\": \"");
-  char* stamp = p;
-  if (r.received_us == 0)
-    p = put(p, "0000-00-00 00:00:00");
-  else
-    p = put_date(p, split_us(r.received_us).first);
-  size_t stamp_length = size_t(p - stamp);
-  p = put(p, "\", \"stamp_updated\": \"");
-  std::memmove(p, stamp, stamp_length);
-  p += stamp_length;
-  p = put(p, "\", \"flows\": ");
-  p = put_uint(p, r.flows);
-  p = put(p, ", \"packets\": ");
-  p = put_uint(p, r.packets);
-  p = put(p, ", \"bytes\": ");
-  p = put_uint(p, r.bytes);
+  number(f::vlan, r.direction == flow_direction::egress ? r.dst_vlan : r.src_vlan);
+  number(f::as_src, r.src_as);
+  number(f::as_dst, r.dst_as);
+  bgp_text(f::comms, r.communities);
+  bgp_text(f::ecomms, r.extended_communities);
+  bgp_text(f::lcomms, r.large_communities);
+  bgp_text(f::as_path, r.as_path);
+  number(f::local_pref, r.local_pref);
+  number(f::med, r.med);
+  number(f::peer_as_src, r.src_peer_as);
+  number(f::peer_as_dst, r.dst_peer_as);
+  optional_address(f::peer_ip_src, r.exporter);
+  optional_address(f::peer_ip_dst, r.bgp_next_hop);
+  bgp_text(f::comms_src, r.src_communities);
+  bgp_text(f::ecomms_src, r.src_extended_communities);
+  bgp_text(f::lcomms_src, r.src_large_communities);
+  bgp_text(f::as_path_src, r.src_as_path);
+  number(f::local_pref_src, r.src_local_pref);
+  number(f::med_src, r.src_med);
+  number(f::iface_in, r.input_interface);
+  number(f::iface_out, r.output_interface);
+  address(f::ip_src, r.src_addr);
+  network(f::net_src, r.src_addr, r.src_mask);
+  address(f::ip_dst, r.dst_addr);
+  network(f::net_dst, r.dst_addr, r.dst_mask);
+  number(f::mask_src, r.src_mask);
+  number(f::mask_dst, r.dst_mask);
+  number(f::port_src, r.src_port);
+  number(f::port_dst, r.dst_port);
+  text(f::tcp_flags, [&](char* q) TIDEWATCH_INLINE { return put_uint(q, r.tcp_flags); });
+  text(f::ip_proto, [&](char* q) TIDEWATCH_INLINE {
+    auto name = ip_proto_names[r.ip_protocol];
+    return name.empty() ? put_uint(q, r.ip_protocol) : put(q, name);
+  });
+  number(f::tos, r.tos);
+  number(f::sampling_rate, r.sampling_rate);
+  timestamp(f::timestamp_start, r.flow_start_us);
+  timestamp(f::timestamp_end, r.flow_end_us);
+  timestamp(f::timestamp_arrival, r.received_us);
+  number(f::export_proto_version, proto_version_number(r.protocol_version));
+  arrival_second(f::stamp_inserted);
+  arrival_second(f::stamp_updated);
+  number(f::flows, r.flows);
+  number(f::packets, r.packets);
+  number(f::bytes, r.bytes);
 
   // -- tidewatch's own fields --
-  p = put(p, ", \"export_protocol\": \"");
-  p = put(p, protocol_name(r.protocol_version));
-  p = put(p, "\", \"observation_domain\": ");
-  p = put_uint(p, r.observation_domain);
-  p = put(p, ", \"ip_version\": ");
-  p = put_uint(p, r.ip_version);
-  p = put(p, ", \"flow_direction\": \"");
-  p = put(p, direction_name(r.direction));
-  p = put(p, "\", \"forwarding_status\": ");
-  p = put_uint(p, r.forwarding_status);
-  p = put(p, ", \"next_hop\": \"");
-  p = put_optional_address(p, r.next_hop);
-  p = put(p, "\", \"sampler_id\": ");
-  p = put_uint(p, r.sampler_id);
-  p = put(p, ", \"sample_pool\": ");
-  p = put_uint(p, r.sample_pool);
+  literal(f::export_protocol, protocol_name(r.protocol_version));
+  number(f::observation_domain, r.observation_domain);
+  number(f::ip_version, r.ip_version);
+  literal(f::flow_direction, direction_name(r.direction));
+  number(f::forwarding_status, r.forwarding_status);
+  optional_address(f::next_hop, r.next_hop);
+  number(f::sampler_id, r.sampler_id);
+  number(f::sample_pool, r.sample_pool);
 
   // -- enrichment --
-  auto label = [&labels](uint32_t index) { return labels[index]; };
-  p = put(p, ", \"sampling_source\": \"");
-  p = put(p, std::string_view(to_string(r.rate_source)));
-  if (options_.unscaled_counters) {
-    uint64_t rate =
-        r.rate_source == sampling_source::unknown || r.sampling_rate == 0 ? 1 : r.sampling_rate;
-    p = put(p, "\", \"packets_sampled\": ");
-    p = put_uint(p, r.packets / rate);
-    p = put(p, ", \"bytes_sampled\": ");
-    p = put_uint(p, r.bytes / rate);
-    p = put(p, ", \"tag2\": ");
-  } else {
-    p = put(p, "\", \"tag2\": ");
-  }
-  p = put_uint(p, uint8_t(r.scope));
-  p = put(p, ", \"traffic_scope\": \"");
-  p = put(p, std::string_view(to_string(r.scope)));
-  p = put(p, "\", \"net_cidr_src\": \"");
-  p = put_cidr(p, r.src_addr, r.src_net_length);
-  p = put(p, "\", \"net_cidr_dst\": \"");
-  p = put_cidr(p, r.dst_addr, r.dst_net_length);
-  p = put(p, "\", \"net_name_src\": \"");
-  p = put_label(p, label(r.src_net_name));
-  p = put(p, "\", \"net_name_dst\": \"");
-  p = put_label(p, label(r.dst_net_name));
-  p = put(p, "\", \"country_ip_src\": \"");
-  p = put_country(p, r.src_country);
-  p = put(p, "\", \"country_ip_dst\": \"");
-  p = put_country(p, r.dst_country);
-  p = put(p, "\", \"as_name_src\": \"");
-  p = put_label(p, label(r.src_as_name));
-  p = put(p, "\", \"as_name_dst\": \"");
-  p = put_label(p, label(r.dst_as_name));
-  p = put(p, "\", \"region\": \"");
-  p = put_label(p, label(r.region));
-  p = put(p, "\"}\n");
+  literal(f::sampling_source, to_string(r.rate_source));
+  const uint64_t rate =
+      r.rate_source == sampling_source::unknown || r.sampling_rate == 0 ? 1 : r.sampling_rate;
+  number(f::packets_sampled, r.packets / rate);
+  number(f::bytes_sampled, r.bytes / rate);
+  number(f::tag2, uint8_t(r.scope));
+  literal(f::traffic_scope, to_string(r.scope));
+  text(f::net_cidr_src,
+       [&](char* q) TIDEWATCH_INLINE { return put_cidr(q, r.src_addr, r.src_net_length); });
+  text(f::net_cidr_dst,
+       [&](char* q) TIDEWATCH_INLINE { return put_cidr(q, r.dst_addr, r.dst_net_length); });
+  label(f::net_name_src, r.src_net_name);
+  label(f::net_name_dst, r.dst_net_name);
+  text(f::country_ip_src, [&](char* q) TIDEWATCH_INLINE { return put_country(q, r.src_country); });
+  text(f::country_ip_dst, [&](char* q) TIDEWATCH_INLINE { return put_country(q, r.dst_country); });
+  label(f::as_name_src, r.src_as_name);
+  label(f::as_name_dst, r.dst_as_name);
+  label(f::region, r.region);
 
-  out.append(line, size_t(p - line));
+  if (p == line) {
+    out.append("{}\n");
+    return;
+  }
+  p = put(p, "}\n");
+  line[1] = '{'; // over the first key's ", "
+  out.append(line + 1, size_t(p - line - 1));
 }
 
 void json_encoder::encode_aggregate(const flow_record& r, uint32_t primitives, int64_t updated_us,

@@ -1,8 +1,11 @@
 #pragma once
 
 #include <array>
+#include <bitset>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "messages/counters.hpp"
@@ -10,22 +13,98 @@
 
 namespace tidewatch {
 
+/// The keys of a per-flow JSON line, in the order json_encoder prints them.
+enum class json_field : uint8_t {
+  // -- nfacctd's keys --
+  event_type,
+  mac_src,
+  mac_dst,
+  vlan,
+  as_src,
+  as_dst,
+  comms,
+  ecomms,
+  lcomms,
+  as_path,
+  local_pref,
+  med,
+  peer_as_src,
+  peer_as_dst,
+  peer_ip_src,
+  peer_ip_dst,
+  comms_src,
+  ecomms_src,
+  lcomms_src,
+  as_path_src,
+  local_pref_src,
+  med_src,
+  iface_in,
+  iface_out,
+  ip_src,
+  net_src,
+  ip_dst,
+  net_dst,
+  mask_src,
+  mask_dst,
+  port_src,
+  port_dst,
+  tcp_flags,
+  ip_proto,
+  tos,
+  sampling_rate,
+  timestamp_start,
+  timestamp_end,
+  timestamp_arrival,
+  export_proto_version,
+  stamp_inserted,
+  stamp_updated,
+  flows,
+  packets,
+  bytes,
+  // -- tidewatch's own --
+  export_protocol,
+  observation_domain,
+  ip_version,
+  flow_direction,
+  forwarding_status,
+  next_hop,
+  sampler_id,
+  sample_pool,
+  // -- the enricher's --
+  sampling_source,
+  packets_sampled,
+  bytes_sampled,
+  tag2,
+  traffic_scope,
+  net_cidr_src,
+  net_cidr_dst,
+  net_name_src,
+  net_name_dst,
+  country_ip_src,
+  country_ip_dst,
+  as_name_src,
+  as_name_dst,
+  region,
+  count_
+};
+
+/// A set of json_field.
+using json_field_set = std::bitset<size_t(json_field::count_)>;
+
+/// The key a field prints, e.g. "ip_src".
+std::string_view json_field_name(json_field f);
+/// The field of a key, or nothing for an unknown key.
+std::optional<json_field> json_field_by_name(std::string_view name);
+
 /// Turns flow records into JSON lines that match the JSON of pmacct nfacctd's
 /// print plugin (keys, key order and value formats as nfacctd 1.7.7 prints
 /// them; see test/fixtures/pmacct), followed by the fields only tidewatch has.
 ///
-/// Keys, in order: event_type, mac_src, mac_dst, vlan, as_src, as_dst,
-/// [comms, ecomms, lcomms, as_path, local_pref, med, peer_as_src,
-/// peer_as_dst,] peer_ip_src, peer_ip_dst, iface_in, iface_out, ip_src, net_src, ip_dst,
-/// net_dst, mask_src, mask_dst, port_src, port_dst, tcp_flags, ip_proto, tos,
-/// sampling_rate, timestamp_start, timestamp_end, timestamp_arrival,
-/// export_proto_version, stamp_inserted, stamp_updated, flows, packets, bytes;
-/// then tidewatch's: export_protocol, observation_domain, ip_version,
-/// flow_direction, forwarding_status, next_hop, sampler_id, sample_pool;
-/// then the enricher's: sampling_source, [packets_sampled, bytes_sampled,]
-/// tag2, traffic_scope, net_cidr_src, net_cidr_dst, net_name_src,
-/// net_name_dst, country_ip_src, country_ip_dst, as_name_src, as_name_dst,
-/// region.
+/// Keys, in the order of json_field: nfacctd's (the BGP ones, comms to
+/// peer_as_dst and comms_src to med_src, only with options::bgp_fields),
+/// then tidewatch's, then the enricher's (packets_sampled and bytes_sampled
+/// only with options::unscaled_counters).
+/// A sink may print fewer of them (options::fields).
 ///
 /// Times are UTC (nfacctd prints local time unless timestamps_utc is set).
 /// stamp_inserted and stamp_updated are both the arrival second (nfacctd fills
@@ -43,10 +122,15 @@ public:
     /// peer_as_dst. Set for the pipelines of a node with a BGP speaker, so
     /// every line of a sink has the same keys.
     bool bgp_fields = false;
+    /// The keys to print (a sink's `fields`), still in the order above;
+    /// empty: every key, less those the two options above leave out. Fewer
+    /// keys make lines shorter, which is what a file, Kafka and the
+    /// consumer pay for per byte.
+    json_field_set fields{};
   };
 
-  json_encoder() = default;
-  explicit json_encoder(options opts) : options_(opts) {}
+  json_encoder() : json_encoder(options{}) {}
+  explicit json_encoder(const options& opts);
 
   /// Upper bound of one encoded line, newline included.
   static constexpr size_t max_line_size =
@@ -96,7 +180,15 @@ private:
   /// epoch), or pmacct's zero form when us is 0 (absent); returns the end.
   char* put_timestamp(char* p, int64_t us) const;
 
-  options options_;
+  /// encode(), with a test per key when `selected` (options::fields was
+  /// given), else only per group of keys.
+  template <bool selected>
+  void encode_fields(const flow_record& r, const label_table& labels, std::string& out) const;
+
+  /// The keys encode() prints.
+  json_field_set fields_;
+  /// Whether options::fields chose them.
+  bool selected_ = false;
   mutable std::array<date_slot, 8> dates_{};
 };
 

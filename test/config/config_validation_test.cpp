@@ -319,11 +319,34 @@ BOOST_AUTO_TEST_CASE(counter_records_go_to_sinks_of_the_sflow_pipeline_only) {
                       "      - {type: kafka, brokers: \"k:9092\", records: counters,"
                       " aggregate: [src_host]}\n",
                       "node.yaml:6: pipelines.sflow.sinks[0].records: a counter sink takes "
-                      "every counter record: no aggregate or scopes");
+                      "every counter record and prints sfacctd's keys: no aggregate, scopes "
+                      "or fields");
   expect_single_error("pipelines:\n  sflow:\n    sinks:\n      - {type: file, path: /c.json,"
                       " records: gauges}\n",
                       "node.yaml:4: pipelines.sflow.sinks[0].records: 'gauges' is not one of: "
                       "flows, counters");
+}
+
+BOOST_AUTO_TEST_CASE(a_sink_reads_its_fields_and_rejects_unknown_keys_and_fields_with_aggregate) {
+  tidewatch_config cfg;
+  BOOST_REQUIRE(parse_config("pipelines:\n  netflow:\n    sinks:\n"
+                             "      - {type: file, path: /f.json, fields: [ip_src, bytes]}\n",
+                             "node.yaml", cfg)
+                    .empty());
+  BOOST_TEST(
+      (cfg.pipelines.netflow.sinks[0].fields == std::vector<std::string>{"ip_src", "bytes"}));
+  auto unknown = parse_config("pipelines:\n  netflow:\n    sinks:\n"
+                              "      - {type: file, path: /f.json, fields: [ip_src, src_host]}\n",
+                              "node.yaml", cfg);
+  BOOST_REQUIRE(unknown.size() == 1u);
+  BOOST_TEST(unknown[0].to_string().starts_with(
+      "node.yaml:4: pipelines.netflow.sinks[0].fields[1]: 'src_host' is not one of: event_type, "
+      "mac_src, mac_dst, "));
+  expect_single_error("pipelines:\n  netflow:\n    sinks:\n      - type: file\n"
+                      "        path: /a.json\n        aggregate: [src_host]\n"
+                      "        fields: [ip_src]\n",
+                      "node.yaml:7: pipelines.netflow.sinks[0].fields: an aggregating sink prints "
+                      "the keys of its aggregate primitives: choose them there, not in fields");
 }
 
 BOOST_AUTO_TEST_CASE(replicators_without_sinks_make_a_pipeline_that_only_replicates) {

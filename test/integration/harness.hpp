@@ -23,6 +23,8 @@
 #include <thread>
 #include <vector>
 
+#include <boost/test/unit_test.hpp>
+
 namespace tidewatch::test {
 
 inline std::string env_or(const char* name, const std::string& fallback) {
@@ -228,6 +230,25 @@ inline const std::string flowgen = env_or("FLOWGEN", "flowgen");
 inline const std::string scripts =
     env_or("TIDEWATCH_SOURCE_DIR", ".") + "/test/integration/scripts";
 inline const std::string python = "/usr/bin/python3";
+
+/// Runs tidewatchd on node_config (its sink writes flows.json in dir) plus
+/// `more_sinks` (YAML list items under the same `sinks:`), sends it the
+/// IPFIX records of flowgen `flowgen_args`, and stops it cleanly: the
+/// sinks' files are complete when this returns.
+inline void run_node_with_flowgen(const scratch_dir& dir, const std::string& more_sinks,
+                                  const std::string& flowgen_args) {
+  using namespace std::chrono_literals;
+  uint16_t port = free_port();
+  write_file(dir / "node.yaml", node_config(dir.path, port) + more_sinks);
+  process d({tidewatchd, "--config", (dir / "node.yaml").string()}, dir.path, "tidewatchd");
+  BOOST_REQUIRE(d.wait_for("listening on udp", 10s));
+  BOOST_REQUIRE_EQUAL(run(flowgen + " --protocol ipfix --target 127.0.0.1:" + std::to_string(port) +
+                          " " + flowgen_args),
+                      0);
+  std::this_thread::sleep_for(300ms); // the last datagrams reach the sinks
+  d.signal(SIGTERM);
+  BOOST_REQUIRE_EQUAL(d.wait_exit(15s).value_or(-1), 0);
+}
 
 /// The non-empty lines of `text`.
 inline std::vector<std::string> lines_of(const std::string& text) {

@@ -179,6 +179,40 @@ BOOST_AUTO_TEST_CASE(every_record_flowgen_sends_arrives_in_kafka_as_json_with_th
   BOOST_TEST(diff == "");
 }
 
+BOOST_AUTO_TEST_CASE(a_kafka_sink_with_fields_sends_every_record_with_only_those_keys) {
+  scratch_dir dir("kafka-fields");
+  auto udp_port = free_port();
+  auto kafka_port = free_port(SOCK_STREAM);
+  broker b(dir, kafka_port, "kmock");
+  // The keys every record must have (kafka_records.py), and no other.
+  write_file(dir / "node.yaml",
+             kafka_config(dir, udp_port, kafka_port,
+                          "        fields: [event_type, peer_ip_src, ip_src, ip_dst, port_src, "
+                          "port_dst, ip_proto, timestamp_start, timestamp_end, "
+                          "export_proto_version, flows, packets, bytes, export_protocol, "
+                          "ip_version]\n"));
+  process d({tidewatchd, "--config", (dir / "node.yaml").string()}, dir.path, "tidewatchd");
+  BOOST_REQUIRE(d.wait_for("listening on udp", 10s));
+  auto s = send(udp_port, 5000, 100000, 11);
+  stop_daemon(d);
+  auto t = read_topic(kafka_port);
+  BOOST_TEST(t.messages == 5000u);
+  BOOST_TEST(t.distinct == 5000u);
+  BOOST_TEST(t.missing_fields == 0u);
+  BOOST_TEST(t.key_is_exporter == 5000u);
+  BOOST_TEST(t.packets == s.packets);
+  BOOST_TEST(t.bytes == s.bytes);
+  std::string key_lists;
+  BOOST_REQUIRE_EQUAL(run("kcat -C -b 127.0.0.1:" + std::to_string(kafka_port) +
+                              " -t netflow -o beginning -e -q | /usr/bin/python3 -c 'import json, "
+                              "sys; print(sorted({\" \".join(json.loads(l)) for l in sys.stdin}))'",
+                          &key_lists),
+                      0);
+  BOOST_TEST(key_lists == "['event_type peer_ip_src ip_src ip_dst port_src port_dst ip_proto "
+                          "timestamp_start timestamp_end export_proto_version flows packets bytes "
+                          "export_protocol ip_version']\n");
+}
+
 BOOST_AUTO_TEST_CASE(a_broker_outage_mid_stream_loses_no_record_once_a_broker_is_back) {
   scratch_dir dir("kafka-outage");
   auto udp_port = free_port();

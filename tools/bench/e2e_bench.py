@@ -14,11 +14,13 @@ zero kernel drops, and the ratio between the two.
 
 Usage: e2e_bench.py --build DIR [--protocol ipfix|v9|v5|sflow] [--seconds 4]
                     [--rates 100000,200000,...]
-                    [--collectors tidewatchd,tidewatchd-agg,nfacctd|sfacctd]
+                    [--collectors tidewatchd,tidewatchd-fields,tidewatchd-agg,nfacctd|sfacctd]
 
 tidewatchd writes one record per flow with every field it has (about 1.2 KB
-of JSON per record); tidewatchd-agg is set up as nfacctd is here (the same
-`aggregate` primitives over 1 s, so the same keys: about half the bytes).
+of JSON per record); tidewatchd-fields writes one record per flow with the
+keys nfacctd prints here (a sink's `fields`: about 570 bytes per record);
+tidewatchd-agg is set up as nfacctd is here (the same `aggregate`
+primitives over 1 s, so the same keys).
                     [--output-root /dev/shm]
 Loopback only. The machine is shared and noisy: compare ratios within one run.
 """
@@ -35,6 +37,17 @@ import time
 PMACCT_PRIMITIVES = ("src_host,dst_host,src_port,dst_port,proto,tos,tcpflags,src_as,dst_as,"
                      "peer_src_ip,peer_dst_ip,in_iface,out_iface,src_mask,dst_mask,"
                      "sampling_rate,export_proto_version,timestamp_start,timestamp_end")
+
+# The keys nfacctd prints for those primitives (pmacct's primitive -> key).
+PMACCT_KEYS = {"src_host": "ip_src", "dst_host": "ip_dst", "src_port": "port_src",
+               "dst_port": "port_dst", "proto": "ip_proto", "tos": "tos", "tcpflags": "tcp_flags",
+               "src_as": "as_src", "dst_as": "as_dst", "peer_src_ip": "peer_ip_src",
+               "peer_dst_ip": "peer_ip_dst", "in_iface": "iface_in", "out_iface": "iface_out",
+               "src_mask": "mask_src", "dst_mask": "mask_dst", "sampling_rate": "sampling_rate",
+               "export_proto_version": "export_proto_version",
+               "timestamp_start": "timestamp_start", "timestamp_end": "timestamp_end"}
+NFACCTD_OUTPUT_KEYS = (["event_type"] + [PMACCT_KEYS[p] for p in PMACCT_PRIMITIVES.split(",")] +
+                       ["stamp_inserted", "stamp_updated", "flows", "packets", "bytes"])
 
 
 def free_udp_port():
@@ -162,6 +175,13 @@ class tidewatchd:
         return [self.out]
 
 
+class tidewatchd_fields(tidewatchd):
+    """tidewatchd writing one line per flow with the keys nfacctd prints
+    here (the sink's `fields`)."""
+    name = "tidewatchd-fields"
+    sink_extra = ", fields: [" + ", ".join(NFACCTD_OUTPUT_KEYS) + "]"
+
+
 class tidewatchd_aggregating(tidewatchd):
     """tidewatchd set up as nfacctd is here: the file sink aggregates by the
     same primitives over 1 s and so prints the same keys."""
@@ -248,18 +268,19 @@ def main():
     # measured. tmpfs keeps the comparison on the collectors themselves.
     ap.add_argument("--output-root", default="/dev/shm")
     args = ap.parse_args()
-    kinds = {"tidewatchd": tidewatchd, "tidewatchd-agg": tidewatchd_aggregating,
+    kinds = {"tidewatchd": tidewatchd, "tidewatchd-fields": tidewatchd_fields,
+             "tidewatchd-agg": tidewatchd_aggregating,
              "nfacctd": nfacctd, "sfacctd": sfacctd}
     if args.collectors is None:
         args.collectors = "tidewatchd," + ("sfacctd" if args.protocol == "sflow" else "nfacctd")
     best = {}
-    print(f"{'collector':<11} {'asked/s':>9} {'sent/s':>9} {'sent':>9} {'out recs':>9} "
+    print(f"{'collector':<17} {'asked/s':>9} {'sent/s':>9} {'sent':>9} {'out recs':>9} "
           f"{'loss %':>7} {'k.drops':>8} {'CPU %':>6} {'RSS MB':>7}")
     for name in args.collectors.split(","):
         for rate in [int(r) for r in args.rates.split(",")]:
             r = run_once(kinds[name], args.build, args.protocol, rate, args.seconds,
                          args.output_root)
-            print(f"{r['collector']:<11} {rate:>9} {r['achieved_rate']:>9.0f} "
+            print(f"{r['collector']:<17} {rate:>9} {r['achieved_rate']:>9.0f} "
                   f"{r['sent_records']:>9} {r['out_records']:>9} {100 * r['loss']:>7.3f} "
                   f"{r['kernel_drops']:>8} {100 * r['cpu']:>6.0f} {r['rss_mb']:>7.1f}", flush=True)
             if r["loss"] < 0.001 and r["kernel_drops"] == 0:
@@ -270,7 +291,7 @@ def main():
     for name, rate in best.items():
         print(f"highest loss-free rate, {name}: {rate:,.0f} records/s")
     for other in ("nfacctd", "sfacctd"):
-        for ours in ("tidewatchd", "tidewatchd-agg"):
+        for ours in ("tidewatchd", "tidewatchd-fields", "tidewatchd-agg"):
             if ours in best and best.get(other, 0) > 0:
                 print(f"ratio {ours} / {other}: {best[ours] / best[other]:.1f}x")
 
