@@ -81,6 +81,9 @@ struct sink_config {
   std::string spool_dir{}; ///< empty: <state_dir>/<pipeline>-kafka-spool[-<index>]
   uint64_t spool_max_bytes = 1ull << 30;
   std::chrono::milliseconds flush_timeout{5'000}; ///< at shutdown; the rest is spooled
+  /// Flow records per message, newline-separated (pmacct's
+  /// kafka_multi_values); 1: one message per record.
+  uint32_t records_per_message = 1;
   bool unscaled_counters = false; ///< also print packets/bytes before sampling extrapolation
   /// The keys of each per-flow line (json_field names such as ip_src,
   /// bytes), printed in the usual order; empty: every key.

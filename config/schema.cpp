@@ -620,6 +620,7 @@ template <class V> void describe(V& v, sink_config& x) {
   v.field("spool_dir", x.spool_dir);
   v.field("spool_max_bytes", size_value{x.spool_max_bytes});
   v.field("flush_timeout", x.flush_timeout, in_range<ms>{ms(0), ms(600'000)});
+  v.field("records_per_message", x.records_per_message, in_range<uint32_t>{1, 100'000});
 }
 
 template <class V> void describe(V& v, sampling_rule_config& x) {
@@ -874,6 +875,15 @@ void check_pipeline(const reader& r, const std::string& file, const std::string&
     if (s.brokers.empty())
       errors.push_back({file, r.line_of(spath + ".brokers"), spath + ".brokers",
                         "a kafka sink needs brokers (host:port, ...)"});
+    if (s.records_per_message > 1 && (s.key == "src" || s.key == "dst"))
+      errors.push_back({file, r.line_of(spath + ".records_per_message"),
+                        spath + ".records_per_message",
+                        "a message holds records of one key: keyed by address, nearly every "
+                        "message would hold one record; use key none or exporter"});
+    if (s.records_per_message > 1 && s.records == "counters")
+      errors.push_back({file, r.line_of(spath + ".records_per_message"),
+                        spath + ".records_per_message",
+                        "counter records go one per message, as sfacctd sends them"});
     if (s.queue_max_bytes < 1024)
       errors.push_back({file, r.line_of(spath + ".queue_max_bytes"), spath + ".queue_max_bytes",
                         "must be at least 1KiB"});

@@ -130,6 +130,7 @@ kafka_sink_options kafka_options(const std::string& pipeline, const sink_config&
   o.producer.spool.segment_bytes = std::clamp<uint64_t>(s.spool_max_bytes / 8, 64 << 10, 64 << 20);
   o.producer.flush_timeout = s.flush_timeout;
   o.producer.json = json_options(s, bgp_fields);
+  o.producer.records_per_message = s.records_per_message;
   return o;
 }
 

@@ -36,6 +36,14 @@ uint64_t sum_json_counter(std::string_view json, std::string_view name) {
   return total;
 }
 
+/// The records in one message: its lines.
+uint64_t records_in(std::string_view value) {
+  uint64_t n = 1;
+  for (auto at = value.find('\n'); at != std::string_view::npos; at = value.find('\n', at + 1))
+    ++n;
+  return n;
+}
+
 } // namespace
 
 bool parse_kafka_key(std::string_view text, kafka_key& out) {
@@ -126,13 +134,18 @@ bool kafka_producer::open(const kafka_producer_options& o, std::string* error) {
 }
 
 kafka_producer::produce_result kafka_producer::produce(std::string_view key, std::string_view value,
-                                                       void* opaque) {
+                                                       uint64_t records, segment_tracker* tracker) {
   if (!topic_)
     return produce_result::queue_full;
+  // The delivery report gets back either the spool segment's tracker or,
+  // for a fresh message, its record count tagged by the low bit (a tracker
+  // is aligned), so that counting never rescans a message.
+  void* opaque =
+      tracker ? static_cast<void*>(tracker) : reinterpret_cast<void*>(uintptr_t(records << 1 | 1));
   if (rd_kafka_produce(topic_, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
                        const_cast<char*>(value.data()), value.size(),
                        key.empty() ? nullptr : key.data(), key.size(), opaque) == 0) {
-    ++produced_;
+    produced_ += records;
     return produce_result::queued;
   }
   if (rd_kafka_last_error() == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
@@ -142,38 +155,60 @@ kafka_producer::produce_result kafka_producer::produce(std::string_view key, std
   return produce_result::rejected;
 }
 
-void kafka_producer::to_spool(std::string_view key, std::string_view value) {
-  if (use_spool_ && spool_.append(key, value))
+void kafka_producer::to_spool(std::string_view key, std::string_view value, uint64_t records) {
+  if (use_spool_ && spool_.append(key, value)) {
     spool_pending_ = true;
-  else
-    ++dropped_full_;
+    spooled_ += records;
+  } else {
+    dropped_full_ += records;
+  }
 }
 
-void kafka_producer::send(std::string_view key, std::string_view value) {
+void kafka_producer::send(std::string_view key, std::string_view value, uint64_t records) {
   if (spool_pending_) {
-    to_spool(key, value);
+    to_spool(key, value, records);
     return;
   }
-  switch (produce(key, value, nullptr)) {
+  switch (produce(key, value, records, nullptr)) {
   case produce_result::queued:
     break;
   case produce_result::queue_full:
-    to_spool(key, value);
+    to_spool(key, value, records);
     break;
   case produce_result::rejected:
-    ++dropped_rejected_;
+    dropped_rejected_ += records;
     break;
   }
+}
+
+void kafka_producer::send_records(std::string_view key, uint64_t records) {
+  value_.pop_back(); // the newline that ends the last JSON line
+  send(key, value_, records);
+  value_.clear();
 }
 
 void kafka_producer::write(const flow_batch& batch) {
   char key[64];
+  char message_key[64];
+  std::string_view current_key;
+  uint32_t in_message = 0;
+  value_.clear();
   for (auto& r : batch.records) {
-    value_.clear();
+    std::string_view record_key(key, format_key(opts_.key, r, key));
+    if (in_message > 0 && (in_message == opts_.records_per_message || record_key != current_key ||
+                           value_.size() >= max_multi_record_bytes)) {
+      send_records(current_key, in_message);
+      in_message = 0;
+    }
+    if (in_message == 0) {
+      std::memcpy(message_key, record_key.data(), record_key.size());
+      current_key = {message_key, record_key.size()};
+    }
     encoder_.encode_any(r, batch, value_);
-    value_.pop_back(); // the newline that ends a JSON line
-    send(std::string_view(key, format_key(opts_.key, r, key)), value_);
+    ++in_message;
   }
+  if (in_message > 0)
+    send_records(current_key, in_message);
 }
 
 void kafka_producer::write(const counter_batch& batch) {
@@ -187,7 +222,7 @@ void kafka_producer::write(const counter_batch& batch) {
     std::string_view lines(value_);
     while (!lines.empty()) {
       auto end = lines.find('\n');
-      send(std::string_view(key, key_length), lines.substr(0, end));
+      send(std::string_view(key, key_length), lines.substr(0, end), 1);
       lines.remove_prefix(end + 1);
     }
   }
@@ -214,15 +249,16 @@ void kafka_producer::drain_spool() {
     auto& tracker = trackers_[loaded_.id];
     for (; loaded_next_ < loaded_.messages.size(); ++loaded_next_) {
       auto& m = loaded_.messages[loaded_next_];
-      auto result = produce(m.key, m.value, &tracker);
+      const uint64_t records = records_in(m.value);
+      auto result = produce(m.key, m.value, records, &tracker);
       if (result == produce_result::queue_full)
         return;
       if (result == produce_result::rejected) {
-        ++dropped_rejected_;
+        dropped_rejected_ += records;
         continue;
       }
       ++tracker.outstanding;
-      ++unspooled_;
+      unspooled_ += records;
     }
     tracker.all_produced = true;
     loaded_valid_ = false;
@@ -243,18 +279,21 @@ void kafka_producer::on_delivery(rd_kafka_s*, const rd_kafka_message_s* msg, voi
 }
 
 void kafka_producer::delivered(const rd_kafka_message_s& msg) {
+  const auto tag = reinterpret_cast<uintptr_t>(msg._private);
+  auto* tracker = (tag & 1) ? nullptr : static_cast<segment_tracker*>(msg._private);
+  const std::string_view value(static_cast<const char*>(msg.payload), msg.len);
+  const uint64_t records = tracker ? records_in(value) : uint64_t(tag >> 1);
   if (msg.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    ++delivered_;
+    delivered_ += records;
   } else {
-    // A purge at close is not a failure of the broker; either way the record
-    // goes back to the spool to be sent again.
+    // A purge at close is not a failure of the broker; either way the records
+    // go back to the spool to be sent again.
     if (msg.err != RD_KAFKA_RESP_ERR__PURGE_QUEUE && msg.err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
-      ++failed_;
-    ++requeued_;
-    to_spool({static_cast<const char*>(msg.key), msg.key_len},
-             {static_cast<const char*>(msg.payload), msg.len});
+      failed_ += records;
+    requeued_ += records;
+    to_spool({static_cast<const char*>(msg.key), msg.key_len}, value, records);
   }
-  if (auto* tracker = static_cast<segment_tracker*>(msg._private)) {
+  if (tracker) {
     --tracker->outstanding;
     release_if_done(tracker->id);
   }
@@ -293,7 +332,7 @@ void kafka_producer::collect(std::vector<counter_value>& out) const {
   out.push_back({"kafka_broker_retries_total", broker_retries_});
   out.push_back({"kafka_queue_full_total", queue_full_events_});
   out.push_back({"kafka_queue_messages", queue_length()});
-  out.push_back({"kafka_spooled_total", spool_.appended()});
+  out.push_back({"kafka_spooled_total", spooled_});
   out.push_back({"kafka_unspooled_total", unspooled_});
   out.push_back({"kafka_spool_bytes", spool_.bytes()});
   out.push_back({"kafka_spool_segments", spool_.segment_count()});

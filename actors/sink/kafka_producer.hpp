@@ -39,7 +39,17 @@ struct kafka_producer_options {
   tidewatch::spool::options spool;
   std::chrono::milliseconds flush_timeout{5'000};
   json_encoder::options json;
+  /// Flow records per message (pmacct's kafka_multi_values): up to this many
+  /// JSON lines, newline-separated, in one message, all of one key (a
+  /// message is cut where the key changes) and at most
+  /// max_multi_record_bytes. Fewer, larger messages cost the producer and
+  /// the broker much less per record.
+  uint32_t records_per_message = 1;
 };
+
+/// A message of several records is cut before it grows past this, well
+/// under librdkafka's default message.max.bytes (1,000,000).
+inline constexpr size_t max_multi_record_bytes = 512 * 1024;
 
 /// The throughput defaults a Kafka sink starts from, before the configured
 /// properties: large batches, a short linger, lz4.
@@ -50,7 +60,8 @@ std::vector<std::pair<std::string, std::string>> kafka_default_properties();
 bool check_kafka_property(const std::string& name, const std::string& value, std::string* error);
 
 /// Sends flow records to one Kafka topic as JSON (one message per record,
-/// json_encoder's object without the newline), keyed as configured.
+/// json_encoder's object without the newline, or several newline-separated
+/// records per message), keyed as configured.
 ///
 /// Records go into librdkafka's bounded in-memory queue. When it is full they
 /// are appended to the spool instead, and while the spool holds anything,
@@ -92,14 +103,15 @@ public:
   /// disk. Records still arriving afterwards go to the spool.
   void close();
 
-  /// Counters for stats: delivered, failed, requeued, retries, spooled,
-  /// dropped, queue and spool levels.
+  /// Counters for stats: delivered, failed, requeued, spooled, dropped
+  /// (all in records, whatever the records per message), retries, queue
+  /// and spool levels.
   void collect(std::vector<counter_value>& out) const;
 
   uint64_t delivered() const { return delivered_; }
   uint64_t failed() const { return failed_; }
   uint64_t dropped() const { return dropped_full_ + dropped_rejected_; }
-  uint64_t spooled() const { return spool_.appended(); }
+  uint64_t spooled() const { return spooled_; }
   /// Messages waiting in librdkafka's queue or in flight.
   uint64_t queue_length() const;
   const spool& spooled_records() const { return spool_; }
@@ -118,10 +130,16 @@ private:
   static void on_delivery(rd_kafka_s* rk, const rd_kafka_message_s* msg, void* opaque);
   static int on_stats(rd_kafka_s* rk, char* json, size_t length, void* opaque);
   void delivered(const rd_kafka_message_s& msg);
-  produce_result produce(std::string_view key, std::string_view value, void* opaque);
-  void to_spool(std::string_view key, std::string_view value);
+  /// Hands one message of `records` records to librdkafka; `tracker` is the
+  /// spool segment it comes from, if any.
+  produce_result produce(std::string_view key, std::string_view value, uint64_t records,
+                         segment_tracker* tracker);
+  void to_spool(std::string_view key, std::string_view value, uint64_t records);
   /// Enqueues one message, behind the spool while it holds any.
-  void send(std::string_view key, std::string_view value);
+  void send(std::string_view key, std::string_view value, uint64_t records);
+  /// Sends value_ (`records` JSON lines) as one message without the last
+  /// newline, and empties it.
+  void send_records(std::string_view key, uint64_t records);
   void drain_spool();
   void release_if_done(uint64_t id);
 
@@ -142,6 +160,7 @@ private:
   std::map<uint64_t, segment_tracker> trackers_;
 
   uint64_t produced_ = 0;
+  uint64_t spooled_ = 0;
   uint64_t delivered_ = 0;
   uint64_t failed_ = 0;
   uint64_t requeued_ = 0;

@@ -193,6 +193,26 @@ BOOST_AUTO_TEST_CASE(a_kafka_sink_takes_its_keys_and_fills_topic_and_spool_from_
   BOOST_TEST(render_config(again) == render_config(cfg));
 }
 
+BOOST_AUTO_TEST_CASE(several_records_per_message_need_a_key_shared_by_many_records) {
+  tidewatch_config cfg;
+  BOOST_REQUIRE(parse_config("pipelines:\n  netflow:\n    sinks:\n"
+                             "      - {type: kafka, brokers: \"k:9092\", key: exporter,"
+                             " records_per_message: 500}\n",
+                             "node.yaml", cfg)
+                    .empty());
+  BOOST_TEST(cfg.pipelines.netflow.sinks[0].records_per_message == 500u);
+  expect_single_error("pipelines:\n  netflow:\n    sinks:\n      - type: kafka\n"
+                      "        brokers: k:9092\n        key: src\n"
+                      "        records_per_message: 10\n",
+                      "node.yaml:7: pipelines.netflow.sinks[0].records_per_message: a message "
+                      "holds records of one key: keyed by address, nearly every message would "
+                      "hold one record; use key none or exporter");
+  expect_single_error("pipelines:\n  netflow:\n    sinks:\n      - type: kafka\n"
+                      "        brokers: k:9092\n        records_per_message: 0\n",
+                      "node.yaml:6: pipelines.netflow.sinks[0].records_per_message: '0' is out "
+                      "of range (1 to 100000)");
+}
+
 BOOST_AUTO_TEST_CASE(an_unknown_librdkafka_property_is_reported_with_its_line) {
   expect_single_error("pipelines:\n  netflow:\n    sinks:\n      - type: kafka\n"
                       "        brokers: 127.0.0.1:9092\n        properties:\n"

@@ -96,20 +96,25 @@ sent send(uint16_t port, uint64_t records, uint64_t rate, int seed) {
 
 /// What kcat reads from topic netflow, summarised by kafka_records.py.
 struct topic_summary {
-  uint64_t messages = 0, bad_json = 0, packets = 0, bytes = 0, flows = 0, key_is_exporter = 0,
-           missing_fields = 0, distinct = 0;
+  uint64_t messages = 0, records = 0, bad_json = 0, packets = 0, bytes = 0, flows = 0,
+           key_is_exporter = 0, missing_fields = 0, distinct = 0;
 };
 
-topic_summary read_topic(uint16_t kafka_port) {
+/// Reads the topic with kcat, one line per message, or with `several
+/// records per message` as kcat's JSON envelopes (a payload may hold
+/// newlines then).
+topic_summary read_topic(uint16_t kafka_port, bool several_records_per_message = false) {
   std::string out;
-  BOOST_REQUIRE_EQUAL(run("kcat -C -b 127.0.0.1:" + std::to_string(kafka_port) +
-                              " -t netflow -o beginning -e -q -f '%k\\t%s\\n' | /usr/bin/python3 " +
-                              scripts + "/kafka_records.py",
-                          &out),
-                      0);
+  BOOST_REQUIRE_EQUAL(
+      run("kcat -C -b 127.0.0.1:" + std::to_string(kafka_port) + " -t netflow -o beginning -e -q " +
+              (several_records_per_message ? "-J" : "-f '%k\\t%s\\n'") + " | /usr/bin/python3 " +
+              scripts + "/kafka_records.py" + (several_records_per_message ? " --envelope" : ""),
+          &out),
+      0);
   topic_summary s;
   auto get = [&](const char* name) { return number_after(out, std::string("\"") + name + "\":"); };
   s.messages = get("messages");
+  s.records = get("records");
   s.bad_json = get("bad_json");
   s.packets = get("packets");
   s.bytes = get("bytes");
@@ -211,6 +216,34 @@ BOOST_AUTO_TEST_CASE(a_kafka_sink_with_fields_sends_every_record_with_only_those
   BOOST_TEST(key_lists == "['event_type peer_ip_src ip_src ip_dst port_src port_dst ip_proto "
                           "timestamp_start timestamp_end export_proto_version flows packets bytes "
                           "export_protocol ip_version']\n");
+}
+
+BOOST_AUTO_TEST_CASE(records_per_message_packs_records_of_one_exporter_into_fewer_messages) {
+  scratch_dir dir("kafka-multi");
+  auto udp_port = free_port();
+  auto kafka_port = free_port(SOCK_STREAM);
+  broker b(dir, kafka_port, "kmock");
+  write_file(dir / "node.yaml",
+             kafka_config(dir, udp_port, kafka_port, "        records_per_message: 1000\n"));
+  process d({tidewatchd, "--config", (dir / "node.yaml").string()}, dir.path, "tidewatchd");
+  BOOST_REQUIRE(d.wait_for("listening on udp", 10s));
+  auto s = send(udp_port, 20000, 100000, 13);
+  stop_daemon(d);
+  auto t = read_topic(kafka_port, true);
+  BOOST_TEST(t.records == 20000u);
+  BOOST_TEST(t.distinct == 20000u);
+  BOOST_TEST(t.bad_json == 0u);
+  BOOST_TEST(t.missing_fields == 0u);
+  // Every record under its exporter's key, though a message holds many.
+  BOOST_TEST(t.key_is_exporter == 20000u);
+  BOOST_TEST(t.packets == s.packets);
+  BOOST_TEST(t.bytes == s.bytes);
+  // A message closes at 1000 records or at the end of a batch: at least 20.
+  BOOST_TEST(t.messages >= 20u);
+  BOOST_TEST(t.messages < 2000u);
+  // The counters count records, not messages.
+  BOOST_TEST(logged(d, "delivered") == 20000u);
+  BOOST_TEST(logged(d, "dropped") == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(a_broker_outage_mid_stream_loses_no_record_once_a_broker_is_back) {

@@ -13,7 +13,7 @@ e2e_bench.py, and per collector the highest rate with < 0.1 % loss and no
 kernel drops, and the ratio.
 
 Usage: kafka_e2e_bench.py --build DIR [--protocol ipfix] [--seconds 4]
-                          [--rates 50000,100000,...] [--collectors tidewatchd,nfacctd]
+                          [--rates 50000,100000,...] [--collectors tidewatchd,tidewatchd-fields,tidewatchd-multi,nfacctd]
 Loopback only. The machine is shared and noisy: compare ratios within one run.
 """
 import argparse
@@ -28,8 +28,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_bench import (PMACCT_PRIMITIVES, free_udp_port, proc_cpu_seconds,  # noqa: E402
-                       proc_peak_rss_mb, udp_drops, wait_bound)
+from e2e_bench import (NFACCTD_OUTPUT_KEYS, PMACCT_PRIMITIVES, free_udp_port,  # noqa: E402
+                       proc_cpu_seconds, proc_peak_rss_mb, udp_drops, wait_bound)
 
 PARTITIONS = 1024
 
@@ -53,19 +53,20 @@ class broker:
             time.sleep(0.01)
 
     def summary(self):
-        """(messages, sum of packets) in topic netflow."""
+        """(records, sum of packets) in topic netflow: a line per record, also
+        for messages of several records."""
         kcat = subprocess.Popen(["kcat", "-C", "-b", f"127.0.0.1:{self.port}", "-t", "netflow",
                                  "-o", "beginning", "-e", "-q", "-f", "%s\n"],
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        messages = packets = 0
+        records = packets = 0
         pattern = re.compile(rb'"packets": ?(\d+)')
         for line in kcat.stdout:
             m = pattern.search(line)
             if m:
-                messages += 1
+                records += 1
                 packets += int(m.group(1))
         kcat.wait()
-        return messages, packets
+        return records, packets
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
@@ -75,6 +76,8 @@ class broker:
 class tidewatchd:
     name = "tidewatchd"
     settle_seconds = 0.5
+    # Extra keys of the Kafka sink: none, one message per flow with every key.
+    sink_extra = ""
 
     def __init__(self, build, workdir, port, kafka_port):
         cfg = os.path.join(workdir, "node.yaml")
@@ -85,7 +88,7 @@ class tidewatchd:
                     f"    receive_buffer_bytes: 64MiB\n"
                     f"    sinks:\n      - type: kafka\n        brokers: 127.0.0.1:{kafka_port}\n"
                     f"        queue_max_messages: 1000000\n        queue_max_bytes: 1GiB\n"
-                    f"        flush_timeout: 50s\n")
+                    f"        flush_timeout: 50s\n{self.sink_extra}")
         self.log = os.path.join(workdir, "tidewatchd.err")
         self.proc = subprocess.Popen([os.path.join(build, "tidewatchd"), "--config", cfg],
                                      stderr=open(self.log, "w"))
@@ -109,6 +112,19 @@ class tidewatchd:
             out.update(zip(["sink_in", "delivered", "failed", "spooled", "dropped"],
                            map(int, m.groups())))
         return out
+
+
+class tidewatchd_fields(tidewatchd):
+    """One message per flow with the keys nfacctd sends here (`fields`)."""
+    name = "tidewatchd-fields"
+    sink_extra = "        fields: [" + ", ".join(NFACCTD_OUTPUT_KEYS) + "]\n"
+
+
+class tidewatchd_multi(tidewatchd):
+    """Every key, 100 records per message (`records_per_message`, pmacct's
+    kafka_multi_values)."""
+    name = "tidewatchd-multi"
+    sink_extra = "        records_per_message: 100\n"
 
 
 class nfacctd:
@@ -162,14 +178,14 @@ def run_once(kind, build, protocol, rate, seconds):
             rss = proc_peak_rss_mb(collector.proc.pid)
             collector.finish()
             accounting = collector.accounting() if hasattr(collector, "accounting") else {}
-            messages, packets = kafka.summary()
+            records, packets = kafka.summary()
         finally:
             if collector.proc.poll() is None:
                 collector.proc.kill()
             kafka.stop()
         loss = 1 - packets / sent["packets"] if sent["packets"] else 1.0
         return {"collector": kind.name, "rate": rate, "sent_records": sent["records"],
-                "achieved_rate": sent["records_per_s"], "messages": messages, "loss": loss,
+                "achieved_rate": sent["records_per_s"], "records": records, "loss": loss,
                 "kernel_drops": drops, "cpu": cpu / wall, "rss_mb": rss,
                 "accounting": accounting}
 
@@ -182,15 +198,16 @@ def main():
     ap.add_argument("--rates", default="25000,50000,100000,200000,300000,400000,600000,800000")
     ap.add_argument("--collectors", default="tidewatchd,nfacctd")
     args = ap.parse_args()
-    kinds = {"tidewatchd": tidewatchd, "nfacctd": nfacctd}
+    kinds = {"tidewatchd": tidewatchd, "tidewatchd-fields": tidewatchd_fields,
+             "tidewatchd-multi": tidewatchd_multi, "nfacctd": nfacctd}
     best = {}
-    print(f"{'collector':<11} {'asked/s':>9} {'sent/s':>9} {'sent':>9} {'messages':>9} "
+    print(f"{'collector':<17} {'asked/s':>9} {'sent/s':>9} {'sent':>9} {'records':>9} "
           f"{'loss %':>7} {'k.drops':>8} {'CPU %':>6} {'RSS MB':>7}")
     for name in args.collectors.split(","):
         for rate in [int(r) for r in args.rates.split(",")]:
             r = run_once(kinds[name], args.build, args.protocol, rate, args.seconds)
-            print(f"{r['collector']:<11} {rate:>9} {r['achieved_rate']:>9.0f} "
-                  f"{r['sent_records']:>9} {r['messages']:>9} {100 * r['loss']:>7.3f} "
+            print(f"{r['collector']:<17} {rate:>9} {r['achieved_rate']:>9.0f} "
+                  f"{r['sent_records']:>9} {r['records']:>9} {100 * r['loss']:>7.3f} "
                   f"{r['kernel_drops']:>8} {100 * r['cpu']:>6.0f} {r['rss_mb']:>7.1f}", flush=True)
             if r["accounting"]:
                 print("            tidewatchd's own accounting: " +
@@ -202,8 +219,9 @@ def main():
     print()
     for name, rate in best.items():
         print(f"highest loss-free rate, {name}: {rate:,.0f} records/s")
-    if "tidewatchd" in best and "nfacctd" in best and best["nfacctd"] > 0:
-        print(f"ratio tidewatchd / nfacctd: {best['tidewatchd'] / best['nfacctd']:.1f}x")
+    for ours in ("tidewatchd", "tidewatchd-fields", "tidewatchd-multi"):
+        if ours in best and best.get("nfacctd", 0) > 0:
+            print(f"ratio {ours} / nfacctd: {best[ours] / best['nfacctd']:.1f}x")
 
 
 if __name__ == "__main__":
