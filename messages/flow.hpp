@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <iterator>
 #include <memory>
@@ -184,20 +185,35 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
 /// An index with shared_flag set refers to one of two shared tables instead
 /// (shared_index()): texts that many batches use and none copies, such as a
 /// database's AS names, kept alive by every batch that refers to them.
+///
+/// An index with table_flag (and not shared_flag) set refers to a label of
+/// one of the batch's `tables` (table_index()): small immutable tables that
+/// the batch references instead of copying their texts, such as the texts of
+/// a BGP route's attributes, kept alive by the batch after the route is gone.
 struct label_table {
   std::string text;           ///< every label, concatenated
   std::vector<uint32_t> ends; ///< ends[i - 1]: where label i ends in text
   /// Immutable tables that shared indexes refer to; null: none.
   std::shared_ptr<const label_table> shared[2];
+  /// Immutable tables that table indexes refer to; null: no texts.
+  std::vector<std::shared_ptr<const label_table>> tables;
 
   static constexpr uint32_t shared_flag = 0x8000'0000u;
   static constexpr uint32_t shared_store_bit = 0x4000'0000u;
   static constexpr uint32_t shared_index_mask = shared_store_bit - 1;
+  static constexpr uint32_t table_flag = 0x4000'0000u;
+  static constexpr uint32_t table_label_bits = 8;
+  static constexpr uint32_t table_label_mask = (1u << table_label_bits) - 1;
 
   /// The index that stands for label `index` (>= 1, < 2^30) of shared[store];
   /// 0 stays 0 (no label).
   static constexpr uint32_t shared_index(size_t store, uint32_t index) {
     return index == 0 ? 0 : shared_flag | (store == 0 ? 0 : shared_store_bit) | index;
+  }
+  /// The index that stands for label `index` (>= 1, < 256) of tables[table]
+  /// (< 2^22); 0 stays 0 (no label).
+  static constexpr uint32_t table_index(size_t table, uint32_t index) {
+    return index == 0 ? 0 : table_flag | uint32_t(table) << table_label_bits | index;
   }
 
   /// Adds a label; returns its index (>= 1).
@@ -213,31 +229,39 @@ struct label_table {
       const auto& store = shared[(i & shared_store_bit) ? 1 : 0];
       return store ? (*store)[i & shared_index_mask] : std::string_view{};
     }
+    if (i & table_flag) {
+      size_t table = (i & ~table_flag) >> table_label_bits;
+      return table < tables.size() && tables[table] ? (*tables[table])[i & table_label_mask]
+                                                    : std::string_view{};
+    }
     if (i == 0 || i > ends.size())
       return {};
     uint32_t begin = i == 1 ? 0 : ends[i - 2];
     return std::string_view(text).substr(begin, ends[i - 1] - begin);
   }
 
-  /// Labels held, the empty label 0 included (shared tables not counted).
+  /// Labels held, the empty label 0 included (shared and attached tables not counted).
   size_t size() const { return ends.size() + 1; }
   void clear() {
     text.clear();
     ends.clear();
     shared[0] = nullptr;
     shared[1] = nullptr;
+    tables.clear();
   }
 
-  /// Equal texts under equal indexes (shared tables compared by content).
+  /// Equal texts under equal indexes (shared and attached tables compared by content).
   friend bool operator==(const label_table& a, const label_table& b) {
     auto same = [](const auto& x, const auto& y) { return x == y || (x && y && *x == *y); };
     return a.text == b.text && a.ends == b.ends && same(a.shared[0], b.shared[0]) &&
-           same(a.shared[1], b.shared[1]);
+           same(a.shared[1], b.shared[1]) &&
+           std::equal(a.tables.begin(), a.tables.end(), b.tables.begin(), b.tables.end(), same);
   }
 };
 
 /// A shared label table crosses nodes as a copy of its texts (none: no
-/// texts). Shared tables are flat: their own `shared` tables do not travel.
+/// texts). Shared tables are flat: their own `shared` and attached tables do
+/// not travel.
 template <class Inspector>
 std::enable_if_t<Inspector::reads_state, typename Inspector::result_type>
 inspect(Inspector& f, std::shared_ptr<const label_table>& x) {
@@ -258,8 +282,8 @@ inspect(Inspector& f, std::shared_ptr<const label_table>& x) {
 }
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, label_table& x) {
-  return f(caf::meta::type_name("tidewatch::label_table"), x.text, x.ends, x.shared[0],
-           x.shared[1]);
+  return f(caf::meta::type_name("tidewatch::label_table"), x.text, x.ends, x.shared[0], x.shared[1],
+           x.tables);
 }
 
 /// The data-path message between decoder, enricher and sinks: many records,

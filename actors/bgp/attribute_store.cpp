@@ -58,10 +58,15 @@ uint32_t attribute_store::intern(const bgp_path_attributes& a) {
   }
   auto& e = entries_[id - 1];
   e.attributes = a;
-  e.as_path = format_as_path(a);
-  e.communities = format_communities(a);
-  e.extended_communities = format_extended_communities(a);
-  e.large_communities = format_large_communities(a);
+  auto texts = std::make_shared<label_table>();
+  e.present_texts = 0;
+  for (const auto& text : {format_as_path(a), format_communities(a), format_extended_communities(a),
+                           format_large_communities(a)}) {
+    uint32_t label = texts->add(text);
+    if (!text.empty())
+      e.present_texts |= uint8_t(1u << (label - 1));
+  }
+  e.texts = std::move(texts);
   e.origin_as = origin_as(a);
   e.peer_as = peer_as(a);
   e.references = 1;
@@ -93,9 +98,9 @@ size_t attribute_store::memory_bytes() const {
     bytes += a.segments.capacity() * 2 + a.as_path.capacity() * 4 + a.communities.capacity() * 4 +
              a.extended_communities.capacity() * 8 +
              a.large_communities.capacity() * sizeof(bgp_large_community);
-    for (auto* s : {&e.as_path, &e.communities, &e.extended_communities, &e.large_communities})
-      if (s->capacity() > 15)
-        bytes += s->capacity() + 1;
+    if (e.texts)
+      bytes += sizeof(label_table) + 16 + e.texts->text.capacity() +
+               e.texts->ends.capacity() * sizeof(uint32_t);
   }
   return bytes;
 }

@@ -1,26 +1,42 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "messages/bgp.hpp"
+#include "messages/flow.hpp"
 
 namespace tidewatch {
 
 /// A set of path attributes with its output texts, formatted once when the
-/// set is first seen so that enriching a flow copies text instead of
-/// formatting it.
+/// set is first seen. The texts are one immutable label table that flow
+/// batches reference (label_table::tables) instead of copying: a record
+/// costs a reference, and the texts outlive the route while a batch holds them.
 struct interned_attributes {
+  /// The labels of `texts`.
+  enum text : uint32_t {
+    as_path_text = 1,          ///< format_as_path
+    communities_text,          ///< format_communities
+    extended_communities_text, ///< format_extended_communities
+    large_communities_text,    ///< format_large_communities
+  };
+
   bgp_path_attributes attributes;
-  std::string as_path;              ///< format_as_path
-  std::string communities;          ///< format_communities
-  std::string extended_communities; ///< format_extended_communities
-  std::string large_communities;    ///< format_large_communities
+  std::shared_ptr<const label_table> texts;
+  /// Bit (1 << (t - 1)) for each text t that is not empty, so that a flow
+  /// gets label 0 for an empty text without reading `texts`.
+  uint8_t present_texts = 0;
   uint32_t origin_as = 0;
   uint32_t peer_as = 0;
   uint32_t references = 0; ///< 0: the slot is free
+
+  std::string_view as_path() const { return (*texts)[as_path_text]; }
+  std::string_view communities() const { return (*texts)[communities_text]; }
+  std::string_view extended_communities() const { return (*texts)[extended_communities_text]; }
+  std::string_view large_communities() const { return (*texts)[large_communities_text]; }
 };
 
 /// Interns path attribute sets: routes (of any prefix and any neighbor) with

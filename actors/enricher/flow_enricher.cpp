@@ -77,21 +77,32 @@ void flow_enricher::set_databases(std::shared_ptr<geoip_database> country,
   clear_cache(); // cached facts name the old databases' AS names
 }
 
-flow_enricher::address_facts flow_enricher::look_up(const ip_address& a) const {
-  address_facts f;
+void flow_enricher::look_up(const ip_address* in, size_t n, address_facts* out) {
+  miss_ours_.assign(n, 0);
+  miss_countries_.assign(n, geo_info{});
+  miss_asns_.assign(n, geo_info{});
   if (prefixes_)
-    if (const prefix_list::entry* e = prefixes_->match(a)) {
-      f.ours = uint32_t(e - prefixes_->entries().data()) + 1;
-      f.net_length = family_length(e->prefix);
+    prefixes_->match(in, n, miss_ours_.data());
+  if (country_db_)
+    country_db_->lookup(in, n, miss_countries_.data());
+  if (asn_db_ && asn_db_ != country_db_)
+    asn_db_->lookup(in, n, miss_asns_.data());
+  const auto& asns = asn_db_ == country_db_ ? miss_countries_ : miss_asns_;
+  for (size_t i = 0; i < n; ++i) {
+    address_facts f;
+    if (uint32_t ours = miss_ours_[i]) {
+      f.ours = ours;
+      f.net_length = family_length(prefixes_->entries()[ours - 1].prefix);
     }
-  geo_info country = country_db_ ? country_db_->lookup(a) : geo_info{};
-  geo_info asn = asn_db_ == country_db_ ? country : asn_db_ ? asn_db_->lookup(a) : geo_info{};
-  f.country = country.country ? country.country : asn.country;
-  f.asn = asn.asn ? asn.asn : country.asn;
-  // Shared table 0 holds the ASN database's names, 1 the country database's.
-  f.as_name = asn.as_name ? label_table::shared_index(0, asn.as_name)
-                          : label_table::shared_index(1, country.as_name);
-  return f;
+    const geo_info& country = miss_countries_[i];
+    const geo_info& asn = asns[i];
+    f.country = country.country ? country.country : asn.country;
+    f.asn = asn.asn ? asn.asn : country.asn;
+    // Shared table 0 holds the ASN database's names, 1 the country database's.
+    f.as_name = asn.as_name ? label_table::shared_index(0, asn.as_name)
+                            : label_table::shared_index(1, country.as_name);
+    out[i] = f;
+  }
 }
 
 void flow_enricher::prefetch(const ip_address& a) const {
@@ -100,9 +111,14 @@ void flow_enricher::prefetch(const ip_address& a) const {
   __builtin_prefetch(set + 64);
 }
 
-flow_enricher::address_facts flow_enricher::facts(const ip_address& a) {
-  if (cache_.empty())
-    return look_up(a);
+flow_enricher::address_facts flow_enricher::probe(const ip_address& a) {
+  address_facts pending;
+  pending.ours = uint32_t(miss_keys_.size());
+  pending.pending = true;
+  if (cache_.empty()) {
+    miss_keys_.push_back(a);
+    return pending;
+  }
   size_t index = cache_slot(a, cache_.size());
   cache_set& set = cache_[index];
   uint8_t& state = cache_state_[index];
@@ -115,7 +131,44 @@ flow_enricher::address_facts flow_enricher::facts(const ip_address& a) {
   size_t way = state >> 4;
   state = uint8_t((state & 0x0f) | 1u << way | ((way + 1) % cache_ways) << 4);
   set.keys[way] = a;
-  return set.facts[way] = look_up(a);
+  miss_keys_.push_back(a);
+  miss_ways_.push_back(uint32_t(index * cache_ways + way));
+  return set.facts[way] = pending;
+}
+
+void flow_enricher::find_facts(const flow_batch& batch) {
+  const size_t count = batch.records.size();
+  record_facts_.resize(2 * count);
+  miss_keys_.clear();
+  miss_ways_.clear();
+  for (size_t i = 0; i < count; ++i) {
+    const auto& r = batch.records[i];
+    if (!cache_.empty() && i + prefetch_distance < count) {
+      prefetch(batch.records[i + prefetch_distance].src_addr);
+      prefetch(batch.records[i + prefetch_distance].dst_addr);
+    }
+    if (r.ip_version == 0) {
+      record_facts_[2 * i] = record_facts_[2 * i + 1] = address_facts{};
+      continue;
+    }
+    // The destination's probe may replace the source's way: the source's
+    // facts are copied first.
+    record_facts_[2 * i] = probe(r.src_addr);
+    record_facts_[2 * i + 1] = probe(r.dst_addr);
+  }
+  miss_facts_.resize(miss_keys_.size());
+  look_up(miss_keys_.data(), miss_keys_.size(), miss_facts_.data());
+  // A way still pending for its miss gets the facts; one that a later miss
+  // took over is pending for that one.
+  for (size_t miss = 0; miss < miss_ways_.size(); ++miss) {
+    address_facts& cached =
+        cache_[miss_ways_[miss] / cache_ways].facts[miss_ways_[miss] % cache_ways];
+    if (cached.pending && cached.ours == miss)
+      cached = miss_facts_[miss];
+  }
+  for (auto& f : record_facts_)
+    if (f.pending)
+      f = miss_facts_[f.ours];
 }
 
 std::pair<uint32_t, sampling_source> flow_enricher::sampling_rate(const flow_record& r) const {
@@ -144,22 +197,48 @@ std::pair<uint32_t, sampling_source> flow_enricher::sampling_rate(const flow_rec
   return {0, sampling_source::unknown};
 }
 
-uint32_t flow_enricher::label(flow_batch& batch, const std::string* text) {
-  if (text == nullptr || text->empty())
-    return 0;
-  auto key = reinterpret_cast<uintptr_t>(text);
-  size_t slot = size_t((key >> 3) * 0x9E3779B97F4A7C15ull >> 52) & (label_slots - 1);
+flow_enricher::label_slot* flow_enricher::find_slot(const void* key, bool& added) {
+  auto bits = reinterpret_cast<uintptr_t>(key);
+  size_t slot = size_t((bits >> 3) * 0x9E3779B97F4A7C15ull >> 52) & (label_slots - 1);
   for (size_t probe = 0; probe < 8; ++probe, slot = (slot + 1) & (label_slots - 1)) {
     auto& s = label_index_[slot];
     if (s.batch != batch_number_) {
-      s = {text, batch.labels.add(*text), batch_number_};
-      return s.index;
+      s = {key, 0, batch_number_};
+      added = true;
+      return &s;
     }
-    if (s.text == text)
-      return s.index;
+    if (s.key == key) {
+      added = false;
+      return &s;
+    }
   }
-  // A crowded neighbourhood: store the text again rather than search on.
-  return batch.labels.add(*text);
+  return nullptr;
+}
+
+uint32_t flow_enricher::label(flow_batch& batch, const std::string* text) {
+  if (text == nullptr || text->empty())
+    return 0;
+  bool added = false;
+  label_slot* s = find_slot(text, added);
+  if (s && !added)
+    return s->index;
+  // In a crowded neighbourhood the text is stored again rather than searched on.
+  uint32_t index = batch.labels.add(*text);
+  if (s)
+    s->index = index;
+  return index;
+}
+
+uint32_t flow_enricher::table(flow_batch& batch, const std::shared_ptr<const label_table>& texts) {
+  bool added = false;
+  label_slot* s = find_slot(texts.get(), added);
+  if (s && !added)
+    return s->index;
+  batch.labels.tables.push_back(texts);
+  auto index = uint32_t(batch.labels.tables.size() - 1);
+  if (s)
+    s->index = index;
+  return index;
 }
 
 void flow_enricher::enrich(flow_batch& batch) {
@@ -178,14 +257,13 @@ void flow_enricher::enrich(flow_batch& batch) {
   const bool lookups = geo || prefixes_;
   if (settings_.bgp.enabled)
     lookup_routes(batch);
+  if (lookups)
+    find_facts(batch);
   const size_t count = batch.records.size();
-  const bool prefetching = lookups && !cache_.empty();
   for (size_t i = 0; i < count; ++i) {
     auto& r = batch.records[i];
-    if (prefetching && i + prefetch_distance < count) {
-      prefetch(batch.records[i + prefetch_distance].src_addr);
-      prefetch(batch.records[i + prefetch_distance].dst_addr);
-    }
+    if (settings_.bgp.enabled)
+      prefetch_routes(i, count);
     auto [rate, source] = sampling_rate(r);
     r.rate_source = source;
     if (rate != 0) {
@@ -200,11 +278,10 @@ void flow_enricher::enrich(flow_batch& batch) {
       ++by_scope_[size_t(r.scope)];
       continue;
     }
-    // Copies: the second probe may replace the first one's cache way.
     address_facts src_facts, dst_facts;
     if (lookups) {
-      src_facts = facts(r.src_addr);
-      dst_facts = facts(r.dst_addr);
+      src_facts = record_facts_[2 * i];
+      dst_facts = record_facts_[2 * i + 1];
     }
     r.scope = src_facts.ours ? (dst_facts.ours ? traffic_scope::internal : traffic_scope::outbound)
                              : (dst_facts.ours ? traffic_scope::inbound : traffic_scope::external);
@@ -290,6 +367,22 @@ void flow_enricher::lookup_routes(const flow_batch& batch) {
   }
 }
 
+void flow_enricher::prefetch_routes(size_t i, size_t count) const {
+  // Two steps, as each needs the one before: the attribute sets of records
+  // further ahead, then the text tables (whose reference counts enrich_bgp
+  // takes; make_shared puts the count just before the table) of nearer ones.
+  if (i + 2 * prefetch_distance < count)
+    for (const auto* routes : {&src_routes_, &dst_routes_})
+      if (const interned_attributes* a = (*routes)[i + 2 * prefetch_distance].attributes) {
+        __builtin_prefetch(&a->attributes.next_hop);
+        __builtin_prefetch(&a->texts);
+      }
+  if (i + prefetch_distance < count)
+    for (const auto* routes : {&src_routes_, &dst_routes_})
+      if (const interned_attributes* a = (*routes)[i + prefetch_distance].attributes)
+        __builtin_prefetch(reinterpret_cast<const char*>(a->texts.get()) - sizeof(void*));
+}
+
 void flow_enricher::enrich_bgp(flow_batch& batch, size_t i) {
   flow_record& r = batch.records[i];
   if (!record_ribs_[i]) {
@@ -301,14 +394,19 @@ void flow_enricher::enrich_bgp(flow_batch& batch, size_t i) {
     if (prefer_bgp || field == 0)
       field = route_as;
   };
-  // The texts and numbers nfacctd prints per matched route, for either end.
-  auto take_route = [&](const auto& a, uint32_t& as_path, uint32_t& communities,
+  // The texts and numbers nfacctd prints per matched route, for either end;
+  // the texts are referenced (the route's table), not copied.
+  auto take_route = [&](const interned_attributes& a, uint32_t& as_path, uint32_t& communities,
                         uint32_t& extended_communities, uint32_t& large_communities,
                         uint32_t& local_pref, uint32_t& med) {
-    as_path = label(batch, &a.as_path);
-    communities = label(batch, &a.communities);
-    extended_communities = label(batch, &a.extended_communities);
-    large_communities = label(batch, &a.large_communities);
+    const uint32_t texts = a.present_texts ? table(batch, a.texts) : 0;
+    auto text = [&](interned_attributes::text t) {
+      return a.present_texts >> (t - 1) & 1 ? label_table::table_index(texts, t) : 0;
+    };
+    as_path = text(interned_attributes::as_path_text);
+    communities = text(interned_attributes::communities_text);
+    extended_communities = text(interned_attributes::extended_communities_text);
+    large_communities = text(interned_attributes::large_communities_text);
     local_pref = a.attributes.local_pref;
     med = a.attributes.med;
   };

@@ -91,7 +91,9 @@ struct enricher_settings {
 /// A 4-way set-associative cache of recent addresses sits in front of the
 /// prefix list and database
 /// lookups: flows repeat addresses heavily, and a database walk costs several
-/// times a cache probe (tools/bench/enricher_bench).
+/// times a cache probe (tools/bench/enricher_bench). A batch's misses are
+/// looked up together after all its probes, side by side, so that their
+/// memory reads overlap instead of following one another.
 class flow_enricher {
 public:
   explicit flow_enricher(enricher_settings settings = {});
@@ -125,6 +127,8 @@ private:
     uint32_t as_name = 0;   ///< shared label index (label_table::shared_index); 0: none
     uint16_t country = 0;   ///< 0: unknown
     uint8_t net_length = 0; ///< length of ours as its family counts it
+    /// Not looked up yet: `ours` is the address's index in miss_keys_.
+    bool pending = false;
   };
   /// One cache set, two cache lines: four addresses, then their facts, so a
   /// probe reads at most these two lines.
@@ -133,13 +137,13 @@ private:
     std::array<ip_address, cache_ways> keys;
     std::array<address_facts, cache_ways> facts;
   };
-  /// One slot of the per-batch label index: label texts are keyed by their
-  /// address (they live in the prefix list, the RIB or the settings), and
-  /// a slot of an earlier batch counts as empty, so nothing is cleared
-  /// between batches.
+  /// One slot of the per-batch label index: label texts (in the prefix list
+  /// or the settings) and route text tables (in the RIB) are keyed by their
+  /// address, and a slot of an earlier batch counts as empty, so nothing is
+  /// cleared between batches.
   struct label_slot {
-    const std::string* text = nullptr;
-    uint32_t index = 0;
+    const void* key = nullptr;
+    uint32_t index = 0; ///< the label's index, or the table's in batch.labels.tables
     uint32_t batch = 0;
   };
   static constexpr size_t label_slots = 4096;
@@ -148,19 +152,34 @@ private:
   /// Starts loading the cache set of a into the CPU cache, so that a probe a
   /// few records later does not wait for memory.
   void prefetch(const ip_address& a) const;
-  /// Asks the prefix list and the databases about a (no cache).
-  address_facts look_up(const ip_address& a) const;
-  /// The facts about a, from the cache or looked up (and cached).
-  address_facts facts(const ip_address& a);
+  /// Asks the prefix list and the databases about n addresses side by side
+  /// (no cache): out[i] for in[i].
+  void look_up(const ip_address* in, size_t n, address_facts* out);
+  /// The facts about a from the cache, or pending ones for an address that
+  /// is added to miss_keys_ (and to the cache, with the same pending facts).
+  address_facts probe(const ip_address& a);
+  /// Fills record_facts_ with the facts of every record's source and
+  /// destination: cache probes first (prefetched ahead), then the misses of
+  /// the whole batch looked up together, so their memory reads overlap.
+  void find_facts(const flow_batch& batch);
   /// Rate and its source for r; rate 0 when unknown.
   std::pair<uint32_t, sampling_source> sampling_rate(const flow_record& r) const;
+  /// The slot of key in the label index, marked as this batch's; `added`:
+  /// it was empty (the caller sets its index). Null in a crowded neighbourhood.
+  label_slot* find_slot(const void* key, bool& added);
+  /// The label index of text in batch.labels, added the first time.
   uint32_t label(flow_batch& batch, const std::string* text);
+  /// The index of texts in batch.labels.tables, referenced the first time.
+  uint32_t table(flow_batch& batch, const std::shared_ptr<const label_table>& texts);
   /// The routes of the neighbor that `exporter` belongs to; null: none.
   const adj_rib_in* exporter_routes(const ip_address& exporter);
   /// Looks up the source and destination routes of every record of the
   /// batch, a run of records with the same neighbor at a time (batched
   /// lookups overlap their memory reads).
   void lookup_routes(const flow_batch& batch);
+  /// Starts loading what enrich_bgp reads for records a few places after
+  /// record i (of count): the matched routes' attribute sets and texts.
+  void prefetch_routes(size_t i, size_t count) const;
   /// Fills record i's BGP fields from the routes lookup_routes found.
   void enrich_bgp(flow_batch& batch, size_t i);
 
@@ -177,6 +196,14 @@ private:
   /// replaced next.
   std::vector<uint8_t> cache_state_;
   std::vector<label_slot> label_index_ = std::vector<label_slot>(label_slots);
+  // Per batch (kept between batches: no allocation).
+  std::vector<address_facts> record_facts_; ///< [2i]: record i's source, [2i + 1]: destination
+  std::vector<ip_address> miss_keys_;       ///< addresses the cache did not have
+  std::vector<uint32_t> miss_ways_;         ///< their cache way: set * cache_ways + way
+  std::vector<address_facts> miss_facts_;
+  std::vector<uint32_t> miss_ours_;
+  std::vector<geo_info> miss_countries_;
+  std::vector<geo_info> miss_asns_;
   uint32_t batch_number_ = 0;
 
   // -- BGP --

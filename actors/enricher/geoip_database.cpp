@@ -1,5 +1,6 @@
 #include "actors/enricher/geoip_database.hpp"
 
+#include <array>
 #include <cstring>
 #include <memory>
 #include <unordered_map>
@@ -267,6 +268,28 @@ uint32_t geoip_database::find_v6(const ip_address& a) const {
                 : offset <= 32 ? uint32_t(key.high >> (32 - offset))
                                : uint32_t(key.high << (offset - 32) | key.low >> (96 - offset));
   return v4_.find(v4);
+}
+
+void geoip_database::lookup(const ip_address* in, size_t n, geo_info* out) const {
+  constexpr size_t group = 32;
+  std::array<uint32_t, group> values;
+  for (size_t base = 0; base < n; base += group) {
+    const size_t count = std::min(group, n - base);
+    const ip_address* a = in + base;
+    for (size_t i = 0; i < count; ++i)
+      a[i].is_v4() ? v4_.prefetch_index(a[i].v4_host_order())
+                   : v6_.prefetch_index(v6_key::of(a[i]));
+    for (size_t i = 0; i < count; ++i)
+      a[i].is_v4() ? v4_.prefetch_ranges(a[i].v4_host_order())
+                   : v6_.prefetch_ranges(v6_key::of(a[i]));
+    for (size_t i = 0; i < count; ++i) {
+      values[i] = a[i].is_v4() ? v4_.find(a[i].v4_host_order()) : find_v6(a[i]);
+      if (values[i] != 0)
+        __builtin_prefetch(&infos_[values[i] - 1]);
+    }
+    for (size_t i = 0; i < count; ++i)
+      out[base + i] = values[i] == 0 ? geo_info{} : infos_[values[i] - 1];
+  }
 }
 
 bool geoip_database::open(const std::string& path, std::string& error) {

@@ -48,6 +48,12 @@ public:
     return value == 0 ? geo_info{} : infos_[value - 1];
   }
 
+  /// lookup() of n addresses (out[i] for in[i]), side by side: each step's
+  /// memory reads (index, ranges, data) are prefetched for a group of
+  /// addresses before any is read, so that they overlap. Faster than n
+  /// lookup() calls for addresses whose ranges are not in the CPU cache.
+  void lookup(const ip_address* in, size_t n, geo_info* out) const;
+
   const std::string& path() const { return path_; }
   /// The database's own type name, e.g. "GeoLite2-Country".
   const std::string& database_type() const { return database_type_; }
@@ -86,10 +92,32 @@ private:
     uint32_t find(const Key& key) const {
       if (starts.empty())
         return 0;
+      // The last range starting at or before key among the bucket's few:
+      // a binary search whose steps are selects, not branches the CPU
+      // would mispredict about half the time.
       size_t bucket = top16(key);
-      auto first = starts.begin() + index[bucket];
-      auto last = starts.begin() + index[bucket + 1] + 1;
-      return values[size_t(std::upper_bound(first + 1, last, key) - starts.begin()) - 1];
+      size_t at = index[bucket];
+      for (size_t count = index[bucket + 1] - at + 1; count > 1;) {
+        size_t half = count / 2;
+        at = starts[at + half] <= key ? at + half : at;
+        count -= half;
+      }
+      return values[at];
+    }
+    /// Starts loading the index entries that find(key) reads first.
+    void prefetch_index(const Key& key) const {
+      if (!starts.empty())
+        __builtin_prefetch(&index[top16(key)]);
+    }
+    /// Starts loading the ranges find(key) searches (index entries loaded).
+    void prefetch_ranges(const Key& key) const {
+      if (starts.empty())
+        return;
+      size_t bucket = top16(key);
+      for (uint32_t at : {index[bucket], index[bucket + 1]}) {
+        __builtin_prefetch(&starts[at]);
+        __builtin_prefetch(&values[at]);
+      }
     }
   };
   static size_t top16(uint32_t key) { return key >> 16; }

@@ -36,6 +36,10 @@ public:
     return index == prefix_table::no_match ? nullptr : &entries_[index - 1];
   }
 
+  /// match() of n addresses, side by side (prefix_table::lookup): out[i] is
+  /// the 1-based index into entries() of in[i]'s match, 0 for none.
+  void match(const ip_address* in, size_t n, uint32_t* out) const { table_.lookup(in, n, out); }
+
   const std::vector<entry>& entries() const { return entries_; }
   size_t memory_bytes() const { return table_.memory_bytes(); }
 

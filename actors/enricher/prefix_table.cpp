@@ -60,4 +60,42 @@ void prefix_table::build() {
   }
 }
 
+void prefix_table::lookup(const ip_address* in, size_t n, uint32_t* out) const {
+  // Groups of addresses descend one level at a time: each address's next
+  // slot is prefetched, then read once the whole group has been prefetched.
+  constexpr size_t group = 32;
+  std::array<const uint32_t*, group> slot;
+  for (size_t base = 0; base < n; base += group) {
+    const size_t count = std::min(group, n - base);
+    size_t pending = 0;
+    for (size_t i = 0; i < count; ++i) {
+      const ip_address& a = in[base + i];
+      const auto& nodes = a.is_v4() ? v4_ : v6_;
+      out[base + i] = no_match;
+      slot[i] = nodes.empty() ? nullptr : &nodes[0][a.bytes[a.is_v4() ? 12 : 0]];
+      if (slot[i]) {
+        __builtin_prefetch(slot[i]);
+        ++pending;
+      }
+    }
+    for (unsigned depth = 1; pending != 0; ++depth) {
+      for (size_t i = 0; i < count; ++i) {
+        if (!slot[i])
+          continue;
+        uint32_t value = *slot[i];
+        if (!(value & child_flag)) {
+          out[base + i] = value;
+          slot[i] = nullptr;
+          --pending;
+          continue;
+        }
+        const ip_address& a = in[base + i];
+        const auto& nodes = a.is_v4() ? v4_ : v6_;
+        slot[i] = &nodes[value & ~child_flag][a.bytes[(a.is_v4() ? 12 : 0) + depth]];
+        __builtin_prefetch(slot[i]);
+      }
+    }
+  }
+}
+
 } // namespace tidewatch

@@ -37,6 +37,11 @@ public:
     return walk(v6_, [&a](unsigned depth) { return a.bytes[depth]; });
   }
 
+  /// lookup() of n addresses (out[i] for in[i]), walked side by side so that
+  /// the memory reads of different addresses overlap: faster than n
+  /// lookup() calls when the tries do not fit the CPU cache.
+  void lookup(const ip_address* in, size_t n, uint32_t* out) const;
+
   size_t size() const { return pending_.size(); }
   /// Bytes the tries take (what a prefix list costs in memory).
   size_t memory_bytes() const { return (v4_.size() + v6_.size()) * sizeof(node); }

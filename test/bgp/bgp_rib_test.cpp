@@ -309,7 +309,7 @@ BOOST_AUTO_TEST_CASE(neighbors_sending_the_same_path_share_one_attribute_set) {
   BOOST_TEST(rib.attributes().size() == 1u);
   BOOST_TEST(rib.size() == 3u);
   BOOST_TEST(origin_of(rib, n2, "203.0.113.77") == 15169u);
-  BOOST_TEST(rib.lookup(rib.neighbor(n2), addr("203.0.113.77")).attributes->as_path ==
+  BOOST_TEST(rib.lookup(rib.neighbor(n2), addr("203.0.113.77")).attributes->as_path() ==
              "64500_15169");
   rib.apply(announce(n1, {{"203.0.113.0", 24}}, path({64500, 64501})));
   BOOST_TEST(rib.attributes().size() == 2u);

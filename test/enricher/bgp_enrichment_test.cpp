@@ -207,6 +207,32 @@ BOOST_AUTO_TEST_CASE(route_changes_between_batches_change_the_next_batch_only) {
   BOOST_TEST(e.routes().size() == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(records_reference_each_routes_texts_once_and_the_batch_outlives_the_rib) {
+  flow_batch batch;
+  {
+    flow_enricher e{bgp_on()};
+    load_routes(e);
+    batch.records = {flow("127.0.0.2", "10.1.0.1", "10.1.0.2"),
+                     flow("127.0.0.2", "10.2.0.1", "10.1.0.3"),
+                     flow("127.0.0.2", "10.1.0.4", "10.9.0.1")};
+    e.enrich(batch);
+  } // the enricher and its RIB are gone; the batch keeps the texts alive
+  // Two attribute sets matched (the /16's and the /8's), each referenced
+  // once, none copied into the batch's own texts.
+  BOOST_TEST(batch.labels.tables.size() == 2u);
+  BOOST_TEST(batch.labels.text == "");
+  const auto& r = batch.records;
+  BOOST_TEST(r[0].as_path == r[0].src_as_path);
+  BOOST_TEST(r[0].as_path == r[1].as_path);
+  BOOST_TEST(r[1].src_as_path == r[2].as_path);
+  BOOST_TEST(batch.label(r[0].src_as_path) == "65001_64700_4200000002");
+  BOOST_TEST(batch.label(r[0].src_large_communities) == "4200000002:1:2");
+  BOOST_TEST(batch.label(r[1].src_as_path) == "65001_4200000001");
+  BOOST_TEST(batch.label(r[2].communities) == "65001:100");
+  BOOST_TEST(r[2].large_communities == 0u); // an empty text is no label
+  BOOST_TEST(r[2].extended_communities == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(the_json_line_has_the_bgp_keys_after_as_dst_when_asked) {
   flow_enricher e{bgp_on()};
   load_routes(e);

@@ -87,10 +87,14 @@ BOOST_AUTO_TEST_CASE(flattened_lookups_answer_what_libmaxminddb_answers) {
   reference_database reference(path.string());
 
   size_t found = 0, compared = 0;
+  std::vector<ip_address> addresses;
+  std::vector<geo_info> infos;
   /// Compares a and returns the length of the reference's leaf holding it.
   auto compare = [&](const ip_address& a) {
     auto [country, asn, length] = reference.lookup(a);
     auto info = flat.lookup(a);
+    addresses.push_back(a);
+    infos.push_back(info);
     ++compared;
     found += country != 0;
     if (info.country != country || info.asn != asn)
@@ -120,6 +124,14 @@ BOOST_AUTO_TEST_CASE(flattened_lookups_answer_what_libmaxminddb_answers) {
     compare(v6_of(0x2002'0000'0000'0000ull | uint64_t(v4) << 16, rng()));
     compare(v6_of(0x2001'0000'0000'0000ull | v4, rng()));
   }
+  // The batched lookup answers what the single one answers, address for address.
+  std::vector<geo_info> batched(addresses.size(), geo_info{1, 1, 1});
+  flat.lookup(addresses.data(), addresses.size(), batched.data());
+  for (size_t i = 0; i < addresses.size(); ++i)
+    if (!(batched[i] == infos[i]))
+      BOOST_FAIL(addresses[i].to_string()
+                 << ": batched " << batched[i].country << "/" << batched[i].asn << ", single "
+                 << infos[i].country << "/" << infos[i].asn);
   BOOST_TEST_MESSAGE(compared << " addresses compared, " << found << " with a country");
   // 20,000 networks, each met at least at its first and last address.
   BOOST_TEST(found >= 40'000u);

@@ -117,6 +117,8 @@ BOOST_AUTO_TEST_CASE(the_trie_agrees_with_a_linear_scan_on_random_prefixes) {
     table.add(p, i + 1);
   }
   table.build();
+  std::vector<ip_address> addresses;
+  std::vector<uint32_t> expectations;
   for (int n = 0; n < 20000; ++n) {
     const auto& base = prefixes[rng() % prefixes.size()];
     ip_address a = base.network;
@@ -134,5 +136,11 @@ BOOST_AUTO_TEST_CASE(the_trie_agrees_with_a_linear_scan_on_random_prefixes) {
         best = prefixes[i].length;
       }
     BOOST_TEST_REQUIRE(table.lookup(a) == expected, a.to_string());
+    addresses.push_back(a);
+    expectations.push_back(expected);
   }
+  // The batched lookup walks the addresses side by side to the same answers.
+  std::vector<uint32_t> batched(addresses.size(), 12345);
+  table.lookup(addresses.data(), addresses.size(), batched.data());
+  BOOST_TEST(batched == expectations, boost::test_tools::per_element());
 }

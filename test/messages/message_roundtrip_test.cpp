@@ -138,6 +138,26 @@ BOOST_FIXTURE_TEST_CASE(a_flow_batch_takes_the_texts_of_its_shared_labels_across
   BOOST_CHECK(back == batch);
 }
 
+BOOST_FIXTURE_TEST_CASE(a_flow_batch_takes_the_texts_of_its_attached_tables_across, two_nodes) {
+  auto route = std::make_shared<label_table>();
+  for (auto* label : {"64500_15169", "", "", "4200000001:1:2"})
+    route->add(label);
+  flow_batch batch{"netflow", std::vector<flow_record>(2, sample_record()), {}};
+  batch.labels.add("dc-1");
+  batch.labels.tables = {route, route};
+  batch.records[0].as_path = label_table::table_index(1, 1);
+  batch.records[1].large_communities = label_table::table_index(0, 4);
+  batch.records[1].as_path = label_table::table_index(2, 1); // no table 2: empty
+  auto back = round_trip(batch);
+  BOOST_TEST(back.label(back.records[0].as_path) == "64500_15169");
+  BOOST_TEST(back.label(back.records[1].large_communities) == "4200000001:1:2");
+  BOOST_TEST(back.label(back.records[1].as_path) == "");
+  BOOST_TEST(back.label(back.records[0].src_net_name) == "dc-1");
+  BOOST_REQUIRE(back.labels.tables.size() == 2u);
+  BOOST_TEST(back.labels.tables[0] != route); // a copy on this side
+  BOOST_CHECK(back == batch);
+}
+
 BOOST_FIXTURE_TEST_CASE(a_datagram_batch_crosses_two_nodes_unchanged, two_nodes) {
   datagram_batch batch;
   uint8_t first[] = {0, 5, 0, 1, 2, 3};
