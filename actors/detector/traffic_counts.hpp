@@ -177,23 +177,13 @@ struct rate_window {
   void add(size_t dir, uint8_t mask, uint64_t packet_count, uint64_t byte_count) {
     size_t parity = size_t(bucket) & 1;
     auto& c = counts[dir];
-    if (lag[dir][0] != 0)
-      catch_up(dir, 0);
-    // The common kinds without branches: a record of a kind adds its counts,
-    // one of another kind adds zeros (the mask of kinds is hard to predict).
-    uint64_t packets_capped = std::min<uint64_t>(packet_count, UINT32_MAX);
-    for (size_t k = 0; k < common_kinds; ++k) {
-      uint32_t in = (mask >> k) & 1u;
-      auto& x = c.common[parity][k];
-      x.bytes += byte_count & (0 - uint64_t(in));
-      x.packets = uint32_t(
-          std::min<uint64_t>(uint64_t(x.packets) + (packets_capped & (0 - uint64_t(in))), UINT32_MAX));
-      x.flows += in & uint32_t(x.flows != UINT32_MAX);
-    }
+    catch_up(dir, 0);
+    for (size_t k = 0; k < common_kinds; ++k)
+      if (mask & (1u << k))
+        c.common[parity][k].add(packet_count, byte_count);
     if ((mask & rare_kinds_mask) == 0)
       return;
-    if (lag[dir][1] != 0)
-      catch_up(dir, 1);
+    catch_up(dir, 1);
     for (size_t k = common_kinds; k < traffic_kinds; ++k)
       if (mask & (1u << k))
         c.rare[parity][k - common_kinds].add(packet_count, byte_count);
