@@ -156,7 +156,7 @@ private:
 
   size_t capacity_;
   size_t mask_;
-  uint32_t position_mask_; ///< the bits of a slot that hold the entry's position + 1
+  uint32_t position_mask_;      ///< the bits of a slot that hold the entry's position + 1
   std::vector<uint32_t> slots_; ///< 0: empty
   std::vector<host_entry> entries_;
 };
