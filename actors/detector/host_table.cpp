@@ -25,18 +25,20 @@ host_table::host_table(size_t capacity) : capacity_(capacity == 0 ? 1 : capacity
   // Advised before the zeros are written, which is when the pages are taken.
   size_t slots = std::bit_ceil(capacity_ * 2);
   slots_.reserve(slots);
-  advise_huge_pages(slots_.data(), slots * sizeof(uint64_t));
+  advise_huge_pages(slots_.data(), slots * sizeof(uint32_t));
   slots_.resize(slots);
   mask_ = slots_.size() - 1;
+  // Positions + 1 go up to the capacity (at most 100 M hosts: 27 bits).
+  position_mask_ = uint32_t((uint64_t(1) << std::bit_width(capacity_)) - 1);
   entries_.reserve(capacity_);
   advise_huge_pages(entries_.data(), capacity_ * sizeof(host_entry));
 }
 
 host_entry* host_table::find_or_insert_hashed(const ip_address& a, uint64_t h, bool& fresh) {
-  uint64_t fingerprint = h >> 32;
+  uint32_t fingerprint = fingerprint_of(h);
   fresh = false;
   for (size_t i = h & mask_;; i = (i + 1) & mask_) {
-    uint64_t slot = slots_[i];
+    uint32_t slot = slots_[i];
     if (slot == 0) {
       if (entries_.size() == capacity_)
         return nullptr;
@@ -45,7 +47,7 @@ host_entry* host_table::find_or_insert_hashed(const ip_address& a, uint64_t h, b
       fresh = true;
       return &entries_.back();
     }
-    if ((slot >> 32) == fingerprint) {
+    if ((slot & ~position_mask_) == fingerprint) {
       auto& e = entries_[index_of(slot)];
       if (same(e.address, a))
         return &e;
@@ -76,7 +78,7 @@ void host_table::erase_at(size_t index) {
   if (index != last) {
     size_t moved = slot_pointing_at(last);
     entries_[index] = entries_[last];
-    slots_[moved] = (slots_[moved] >> 32) << 32 | (index + 1);
+    slots_[moved] = (slots_[moved] & ~position_mask_) | uint32_t(index + 1);
   }
   entries_.pop_back();
 }

@@ -27,9 +27,12 @@ static_assert(sizeof(host_entry) == 512);
 
 /// The tracked hosts: a dense array of entries (so that expiry and top-N
 /// scans walk contiguous memory) behind an open-addressing index with linear
-/// probing. An index slot holds a 32-bit fingerprint of the hash and the
-/// entry's position, so that a probe compares keys only on a likely hit. The
-/// index has at least twice as many slots as the capacity; entries are
+/// probing. An index slot is 32 bits: the entry's position + 1 in the low
+/// bits (as many as the capacity needs), a fingerprint of the hash in the
+/// rest, so that a probe compares keys only on a likely hit, and so that the
+/// index (which every lookup reads at a random place) is half the size it
+/// would be with 64-bit slots. The index has at least twice as many slots as
+/// the capacity; entries are
 /// reserved up front, so inserting never reallocates and the memory of a
 /// tracked host is fixed (bytes_per_host()).
 class host_table {
@@ -95,11 +98,11 @@ public:
 
   /// Memory a full table takes per host: an entry plus its share of the index.
   size_t bytes_per_host() const {
-    return sizeof(host_entry) + slots_.size() * sizeof(uint64_t) / capacity_;
+    return sizeof(host_entry) + slots_.size() * sizeof(uint32_t) / capacity_;
   }
   /// Memory in use now: the index and the entries held.
   size_t memory_bytes() const {
-    return slots_.size() * sizeof(uint64_t) + entries_.size() * sizeof(host_entry);
+    return slots_.size() * sizeof(uint32_t) + entries_.size() * sizeof(host_entry);
   }
 
   static uint64_t hash(const ip_address& a) {
@@ -128,18 +131,22 @@ public:
   }
 
 private:
-  static uint64_t slot_of(uint64_t h, size_t index) { return (h >> 32) << 32 | (index + 1); }
-  static size_t index_of(uint64_t slot) { return size_t(uint32_t(slot)) - 1; }
+  /// The fingerprint of hash `h`, in the bits of a slot above the position.
+  uint32_t fingerprint_of(uint64_t h) const { return uint32_t(h >> 32) & ~position_mask_; }
+  uint32_t slot_of(uint64_t h, size_t index) const {
+    return fingerprint_of(h) | uint32_t(index + 1);
+  }
+  size_t index_of(uint32_t slot) const { return size_t(slot & position_mask_) - 1; }
 
   /// The first entry on the probe sequence of hash `h` whose fingerprint
   /// matches and that `accept`s, or nullptr at the first empty slot.
   template <class Accept> host_entry* probe(uint64_t h, Accept accept) {
-    uint64_t fingerprint = h >> 32;
+    uint32_t fingerprint = fingerprint_of(h);
     for (size_t i = h & mask_;; i = (i + 1) & mask_) {
-      uint64_t slot = slots_[i];
+      uint32_t slot = slots_[i];
       if (slot == 0)
         return nullptr;
-      if ((slot >> 32) == fingerprint && accept(entries_[index_of(slot)]))
+      if ((slot & ~position_mask_) == fingerprint && accept(entries_[index_of(slot)]))
         return &entries_[index_of(slot)];
     }
   }
@@ -149,7 +156,8 @@ private:
 
   size_t capacity_;
   size_t mask_;
-  std::vector<uint64_t> slots_; ///< 0: empty
+  uint32_t position_mask_;      ///< the bits of a slot that hold the entry's position + 1
+  std::vector<uint32_t> slots_; ///< 0: empty
   std::vector<host_entry> entries_;
 };
 

@@ -521,7 +521,29 @@ BOOST_AUTO_TEST_CASE(the_host_table_finds_erases_and_refuses_hosts_beyond_its_ca
     if (e != nullptr)
       BOOST_TEST(e->address.to_string() == ip_address::from_v4(i * 7919).to_string());
   }
-  BOOST_TEST(t.bytes_per_host() == sizeof(host_entry) + 2048 * 8 / 1000);
+  BOOST_TEST(t.bytes_per_host() == sizeof(host_entry) + 2048 * 4 / 1000);
+}
+
+BOOST_AUTO_TEST_CASE(a_host_table_of_a_power_of_two_capacity_finds_the_host_in_its_last_place) {
+  // Position + 1 of the last entry is 1024: one bit more than 1023 needs,
+  // which the index slots must keep apart from the fingerprint.
+  host_table t{1024};
+  bool fresh = false;
+  for (uint32_t i = 0; i < 1024; ++i)
+    BOOST_REQUIRE(t.find_or_insert(ip_address::from_v4(0x0a000000u + i), fresh) != nullptr);
+  BOOST_TEST(t.entries().back().address.to_string() == "10.0.3.255");
+  auto* last = t.find(ip_address::from_v4(0x0a0003ffu));
+  BOOST_TEST(last == &t.entries().back());
+  BOOST_TEST(t.remove_if([](const host_entry& e) {
+    return e.address.v4_host_order() < 0x0a000200u;
+  }) == 512u);
+  size_t found = 0;
+  for (uint32_t i = 0; i < 1024; ++i) {
+    auto* e = t.find(ip_address::from_v4(0x0a000000u + i));
+    found += e != nullptr && e->address.v4_host_order() == 0x0a000000u + i;
+  }
+  BOOST_TEST(found == 512u);
+  BOOST_TEST(t.bytes_per_host() == sizeof(host_entry) + 2048 * 4 / 1024);
 }
 
 BOOST_AUTO_TEST_CASE(a_rate_under_the_old_threshold_bans_at_its_next_record_after_a_lower_one) {

@@ -4,7 +4,7 @@
 // arrival time, so buckets roll as they would at that rate. Prints a table;
 // no target is asserted here (see README, "Benchmarks").
 //
-// usage: detector_bench [--hosts N] [--seconds S]
+// usage: detector_bench [--hosts N] [--seconds S] [--uniform-only]
 
 #include <time.h>
 
@@ -92,7 +92,11 @@ result run(flow_detector& d, std::vector<flow_record>& pool, double seconds, int
 int main(int argc, char** argv) {
   uint32_t hosts = 1 << 20;
   double seconds = 3;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool uniform_only = false;
+  for (int i = 1; i < argc; ++i)
+    if (std::strcmp(argv[i], "--uniform-only") == 0)
+      uniform_only = true;
+  for (int i = 1; i + 1 < argc; ++i) {
     if (std::strcmp(argv[i], "--hosts") == 0)
       hosts = uint32_t(std::atol(argv[i + 1]));
     else if (std::strcmp(argv[i], "--seconds") == 0)
@@ -116,6 +120,8 @@ int main(int argc, char** argv) {
   size_t bytes_per_host = 0;
   size_t memory = 0;
   for (auto& sc : scenarios) {
+    if (uniform_only && sc.hot_share != 0)
+      continue;
     detector_settings s;
     s.max_hosts = hosts;
     s.host_idle_us = 3'600'000'000;
