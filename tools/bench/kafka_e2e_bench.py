@@ -4,7 +4,7 @@ tidewatchd (kafka sink, lz4) and, in the same run, pmacct's nfacctd (kafka
 plugin, JSON, lz4, every primitive), on the same load.
 
 The broker is kmock (librdkafka's mock cluster in its own process), a fresh
-one per run, with a 1024-partition topic: the mock keeps at most 5 MiB per
+one per run, with a 4096-partition topic: the mock keeps at most 5 MiB per
 partition, so many partitions keep a run's whole output readable. After each
 run kcat reads the topic back; what arrived is the sum of `packets` (so that
 nfacctd's aggregation does not hide records). Kernel drops on the collector's
@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from e2e_bench import (NFACCTD_OUTPUT_KEYS, PMACCT_PRIMITIVES, free_udp_port,  # noqa: E402
                        proc_cpu_seconds, proc_peak_rss_mb, udp_drops, wait_bound)
 
-PARTITIONS = 1024
+PARTITIONS = 4096
 
 
 def free_tcp_port():
@@ -88,7 +88,12 @@ class tidewatchd:
                     f"    receive_buffer_bytes: 64MiB\n"
                     f"    sinks:\n      - type: kafka\n        brokers: 127.0.0.1:{kafka_port}\n"
                     f"        queue_max_messages: 1000000\n        queue_max_bytes: 1GiB\n"
-                    f"        flush_timeout: 50s\n{self.sink_extra}")
+                    f"        flush_timeout: 50s\n"
+                    # Keyless records stick to one partition for this long; the
+                    # mock keeps at most 5 MiB per partition, which the default
+                    # 10 ms of a fast run can exceed (acknowledged, then evicted).
+                    f"        properties: {{sticky.partitioning.linger.ms: 2}}\n"
+                    f"{self.sink_extra}")
         self.log = os.path.join(workdir, "tidewatchd.err")
         self.proc = subprocess.Popen([os.path.join(build, "tidewatchd"), "--config", cfg],
                                      stderr=open(self.log, "w"))
