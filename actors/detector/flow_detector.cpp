@@ -152,7 +152,7 @@ void flow_detector::add(const flow_batch& batch, int64_t now_us,
       }
       int64_t t = r.received_us != 0 ? r.received_us : now_us;
       last_t = t;
-      auto s = sample(r, t, in, out);
+      auto& s = sample(r, t, in, out);
       if (in) {
         count(s, t, r.dst_addr, hashes_[lookup], candidates_[lookup], 0);
         ++lookup;
@@ -177,8 +177,9 @@ void flow_detector::add(const flow_batch& batch, int64_t now_us,
   started_.clear();
 }
 
-flow_sample flow_detector::sample(const flow_record& r, int64_t t, bool in, bool out) {
-  flow_sample s;
+const flow_sample& flow_detector::sample(const flow_record& r, int64_t t, bool in, bool out) {
+  flow_sample& s = ring_[ring_next_];
+  ring_next_ = ring_next_ + 1 == ring_.size() ? 0 : ring_next_ + 1;
   s.src_addr = r.src_addr;
   s.dst_addr = r.dst_addr;
   s.received_us = t;
@@ -201,11 +202,8 @@ flow_sample flow_detector::sample(const flow_record& r, int64_t t, bool in, bool
   s.tcp_flags = r.tcp_flags;
   s.is_fragment = r.is_fragment;
   s.scope = r.scope;
-  bool grouped = !groups_.empty();
-  s.dst_group = grouped && in ? uint16_t(groups_by_prefix_.lookup(r.dst_addr)) : 0;
-  s.src_group = grouped && out ? uint16_t(groups_by_prefix_.lookup(r.src_addr)) : 0;
-  ring_[ring_next_] = s;
-  ring_next_ = ring_next_ + 1 == ring_.size() ? 0 : ring_next_ + 1;
+  s.dst_group = in ? uint16_t(groups_by_prefix_.lookup(r.dst_addr)) : 0;
+  s.src_group = out ? uint16_t(groups_by_prefix_.lookup(r.src_addr)) : 0;
   return s;
 }
 

@@ -125,7 +125,7 @@ private:
 
   /// Puts a record of our hosts into the ring of recent ones; returns it as
   /// the detector counts it (hostgroups, a long flow's share of a bucket).
-  flow_sample sample(const flow_record& r, int64_t t, bool in, bool out);
+  const flow_sample& sample(const flow_record& r, int64_t t, bool in, bool out);
   /// Counts a sample for `host`, whose hash is host_table::hash(host) and
   /// whose entry `candidate` may be (host_table::candidate).
   void count(const flow_sample& s, int64_t t, const ip_address& host, uint64_t hash,
