@@ -323,7 +323,7 @@ BOOST_AUTO_TEST_CASE(files_are_reloaded_when_changed_and_a_bad_version_keeps_the
     flow_batch b;
     b.records = {flow("10.0.0.1", "198.51.100.1", "192.0.2.1")};
     e.enrich(b);
-    return b.label(b.records[0].dst_net_name);
+    return std::string(b.label(b.records[0].dst_net_name)); // b ends here
   };
   BOOST_TEST(name_of_dst() == "old");
   // Replaced atomically: seen changed at the first check, loaded at the next.
