@@ -6,7 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh --test
 build=${TIDEWATCH_TEST_BUILD:-build-test}
+# -O1 -g1: under the sanitizers this halves the compile time of the CAF-heavy
+# files against -O2 -g (CI has 2 cores), and ASan's reports keep file:line.
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
   -DTIDEWATCH_WERROR=ON -DTIDEWATCH_SANITIZE=ON -DTIDEWATCH_FUZZ=ON \
   $(command -v ccache >/dev/null && echo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 cmake --build "$build" -j "$(nproc)"

@@ -5,6 +5,11 @@
 #include <caf/io/all.hpp>
 
 #include "messages/atoms.hpp"
+#include "messages/datagram.hpp"
+#include "messages/detector.hpp"
+#include "messages/flow.hpp"
+#include "messages/inspector.hpp"
+#include "messages/stats.hpp"
 #include "messages/type_ids.hpp"
 
 using namespace tidewatch;
