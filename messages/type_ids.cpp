@@ -53,5 +53,4 @@ void register_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<std::vector<template_info>>("std::vector<tidewatch::template_info>");
 }
 
-
 } // namespace tidewatch
