@@ -362,6 +362,12 @@ void flow_enricher::lookup_routes(const flow_batch& batch) {
       for (size_t i = 0; i < count; ++i)
         route_keys_[i] = batch.records[begin + i].dst_addr;
       rib_.lookup(rib, route_keys_.data(), count, dst_routes_.data() + begin);
+    } else {
+      // No routes: no match, rather than an earlier batch's (whose
+      // attribute sets route changes may have freed since) for
+      // prefetch_routes to read.
+      std::fill(src_routes_.begin() + begin, src_routes_.begin() + end, bgp_rib::match{});
+      std::fill(dst_routes_.begin() + begin, dst_routes_.begin() + end, bgp_rib::match{});
     }
     begin = end;
   }

@@ -207,6 +207,41 @@ BOOST_AUTO_TEST_CASE(route_changes_between_batches_change_the_next_batch_only) {
   BOOST_TEST(e.routes().size() == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(records_of_an_exporter_without_routes_after_route_changes_take_nothing) {
+  // The first batch's matches point into the RIB's attribute sets; new
+  // routes then move those sets. A second batch whose exporter has no
+  // neighbor must not look at the first batch's matches (ASan saw the
+  // enricher read them, freed, in the cluster test).
+  flow_enricher e{bgp_on()};
+  load_routes(e);
+  flow_batch first;
+  for (int i = 0; i < 64; ++i)
+    first.records.push_back(flow("127.0.0.2", "10.1.0.1", "10.2.0.1"));
+  e.enrich(first);
+  BOOST_TEST(first.records[63].dst_as == 4200000001u);
+  for (uint32_t i = 0; i < 64; ++i) {
+    auto a = path({65001, 64800 + i}, "192.0.2.1");
+    auto network = "10.3." + std::to_string(i) + ".0";
+    e.apply_routes(announce("127.0.0.2", a, {{network.c_str(), 24}}));
+  }
+  flow_batch second;
+  for (int i = 0; i < 64; ++i)
+    second.records.push_back(flow("127.0.0.9", "10.1.0.1", "10.2.0.1"));
+  e.enrich(second);
+  for (auto& r : second.records) {
+    BOOST_TEST(r.dst_as == 0u);
+    BOOST_TEST(r.as_path == 0u);
+  }
+  BOOST_TEST(second.labels.tables.size() == 0u);
+  std::vector<counter_value> counters;
+  e.collect(counters);
+  auto no_neighbor = std::find_if(counters.begin(), counters.end(), [](auto& c) {
+    return c.name == "enricher_bgp_no_neighbor_total";
+  });
+  BOOST_REQUIRE(no_neighbor != counters.end());
+  BOOST_TEST(no_neighbor->value == 64u);
+}
+
 BOOST_AUTO_TEST_CASE(records_reference_each_routes_texts_once_and_the_batch_outlives_the_rib) {
   flow_batch batch;
   {

@@ -231,6 +231,7 @@ BOOST_AUTO_TEST_CASE(losing_a_node_never_stops_the_other_pipeline_and_each_resum
   BOOST_REQUIRE_EQUAL(count_of(a->err(), "bgp link: subscribed to the speaker on node 'c'"), 2u);
   send("ipfix", netflow_port, 200, 6);
   a_lines = wait_lines(a_flows, 900);
+  BOOST_TEST_INFO(a->err());
   BOOST_REQUIRE_EQUAL(a_lines.size(), 900u);
   seen = check_bgp(a_lines, 700,
                    {{"203.0.113.0", {"4200000099", "4200000001_64500_4200000099"}},
