@@ -39,7 +39,15 @@ struct ip_address {
   /// Parses dotted-quad or RFC 5952 text; false on malformed input.
   static bool parse(std::string_view text, ip_address& out);
 
-  bool is_v4() const { return std::memcmp(bytes.data(), v4_prefix.data(), 12) == 0; }
+  bool is_v4() const {
+    uint64_t head;
+    uint32_t mid;
+    std::memcpy(&head, bytes.data(), 8);
+    std::memcpy(&mid, bytes.data() + 8, 4);
+    uint32_t mapped;
+    std::memcpy(&mapped, v4_prefix.data() + 8, 4);
+    return head == 0 && mid == mapped;
+  }
   bool is_unspecified() const { return *this == ip_address{} || (is_v4() && v4_host_order() == 0); }
   uint32_t v4_host_order() const {
     return uint32_t(bytes[12]) << 24 | uint32_t(bytes[13]) << 16 | uint32_t(bytes[14]) << 8 |
@@ -51,7 +59,14 @@ struct ip_address {
   size_t format(char* out) const;
   std::string to_string() const;
 
-  friend bool operator==(const ip_address&, const ip_address&) = default;
+  /// Two word compares: the defaulted one called memcmp, which showed in
+  /// the enricher's profile (an exporter compare per record).
+  friend bool operator==(const ip_address& a, const ip_address& b) {
+    uint64_t x[2], y[2];
+    std::memcpy(x, a.bytes.data(), 16);
+    std::memcpy(y, b.bytes.data(), 16);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+  }
   friend auto operator<=>(const ip_address&, const ip_address&) = default;
 };
 

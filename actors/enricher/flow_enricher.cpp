@@ -171,22 +171,29 @@ void flow_enricher::find_facts(const flow_batch& batch) {
       f = miss_facts_[f.ours];
 }
 
-std::pair<uint32_t, sampling_source> flow_enricher::sampling_rate(const flow_record& r) const {
+std::pair<uint32_t, sampling_source> flow_enricher::sampling_rate(const flow_record& r) {
+  if (!last_rates_.valid || last_rates_.exporter != r.exporter) {
+    last_rates_.exporter = r.exporter;
+    uint32_t i = overrides_.lookup(r.exporter);
+    last_rates_.override_rate =
+        i != prefix_table::no_match ? settings_.sampling.overrides[i - 1].rate : 0;
+    i = defaults_.lookup(r.exporter);
+    last_rates_.fallback_rate = i != prefix_table::no_match
+                                    ? settings_.sampling.defaults[i - 1].rate
+                                    : settings_.sampling.default_rate;
+    last_rates_.valid = true;
+  }
   for (auto source : settings_.sampling.precedence) {
     uint32_t rate = 0;
     switch (source) {
     case sampling_source::override:
-      if (uint32_t i = overrides_.lookup(r.exporter); i != prefix_table::no_match)
-        rate = settings_.sampling.overrides[i - 1].rate;
+      rate = last_rates_.override_rate;
       break;
     case sampling_source::exported:
       rate = r.sampling_rate;
       break;
     case sampling_source::fallback:
-      if (uint32_t i = defaults_.lookup(r.exporter); i != prefix_table::no_match)
-        rate = settings_.sampling.defaults[i - 1].rate;
-      else
-        rate = settings_.sampling.default_rate;
+      rate = last_rates_.fallback_rate;
       break;
     case sampling_source::unknown:
       break;

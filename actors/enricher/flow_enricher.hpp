@@ -163,7 +163,7 @@ private:
   /// the whole batch looked up together, so their memory reads overlap.
   void find_facts(const flow_batch& batch);
   /// Rate and its source for r; rate 0 when unknown.
-  std::pair<uint32_t, sampling_source> sampling_rate(const flow_record& r) const;
+  std::pair<uint32_t, sampling_source> sampling_rate(const flow_record& r);
   /// The slot of key in the label index, marked as this batch's; `added`:
   /// it was empty (the caller sets its index). Null in a crowded neighbourhood.
   label_slot* find_slot(const void* key, bool& added);
@@ -186,6 +186,14 @@ private:
   enricher_settings settings_;
   prefix_table overrides_; ///< exporter -> 1-based index into settings_.sampling.overrides
   prefix_table defaults_;
+  /// The static rates of the last exporter looked up (records come in runs
+  /// of one exporter's datagram): its override and its fallback, 0 for none.
+  struct exporter_rates {
+    ip_address exporter;
+    uint32_t override_rate = 0;
+    uint32_t fallback_rate = 0;
+    bool valid = false;
+  } last_rates_;
   std::shared_ptr<const prefix_list> prefixes_;
   std::shared_ptr<geoip_database> country_db_;
   std::shared_ptr<geoip_database> asn_db_;
