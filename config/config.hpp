@@ -123,6 +123,9 @@ struct enrichment_config {
   std::string asn_fill = "missing";  ///< never | missing | always: AS numbers from asn_database
   std::string bgp_as = "prefer_bgp"; ///< prefer_bgp | prefer_export: AS numbers from BGP routes
   std::string region;                ///< a site label put on every record
+  /// Recent addresses whose prefix and database facts are kept (32 bytes
+  /// each); 0: every address is looked up. See README, enricher benchmark.
+  uint64_t address_cache = uint64_t(1) << 20;
   sampling_config sampling;
 };
 

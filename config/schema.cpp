@@ -642,6 +642,7 @@ template <class V> void describe(V& v, enrichment_config& x) {
   v.field("asn_fill", x.asn_fill, one_of{{"never", "missing", "always"}});
   v.field("bgp_as", x.bgp_as, one_of{{"prefer_bgp", "prefer_export"}});
   v.field("region", x.region);
+  v.field("address_cache", x.address_cache, in_range<uint64_t>{0, uint64_t(1) << 26});
   v.section("sampling", x.sampling);
 }
 

@@ -182,9 +182,10 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
 /// names, the region), stored back to back in one buffer so that adding a
 /// label costs a copy, not an allocation. Index 0 is the empty text.
 ///
-/// An index with shared_flag set refers to one of two shared tables instead
+/// An index with shared_flag set refers to one of the shared tables instead
 /// (shared_index()): texts that many batches use and none copies, such as a
-/// database's AS names, kept alive by every batch that refers to them.
+/// database's AS names or our prefix list's names, kept alive by every batch
+/// that refers to them.
 ///
 /// An index with table_flag (and not shared_flag) set refers to a label of
 /// one of the batch's `tables` (table_index()): small immutable tables that
@@ -193,22 +194,23 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
 struct label_table {
   std::string text;           ///< every label, concatenated
   std::vector<uint32_t> ends; ///< ends[i - 1]: where label i ends in text
+  static constexpr size_t shared_stores = 3;
   /// Immutable tables that shared indexes refer to; null: none.
-  std::shared_ptr<const label_table> shared[2];
+  std::shared_ptr<const label_table> shared[shared_stores];
   /// Immutable tables that table indexes refer to; null: no texts.
   std::vector<std::shared_ptr<const label_table>> tables;
 
   static constexpr uint32_t shared_flag = 0x8000'0000u;
-  static constexpr uint32_t shared_store_bit = 0x4000'0000u;
-  static constexpr uint32_t shared_index_mask = shared_store_bit - 1;
+  static constexpr uint32_t shared_store_shift = 29; ///< two bits: which shared table
+  static constexpr uint32_t shared_index_mask = (1u << shared_store_shift) - 1;
   static constexpr uint32_t table_flag = 0x4000'0000u;
   static constexpr uint32_t table_label_bits = 8;
   static constexpr uint32_t table_label_mask = (1u << table_label_bits) - 1;
 
-  /// The index that stands for label `index` (>= 1, < 2^30) of shared[store];
+  /// The index that stands for label `index` (>= 1, < 2^29) of shared[store];
   /// 0 stays 0 (no label).
   static constexpr uint32_t shared_index(size_t store, uint32_t index) {
-    return index == 0 ? 0 : shared_flag | (store == 0 ? 0 : shared_store_bit) | index;
+    return index == 0 ? 0 : shared_flag | uint32_t(store) << shared_store_shift | index;
   }
   /// The index that stands for label `index` (>= 1, < 256) of tables[table]
   /// (< 2^22); 0 stays 0 (no label).
@@ -226,7 +228,8 @@ struct label_table {
   /// The text of index i; empty for 0 or an index out of range.
   std::string_view operator[](uint32_t i) const {
     if (i & shared_flag) {
-      const auto& store = shared[(i & shared_store_bit) ? 1 : 0];
+      size_t which = (i & ~shared_flag) >> shared_store_shift;
+      const auto* store = which < shared_stores ? shared[which].get() : nullptr;
       return store ? (*store)[i & shared_index_mask] : std::string_view{};
     }
     if (i & table_flag) {
@@ -245,8 +248,8 @@ struct label_table {
   void clear() {
     text.clear();
     ends.clear();
-    shared[0] = nullptr;
-    shared[1] = nullptr;
+    for (auto& store : shared)
+      store = nullptr;
     tables.clear();
   }
 
@@ -254,7 +257,7 @@ struct label_table {
   friend bool operator==(const label_table& a, const label_table& b) {
     auto same = [](const auto& x, const auto& y) { return x == y || (x && y && *x == *y); };
     return a.text == b.text && a.ends == b.ends && same(a.shared[0], b.shared[0]) &&
-           same(a.shared[1], b.shared[1]) &&
+           same(a.shared[1], b.shared[1]) && same(a.shared[2], b.shared[2]) &&
            std::equal(a.tables.begin(), a.tables.end(), b.tables.begin(), b.tables.end(), same);
   }
 };
@@ -283,7 +286,7 @@ inspect(Inspector& f, std::shared_ptr<const label_table>& x) {
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, label_table& x) {
   return f(caf::meta::type_name("tidewatch::label_table"), x.text, x.ends, x.shared[0], x.shared[1],
-           x.tables);
+           x.shared[2], x.tables);
 }
 
 /// The data-path message between decoder, enricher and sinks: many records,

@@ -62,6 +62,7 @@ enricher_actor_options enricher_options(const std::string& pipeline, const enric
   o.files = {c.prefix_file, c.country_database, c.asn_database};
   auto& s = o.settings;
   s.region = c.region;
+  s.address_cache_size = c.address_cache;
   s.asn_fill = c.asn_fill == "never"    ? asn_fill_mode::never
                : c.asn_fill == "always" ? asn_fill_mode::always
                                         : asn_fill_mode::missing;

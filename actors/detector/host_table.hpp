@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "actors/common/huge_pages.hpp"
 #include "actors/detector/traffic_counts.hpp"
 #include "messages/address.hpp"
 
@@ -91,8 +92,8 @@ public:
     return e;
   }
 
-  const std::vector<host_entry>& entries() const { return entries_; }
-  std::vector<host_entry>& entries() { return entries_; }
+  const huge_vector<host_entry>& entries() const { return entries_; }
+  huge_vector<host_entry>& entries() { return entries_; }
   size_t size() const { return entries_.size(); }
   size_t capacity() const { return capacity_; }
 
@@ -157,8 +158,8 @@ private:
   size_t capacity_;
   size_t mask_;
   uint32_t position_mask_;      ///< the bits of a slot that hold the entry's position + 1
-  std::vector<uint32_t> slots_; ///< 0: empty
-  std::vector<host_entry> entries_;
+  huge_vector<uint32_t> slots_; ///< 0: empty
+  huge_vector<host_entry> entries_;
 };
 
 } // namespace tidewatch

@@ -22,6 +22,11 @@ size_t cache_slot(const ip_address& a, size_t size) {
   return size_t(h >> 32) & (size - 1);
 }
 
+/// Which of a batch's shared label tables holds which texts.
+constexpr size_t asn_names_store = 0;     ///< the ASN database's AS names
+constexpr size_t country_names_store = 1; ///< the country database's AS names
+constexpr size_t prefix_names_store = 2;  ///< our prefix list's names
+
 /// Prefix length as the family counts it (IPv4 /24, not /120).
 uint8_t family_length(const ip_prefix& p) {
   return p.network.is_v4() && p.length >= 96 ? uint8_t(p.length - 96) : p.length;
@@ -91,16 +96,17 @@ void flow_enricher::look_up(const ip_address* in, size_t n, address_facts* out) 
   for (size_t i = 0; i < n; ++i) {
     address_facts f;
     if (uint32_t ours = miss_ours_[i]) {
-      f.ours = ours;
-      f.net_length = family_length(prefixes_->entries()[ours - 1].prefix);
+      const auto& entry = prefixes_->entries()[ours - 1];
+      f.ours = true;
+      f.net_length = family_length(entry.prefix);
+      f.net_name = label_table::shared_index(prefix_names_store, entry.name_label);
     }
     const geo_info& country = miss_countries_[i];
     const geo_info& asn = asns[i];
     f.country = country.country ? country.country : asn.country;
     f.asn = asn.asn ? asn.asn : country.asn;
-    // Shared table 0 holds the ASN database's names, 1 the country database's.
-    f.as_name = asn.as_name ? label_table::shared_index(0, asn.as_name)
-                            : label_table::shared_index(1, country.as_name);
+    f.as_name = asn.as_name ? label_table::shared_index(asn_names_store, asn.as_name)
+                            : label_table::shared_index(country_names_store, country.as_name);
     out[i] = f;
   }
 }
@@ -113,7 +119,7 @@ void flow_enricher::prefetch(const ip_address& a) const {
 
 flow_enricher::address_facts flow_enricher::probe(const ip_address& a) {
   address_facts pending;
-  pending.ours = uint32_t(miss_keys_.size());
+  pending.net_name = uint32_t(miss_keys_.size());
   pending.pending = true;
   if (cache_.empty()) {
     miss_keys_.push_back(a);
@@ -163,12 +169,12 @@ void flow_enricher::find_facts(const flow_batch& batch) {
   for (size_t miss = 0; miss < miss_ways_.size(); ++miss) {
     address_facts& cached =
         cache_[miss_ways_[miss] / cache_ways].facts[miss_ways_[miss] % cache_ways];
-    if (cached.pending && cached.ours == miss)
+    if (cached.pending && cached.net_name == miss)
       cached = miss_facts_[miss];
   }
   for (auto& f : record_facts_)
     if (f.pending)
-      f = miss_facts_[f.ours];
+      f = miss_facts_[f.net_name];
 }
 
 std::pair<uint32_t, sampling_source> flow_enricher::sampling_rate(const flow_record& r) {
@@ -258,9 +264,14 @@ void flow_enricher::enrich(flow_batch& batch) {
   const uint32_t region = label(batch, &settings_.region);
   const bool geo = country_db_ || asn_db_;
   if (asn_db_)
-    batch.labels.shared[0] = std::shared_ptr<const label_table>(asn_db_, &asn_db_->names());
+    batch.labels.shared[asn_names_store] =
+        std::shared_ptr<const label_table>(asn_db_, &asn_db_->names());
   if (country_db_)
-    batch.labels.shared[1] = std::shared_ptr<const label_table>(country_db_, &country_db_->names());
+    batch.labels.shared[country_names_store] =
+        std::shared_ptr<const label_table>(country_db_, &country_db_->names());
+  if (prefixes_)
+    batch.labels.shared[prefix_names_store] =
+        std::shared_ptr<const label_table>(prefixes_, &prefixes_->names());
   const bool lookups = geo || prefixes_;
   if (settings_.bgp.enabled)
     lookup_routes(batch);
@@ -295,10 +306,8 @@ void flow_enricher::enrich(flow_batch& batch) {
     ++by_scope_[size_t(r.scope)];
     r.src_net_length = src_facts.net_length;
     r.dst_net_length = dst_facts.net_length;
-    r.src_net_name =
-        src_facts.ours ? label(batch, &prefixes_->entries()[src_facts.ours - 1].name) : 0;
-    r.dst_net_name =
-        dst_facts.ours ? label(batch, &prefixes_->entries()[dst_facts.ours - 1].name) : 0;
+    r.src_net_name = src_facts.net_name;
+    r.dst_net_name = dst_facts.net_name;
     if (settings_.bgp.enabled)
       enrich_bgp(batch, i);
     if (!geo)

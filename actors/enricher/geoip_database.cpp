@@ -3,6 +3,7 @@
 #include <array>
 #include <cstring>
 #include <memory>
+#include <type_traits>
 #include <unordered_map>
 
 #include <maxminddb.h>
@@ -29,7 +30,8 @@ void geoip_database::range_table<Key>::append(const Key& start, uint32_t value) 
 }
 
 template <class Key> void geoip_database::range_table<Key>::build_index() {
-  index.assign(65537, 0);
+  index.assign(65537, slot{});
+  nodes.clear();
   if (starts.empty())
     return;
   size_t range = 0;
@@ -40,17 +42,51 @@ template <class Key> void geoip_database::range_table<Key>::build_index() {
            (top16(starts[range + 1]) < bucket ||
             (top16(starts[range + 1]) == bucket && starts_bucket(starts[range + 1]))))
       ++range;
-    index[bucket] = uint32_t(range);
+    index[bucket].first = uint32_t(range);
   }
-  index[65536] = uint32_t(starts.size() - 1);
+  index[65536].first = uint32_t(starts.size() - 1);
+  for (size_t bucket = 0; bucket < 65536; ++bucket) {
+    Key base{};
+    if constexpr (std::is_same_v<Key, uint32_t>)
+      base = uint32_t(bucket) << 16;
+    else
+      base.high = uint64_t(bucket) << 48;
+    index[bucket].child = split(index[bucket].first, index[bucket + 1].first, base, 0);
+  }
   starts.shrink_to_fit();
   values.shrink_to_fit();
 }
 
+template <class Key>
+uint32_t geoip_database::range_table<Key>::split(uint32_t first, uint32_t end, const Key& base,
+                                                 unsigned level) {
+  if (end - first + 1 <= max_scan || level >= sub_levels(base))
+    return 0;
+  node n{};
+  uint32_t range = first;
+  for (unsigned byte = 0; byte < 256; ++byte) {
+    Key start = with_sub_byte(base, level, byte);
+    while (range < end && starts[range + 1] <= start)
+      ++range;
+    n[byte].first = range;
+  }
+  n[256].first = end;
+  nodes.push_back(n);
+  const auto id = uint32_t(nodes.size());
+  for (unsigned byte = 0; byte < 256; ++byte) {
+    // Computed before it is stored: the call may grow nodes.
+    uint32_t child =
+        split(n[byte].first, n[byte + 1].first, with_sub_byte(base, level, byte), level + 1);
+    nodes[id - 1][byte].child = child;
+  }
+  return id;
+}
+
 size_t geoip_database::memory_bytes() const {
   return v4_.starts.size() * sizeof(uint32_t) + v6_.starts.size() * sizeof(v6_key) +
-         (v4_.values.size() + v6_.values.size() + v4_.index.size() + v6_.index.size()) *
-             sizeof(uint32_t) +
+         (v4_.values.size() + v6_.values.size()) * sizeof(uint32_t) +
+         (v4_.index.size() + v6_.index.size()) * sizeof(range_table<uint32_t>::slot) +
+         (v4_.nodes.size() + v6_.nodes.size()) * sizeof(range_table<uint32_t>::node) +
          infos_.size() * sizeof(geo_info) + names_.text.size() +
          names_.ends.size() * sizeof(uint32_t);
 }
@@ -259,7 +295,10 @@ bool geoip_database::flatten(std::string& error) {
 
 uint32_t geoip_database::find_v6(const ip_address& a) const {
   auto key = v6_key::of(a);
-  uint32_t value = v6_.find(key);
+  return resolve_v6(v6_.find(key), key);
+}
+
+uint32_t geoip_database::resolve_v6(uint32_t value, const v6_key& key) const {
   if (!(value & alias_flag))
     return value;
   // The 32 address bits that follow the alias prefix are the IPv4 address.
@@ -271,19 +310,62 @@ uint32_t geoip_database::find_v6(const ip_address& a) const {
 }
 
 void geoip_database::lookup(const ip_address* in, size_t n, geo_info* out) const {
+  // A group of addresses goes down the index side by side, one step at a
+  // time: each step's reads (index slot, node slots, ranges, data) are
+  // prefetched for the whole group before any is read, so that they overlap.
   constexpr size_t group = 32;
+  std::array<uint32_t, group> keys4;
+  std::array<v6_key, group> keys6;
+  std::array<const void*, group> slots; // a range_table<uint32_t or v6_key>::slot
   std::array<uint32_t, group> values;
+  using slot4 = range_table<uint32_t>::slot;
+  using slot6 = range_table<v6_key>::slot;
   for (size_t base = 0; base < n; base += group) {
     const size_t count = std::min(group, n - base);
     const ip_address* a = in + base;
-    for (size_t i = 0; i < count; ++i)
-      a[i].is_v4() ? v4_.prefetch_index(a[i].v4_host_order())
-                   : v6_.prefetch_index(v6_key::of(a[i]));
-    for (size_t i = 0; i < count; ++i)
-      a[i].is_v4() ? v4_.prefetch_ranges(a[i].v4_host_order())
-                   : v6_.prefetch_ranges(v6_key::of(a[i]));
     for (size_t i = 0; i < count; ++i) {
-      values[i] = a[i].is_v4() ? v4_.find(a[i].v4_host_order()) : find_v6(a[i]);
+      if (a[i].is_v4()) {
+        keys4[i] = a[i].v4_host_order();
+        slots[i] = v4_.starts.empty() ? nullptr : &v4_.index[top16(keys4[i])];
+      } else {
+        keys6[i] = v6_key::of(a[i]);
+        slots[i] = v6_.starts.empty() ? nullptr : &v6_.index[top16(keys6[i])];
+      }
+      __builtin_prefetch(slots[i]);
+    }
+    for (unsigned level = 0;; ++level) {
+      bool deeper = false;
+      for (size_t i = 0; i < count; ++i) {
+        if (!slots[i])
+          continue;
+        if (a[i].is_v4()) {
+          auto* s = static_cast<const slot4*>(slots[i]);
+          if (s->child == 0)
+            continue;
+          slots[i] = &v4_.nodes[s->child - 1][sub_byte(keys4[i], level)];
+        } else {
+          auto* s = static_cast<const slot6*>(slots[i]);
+          if (s->child == 0)
+            continue;
+          slots[i] = &v6_.nodes[s->child - 1][sub_byte(keys6[i], level)];
+        }
+        __builtin_prefetch(slots[i]);
+        deeper = true;
+      }
+      if (!deeper)
+        break;
+    }
+    for (size_t i = 0; i < count; ++i)
+      if (slots[i])
+        a[i].is_v4() ? v4_.prefetch_ranges(static_cast<const slot4*>(slots[i]))
+                     : v6_.prefetch_ranges(static_cast<const slot6*>(slots[i]));
+    for (size_t i = 0; i < count; ++i) {
+      if (!slots[i])
+        values[i] = 0;
+      else if (a[i].is_v4())
+        values[i] = v4_.search(static_cast<const slot4*>(slots[i]), keys4[i]);
+      else
+        values[i] = resolve_v6(v6_.search(static_cast<const slot6*>(slots[i]), keys6[i]), keys6[i]);
       if (values[i] != 0)
         __builtin_prefetch(&infos_[values[i] - 1]);
     }

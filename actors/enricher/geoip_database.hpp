@@ -1,10 +1,12 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "actors/common/huge_pages.hpp"
 #include "messages/flow.hpp"
 
 namespace tidewatch {
@@ -67,6 +69,8 @@ public:
   size_t ranges() const { return v4_.starts.size() + v6_.starts.size(); }
   /// Bytes the flattened tables take.
   size_t memory_bytes() const;
+  /// Index nodes that split crowded buckets (both families).
+  size_t index_nodes() const { return v4_.nodes.size() + v6_.nodes.size(); }
 
 private:
   /// An IPv6 address as two host-order halves, ordered as the address is.
@@ -80,46 +84,86 @@ private:
   /// Sorted ranges that partition a family's address space (the first starts
   /// at address 0); values are 1-based indexes into infos_, 0 for nothing,
   /// or an IPv4 alias (alias_flag).
+  ///
+  /// An index on the first 16 bits narrows a lookup to the ranges of one
+  /// bucket. Where a bucket holds more than max_scan ranges (IPv6 space is
+  /// allocated in a few /16s, 2001::/16 or 2a00::/16 each holding tens of
+  /// thousands of networks), a node splits it by the next 8 bits, and so on,
+  /// so that the final search reads a cache line or two, not the 17
+  /// dependent ones of a binary search over 100 k ranges.
   template <class Key> struct range_table {
-    std::vector<Key> starts;
-    std::vector<uint32_t> values;
-    /// Per value of the first 16 bits: the last range starting at or before
-    /// that /16's first address; entry 65536 is the last range.
-    std::vector<uint32_t> index;
+    /// Where a bucket's (or sub-bucket's) search begins: the last range
+    /// starting at or before its first address; the next slot's `first`
+    /// ends it. child: 1-based index into nodes that splits it further, 0: none.
+    struct slot {
+      uint32_t first = 0;
+      uint32_t child = 0;
+    };
+    /// 256 sub-buckets, and a last slot whose `first` is the parent's end.
+    using node = std::array<slot, 257>;
+    /// A (sub-)bucket with more ranges than fit in 256 bytes of starts (4
+    /// cache lines) gets a node (2 KiB): fewer would cost memory for a step
+    /// that saves little.
+    static constexpr uint32_t max_scan = 256 / sizeof(Key);
+
+    huge_vector<Key> starts;
+    huge_vector<uint32_t> values;
+    huge_vector<slot> index; ///< per value of the first 16 bits, then the last range
+    huge_vector<node> nodes;
 
     void append(const Key& start, uint32_t value);
     void build_index();
-    uint32_t find(const Key& key) const {
-      if (starts.empty())
-        return 0;
-      // The last range starting at or before key among the bucket's few:
-      // a binary search whose steps are selects, not branches the CPU
-      // would mispredict about half the time.
-      size_t bucket = top16(key);
-      size_t at = index[bucket];
-      for (size_t count = index[bucket + 1] - at + 1; count > 1;) {
+    /// For the (sub-)bucket starting at base whose search covers ranges
+    /// first..end: a node splitting it by the 8 bits below level (1-based
+    /// index into nodes, and nodes below it as needed), or 0 when it has few
+    /// enough ranges or no bits left.
+    uint32_t split(uint32_t first, uint32_t end, const Key& base, unsigned level);
+
+    /// The slot whose ranges hold key: the bucket's, then each node's on the way down.
+    const slot* leaf(const Key& key) const {
+      const slot* s = &index[top16(key)];
+      for (unsigned level = 0; s->child != 0; ++level)
+        s = &nodes[s->child - 1][sub_byte(key, level)];
+      return s;
+    }
+    /// The value of the last range starting at or before key among those of
+    /// its leaf slot s: a binary search whose steps are selects, not
+    /// branches the CPU would mispredict about half the time.
+    uint32_t search(const slot* s, const Key& key) const {
+      size_t at = s[0].first;
+      for (size_t count = s[1].first - at + 1; count > 1;) {
         size_t half = count / 2;
         at = starts[at + half] <= key ? at + half : at;
         count -= half;
       }
       return values[at];
     }
-    /// Starts loading the index entries that find(key) reads first.
-    void prefetch_index(const Key& key) const {
-      if (!starts.empty())
-        __builtin_prefetch(&index[top16(key)]);
-    }
-    /// Starts loading the ranges find(key) searches (index entries loaded).
-    void prefetch_ranges(const Key& key) const {
-      if (starts.empty())
-        return;
-      size_t bucket = top16(key);
-      for (uint32_t at : {index[bucket], index[bucket + 1]}) {
+    uint32_t find(const Key& key) const { return starts.empty() ? 0 : search(leaf(key), key); }
+    /// Starts loading the ranges that search(s, key) reads.
+    void prefetch_ranges(const slot* s) const {
+      for (uint32_t at : {s[0].first, s[1].first}) {
         __builtin_prefetch(&starts[at]);
         __builtin_prefetch(&values[at]);
       }
     }
   };
+  /// The 8 bits of key below the first 16 + 8 * level.
+  static unsigned sub_byte(uint32_t key, unsigned level) { return key >> (8 - 8 * level) & 0xff; }
+  static unsigned sub_byte(const v6_key& key, unsigned level) {
+    unsigned bit = 16 + 8 * level;
+    return unsigned(bit < 64 ? key.high >> (56 - bit) : key.low >> (120 - bit)) & 0xff;
+  }
+  /// key with those 8 bits set to byte (they were 0).
+  static uint32_t with_sub_byte(uint32_t key, unsigned level, unsigned byte) {
+    return key | byte << (8 - 8 * level);
+  }
+  static v6_key with_sub_byte(v6_key key, unsigned level, unsigned byte) {
+    unsigned bit = 16 + 8 * level;
+    (bit < 64 ? key.high : key.low) |= uint64_t(byte) << (bit < 64 ? 56 - bit : 120 - bit);
+    return key;
+  }
+  static constexpr unsigned sub_levels(uint32_t) { return 2; }
+  static constexpr unsigned sub_levels(const v6_key&) { return 14; }
   static size_t top16(uint32_t key) { return key >> 16; }
   static size_t top16(const v6_key& key) { return size_t(key.high >> 48); }
   static bool starts_bucket(uint32_t key) { return (key & 0xffff) == 0; }
@@ -131,6 +175,9 @@ private:
   /// where in the address the IPv4 address starts.
   static constexpr uint32_t alias_flag = 0x8000'0000u;
   uint32_t find_v6(const ip_address& a) const;
+  /// value as found for key in v6_, or for an alias range the IPv4 tree's
+  /// value of the IPv4 address embedded in key.
+  uint32_t resolve_v6(uint32_t value, const v6_key& key) const;
 
   struct walk_state;
   bool flatten(std::string& error);
@@ -139,7 +186,7 @@ private:
   std::string database_type_;
   range_table<uint32_t> v4_;
   range_table<v6_key> v6_;
-  std::vector<geo_info> infos_;
+  huge_vector<geo_info> infos_;
   label_table names_;
   uint64_t lookup_errors_ = 0;
 };

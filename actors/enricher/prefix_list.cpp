@@ -31,6 +31,8 @@ bool prefix_list::parse(const std::string& text, const std::string& file, prefix
       continue;
     }
     e.name = std::move(name);
+    if (!e.name.empty())
+      e.name_label = list.names_.add(e.name);
     list.entries_.push_back(std::move(e));
     list.table_.add(list.entries_.back().prefix, uint32_t(list.entries_.size()));
   }

@@ -5,6 +5,7 @@
 
 #include "actors/common/ip_prefix.hpp"
 #include "actors/enricher/prefix_table.hpp"
+#include "messages/flow.hpp"
 
 namespace tidewatch {
 
@@ -18,7 +19,8 @@ class prefix_list {
 public:
   struct entry {
     ip_prefix prefix;
-    std::string name; ///< empty when the line had none
+    std::string name;        ///< empty when the line had none
+    uint32_t name_label = 0; ///< name's index in names(); 0 when empty
   };
 
   /// Parses file text; `file` names it in errors ("file:line: message").
@@ -41,10 +43,14 @@ public:
   void match(const ip_address* in, size_t n, uint32_t* out) const { table_.lookup(in, n, out); }
 
   const std::vector<entry>& entries() const { return entries_; }
+  /// The entries' names in one table, which batches refer to instead of
+  /// copying a name per batch (label_table::shared).
+  const label_table& names() const { return names_; }
   size_t memory_bytes() const { return table_.memory_bytes(); }
 
 private:
   std::vector<entry> entries_;
+  label_table names_;
   prefix_table table_;
 };
 

@@ -8,7 +8,7 @@ void prefix_table::add(const ip_prefix& prefix, uint32_t value) {
   pending_.push_back({prefix, value});
 }
 
-void prefix_table::insert(std::vector<node>& nodes, const uint8_t* network, unsigned length,
+void prefix_table::insert(huge_vector<node>& nodes, const uint8_t* network, unsigned length,
                           uint32_t value) {
   uint32_t index = 0;
   for (unsigned depth = 0;; ++depth) {

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/common/huge_pages.hpp"
 #include "actors/common/ip_prefix.hpp"
 
 namespace tidewatch {
@@ -51,7 +52,7 @@ private:
   static constexpr uint32_t child_flag = 0x8000'0000u;
   using node = std::array<uint32_t, 256>;
 
-  template <class ByteAt> static uint32_t walk(const std::vector<node>& nodes, ByteAt byte_at) {
+  template <class ByteAt> static uint32_t walk(const huge_vector<node>& nodes, ByteAt byte_at) {
     if (nodes.empty())
       return no_match;
     uint32_t index = 0;
@@ -64,7 +65,7 @@ private:
   }
 
   /// Inserts a prefix of `length` bits given as network bytes (most significant first).
-  static void insert(std::vector<node>& nodes, const uint8_t* network, unsigned length,
+  static void insert(huge_vector<node>& nodes, const uint8_t* network, unsigned length,
                      uint32_t value);
 
   struct pending_prefix {
@@ -72,8 +73,8 @@ private:
     uint32_t value;
   };
   std::vector<pending_prefix> pending_;
-  std::vector<node> v4_;
-  std::vector<node> v6_;
+  huge_vector<node> v4_;
+  huge_vector<node> v6_;
 };
 
 } // namespace tidewatch

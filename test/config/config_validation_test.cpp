@@ -497,3 +497,17 @@ BOOST_AUTO_TEST_CASE(bgp_as_defaults_to_prefer_bgp_and_takes_only_its_two_choice
                       "node.yaml:4: pipelines.netflow.enrichment.bgp_as: 'longest' is not one of: "
                       "prefer_bgp, prefer_export");
 }
+
+BOOST_AUTO_TEST_CASE(the_address_cache_defaults_to_1_mi_entries_and_may_be_turned_off) {
+  tidewatch_config cfg;
+  BOOST_TEST(parse_config("", "empty.yaml", cfg).empty());
+  BOOST_TEST(cfg.pipelines.netflow.enrichment.address_cache == 1048576u);
+  BOOST_TEST(parse_config("pipelines:\n  netflow:\n    enrichment:\n      address_cache: 0\n",
+                          "node.yaml", cfg)
+                 .empty());
+  BOOST_TEST(cfg.pipelines.netflow.enrichment.address_cache == 0u);
+  auto errors =
+      errors_of("pipelines:\n  netflow:\n    enrichment:\n      address_cache: 100000000\n");
+  BOOST_REQUIRE(errors.size() == 1u);
+  BOOST_TEST(errors[0].find("node.yaml:4: pipelines.netflow.enrichment.address_cache") == 0u);
+}

@@ -104,10 +104,13 @@ BOOST_AUTO_TEST_CASE(scope_follows_which_side_is_ours_and_names_the_prefixes) {
   BOOST_TEST(int(r[2].scope) == int(traffic_scope::internal));
   BOOST_TEST(r[2].src_net_length == 48);
   BOOST_TEST(b.label(r[2].src_net_name) == "dc2");
-  BOOST_TEST(r[2].src_net_name == r[2].dst_net_name); // one label per text per batch
+  BOOST_TEST(r[2].src_net_name == r[2].dst_net_name); // one label per prefix name
   BOOST_TEST(int(r[3].scope) == int(traffic_scope::external));
   BOOST_TEST(int(r[4].scope) == int(traffic_scope::unknown));
-  BOOST_TEST(b.labels.size() == 3u); // "", dc1, dc2
+  // The names stay in the prefix list's table, which the batch shares: none is copied.
+  BOOST_TEST(b.labels.size() == 1u);
+  BOOST_REQUIRE(b.labels.shared[2]);
+  BOOST_TEST(b.labels.shared[2]->size() == 3u); // "", dc1, dc2
   std::vector<counter_value> counters;
   e.collect(counters);
   auto value = [&](const std::string& name) {

@@ -138,6 +138,46 @@ BOOST_AUTO_TEST_CASE(flattened_lookups_answer_what_libmaxminddb_answers) {
   BOOST_TEST(flat.ranges() > 20'000u);
 }
 
+BOOST_AUTO_TEST_CASE(crowded_ipv4_blocks_are_split_by_index_nodes_and_answer_as_libmaxminddb) {
+  // 400 /28s in 10.1.0.0/16 and 64 /30s in 10.2.3.0/24: more ranges than a
+  // bucket searches directly, so 10.1/16 and 10.2/16 get a node each, and
+  // 10.2.3/24 one more below that of 10.2/16.
+  test::temp_dir dir("tw-geoip");
+  auto path = dir.path / "dense.mmdb";
+  std::string command = "perl " + std::string(std::getenv("TIDEWATCH_SOURCE_DIR")) +
+                        "/tools/bench/make_large_mmdb.pl " + path.string() + " 0 3 dense";
+  BOOST_REQUIRE_MESSAGE(std::system(command.c_str()) == 0, command);
+  geoip_database flat;
+  std::string error;
+  BOOST_REQUIRE_MESSAGE(flat.open(path.string(), error), error);
+  BOOST_TEST(flat.index_nodes() == 3u);
+  reference_database reference(path.string());
+  std::vector<ip_address> addresses;
+  for (uint32_t a = 0x0a01'0000; a <= 0x0a01'ffff; ++a)
+    addresses.push_back(ip_address::from_v4(a));
+  for (uint32_t a = 0x0a02'0300; a <= 0x0a02'03ff; ++a)
+    addresses.push_back(ip_address::from_v4(a));
+  // Beside the crowded blocks, nothing.
+  addresses.push_back(ip_address::from_v4(0x0a00'ffff));
+  addresses.push_back(ip_address::from_v4(0x0a02'0000));
+  addresses.push_back(ip_address::from_v4(0x0a02'0400));
+  std::vector<geo_info> batched(addresses.size(), geo_info{1, 1, 1});
+  flat.lookup(addresses.data(), addresses.size(), batched.data());
+  size_t found = 0;
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    auto [country, asn, length] = reference.lookup(addresses[i]);
+    auto single = flat.lookup(addresses[i]);
+    found += country != 0;
+    if (single.country != country || single.asn != asn || !(batched[i] == single))
+      BOOST_FAIL(addresses[i].to_string()
+                 << ": flattened " << single.country << "/" << single.asn << ", batched "
+                 << batched[i].country << "/" << batched[i].asn << ", libmaxminddb " << country
+                 << "/" << asn);
+  }
+  // 400 * 16 addresses in the /28s and the whole /24.
+  BOOST_TEST(found == 400u * 16 + 256);
+}
+
 BOOST_AUTO_TEST_CASE(a_file_that_is_not_a_maxmind_database_is_refused_with_the_reason) {
   test::temp_dir dir("tw-geoip");
   auto path = dir.path / "not.mmdb";

@@ -210,8 +210,12 @@ BOOST_AUTO_TEST_CASE(losing_a_node_never_stops_the_other_pipeline_and_each_resum
   // b comes back and its pipeline resumes.
   b = start("b", 2);
   BOOST_REQUIRE(b->wait_for("bgp link: subscribed to the speaker on node 'c'", 10s));
+  // The speaker sends its table after the subscription, as the first
+  // generation saw it: records sent before it lands would find no route.
+  std::this_thread::sleep_for(1s);
   send("sflow", sflow_port, 150, 4);
   b_lines = wait_lines(b_flows, 250);
+  BOOST_TEST_INFO("node b's log:\n" << b->err());
   BOOST_REQUIRE_EQUAL(b_lines.size(), 250u);
   check_bgp(b_lines, 100, first_routes);
 

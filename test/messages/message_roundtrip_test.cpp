@@ -131,12 +131,17 @@ BOOST_FIXTURE_TEST_CASE(a_flow_batch_takes_the_texts_of_its_shared_labels_across
   for (auto* label : {"First Org", "Second Org"})
     names->add(label);
   flow_batch batch{"netflow", std::vector<flow_record>(2, sample_record()), {}};
+  auto sites = std::make_shared<label_table>();
+  sites->add("dc1");
   batch.labels.shared[1] = names;
+  batch.labels.shared[2] = sites;
   batch.records[0].src_as_name = label_table::shared_index(1, 2);
   batch.records[1].src_as_name = label_table::shared_index(0, 1); // no table 0: empty
+  batch.records[1].dst_net_name = label_table::shared_index(2, 1);
   auto back = round_trip(batch);
   BOOST_TEST(back.label(back.records[0].src_as_name) == "Second Org");
   BOOST_TEST(back.label(back.records[1].src_as_name) == "");
+  BOOST_TEST(back.label(back.records[1].dst_net_name) == "dc1");
   BOOST_TEST(!back.labels.shared[0]);
   BOOST_REQUIRE(back.labels.shared[1]);
   BOOST_TEST(back.labels.shared[1] != names); // a copy on this side

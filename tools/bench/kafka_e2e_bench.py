@@ -13,7 +13,7 @@ e2e_bench.py, and per collector the highest rate with < 0.1 % loss and no
 kernel drops, and the ratio.
 
 Usage: kafka_e2e_bench.py --build DIR [--protocol ipfix] [--seconds 4]
-                          [--rates 50000,100000,...] [--collectors tidewatchd,tidewatchd-fields,tidewatchd-multi,nfacctd]
+                          [--rates 50000,100000,...] [--collectors tidewatchd,tidewatchd-fields,tidewatchd-multi,tidewatchd-fields-multi,nfacctd]
 Loopback only. The machine is shared and noisy: compare ratios within one run.
 """
 import argparse
@@ -132,6 +132,13 @@ class tidewatchd_multi(tidewatchd):
     sink_extra = "        records_per_message: 100\n"
 
 
+class tidewatchd_fields_multi(tidewatchd):
+    """nfacctd's keys (`fields`), 100 records per message: what a user who
+    wants nfacctd's output and Kafka efficiency sets."""
+    name = "tidewatchd-fields-multi"
+    sink_extra = tidewatchd_fields.sink_extra + tidewatchd_multi.sink_extra
+
+
 class nfacctd:
     name = "nfacctd"
     settle_seconds = 2.0
@@ -204,14 +211,15 @@ def main():
     ap.add_argument("--collectors", default="tidewatchd,nfacctd")
     args = ap.parse_args()
     kinds = {"tidewatchd": tidewatchd, "tidewatchd-fields": tidewatchd_fields,
+             "tidewatchd-fields-multi": tidewatchd_fields_multi,
              "tidewatchd-multi": tidewatchd_multi, "nfacctd": nfacctd}
     best = {}
-    print(f"{'collector':<17} {'asked/s':>9} {'sent/s':>9} {'sent':>9} {'records':>9} "
+    print(f"{'collector':<24} {'asked/s':>9} {'sent/s':>9} {'sent':>9} {'records':>9} "
           f"{'loss %':>7} {'k.drops':>8} {'CPU %':>6} {'RSS MB':>7}")
     for name in args.collectors.split(","):
         for rate in [int(r) for r in args.rates.split(",")]:
             r = run_once(kinds[name], args.build, args.protocol, rate, args.seconds)
-            print(f"{r['collector']:<17} {rate:>9} {r['achieved_rate']:>9.0f} "
+            print(f"{r['collector']:<24} {rate:>9} {r['achieved_rate']:>9.0f} "
                   f"{r['sent_records']:>9} {r['records']:>9} {100 * r['loss']:>7.3f} "
                   f"{r['kernel_drops']:>8} {100 * r['cpu']:>6.0f} {r['rss_mb']:>7.1f}", flush=True)
             if r["accounting"]:
@@ -224,7 +232,7 @@ def main():
     print()
     for name, rate in best.items():
         print(f"highest loss-free rate, {name}: {rate:,.0f} records/s")
-    for ours in ("tidewatchd", "tidewatchd-fields", "tidewatchd-multi"):
+    for ours in ("tidewatchd", "tidewatchd-fields", "tidewatchd-multi", "tidewatchd-fields-multi"):
         if ours in best and best.get("nfacctd", 0) > 0:
             print(f"ratio {ours} / nfacctd: {best[ours] / best['nfacctd']:.1f}x")
 

@@ -1,14 +1,16 @@
 #!/usr/bin/perl
-# make_large_mmdb.pl OUT.mmdb NETWORKS SEED: a MaxMind-layout database with
-# NETWORKS random networks (80% IPv4 /18../24, 20% IPv6 /24../48), each with
-# a country, an AS number and an AS organisation, about the size of a real
-# country + ASN database. For enricher_bench.
+# make_large_mmdb.pl OUT.mmdb NETWORKS SEED [dense]: a MaxMind-layout database
+# with NETWORKS random networks (80% IPv4 /18../24, 20% IPv6 /24../48), each
+# with a country, an AS number and an AS organisation, about the size of a
+# real country + ASN database. For enricher_bench. With `dense`, also 400
+# random /28s in 10.1.0.0/16 and the 64 /30s of 10.2.3.0/24, each with its
+# own data: crowded address blocks for geoip_database_test.
 use strict;
 use warnings;
 use MaxMind::DB::Writer::Tree;
 
-my ($out, $count, $seed) = @ARGV;
-die "usage: make_large_mmdb.pl OUT.mmdb NETWORKS SEED\n" unless $seed;
+my ($out, $count, $seed, $dense) = @ARGV;
+die "usage: make_large_mmdb.pl OUT.mmdb NETWORKS SEED [dense]\n" unless $seed;
 srand($seed);
 my %types = (
     country                        => 'map',
@@ -47,6 +49,23 @@ for my $i (1 .. $count) {
         autonomous_system_number       => $asn,
         autonomous_system_organization => "AS$asn Example Networks Ltd",
     });
+}
+if (defined $dense && $dense eq 'dense') {
+    my @networks = map { '10.2.3.' . ($_ * 4) . '/30' } 0 .. 63;
+    my %taken;
+    while (keys %taken < 400) {
+        my $slot = int(rand(4096));
+        next if $taken{$slot}++;
+        push @networks, '10.1.' . ($slot >> 4) . '.' . (($slot & 15) * 16) . '/28';
+    }
+    for my $network (@networks) {
+        my $asn = 1000 + int(rand(400000));
+        $tree->insert_network($network, {
+            country => { iso_code => $countries[ int(rand(@countries)) ] },
+            autonomous_system_number       => $asn,
+            autonomous_system_organization => "AS$asn Example Networks Ltd",
+        });
+    }
 }
 open my $fh, '>:raw', $out or die "cannot write $out: $!\n";
 $tree->write_tree($fh);
