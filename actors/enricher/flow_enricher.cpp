@@ -57,11 +57,8 @@ flow_batch select_scopes(const flow_batch& batch, uint8_t mask) {
 }
 
 flow_enricher::flow_enricher(enricher_settings settings) : settings_(std::move(settings)) {
-  if (settings_.address_cache_size != 0) {
-    size_t sets = std::bit_ceil((settings_.address_cache_size + cache_ways - 1) / cache_ways);
-    cache_.resize(sets);
-    cache_state_.assign(sets, 0);
-  }
+  if (settings_.address_cache_size != 0)
+    cache_sets_ = std::bit_ceil((settings_.address_cache_size + cache_ways - 1) / cache_ways);
   index_rules(settings_.sampling.overrides, overrides_);
   index_rules(settings_.sampling.defaults, defaults_);
 }
@@ -72,6 +69,12 @@ void flow_enricher::set_prefixes(std::shared_ptr<const prefix_list> prefixes) {
 }
 
 void flow_enricher::clear_cache() {
+  // The memory is taken once there is something to look up: an enricher
+  // that only scales by the sampling rate never needs it.
+  if (cache_.empty() && cache_sets_ != 0 && (prefixes_ || country_db_ || asn_db_)) {
+    cache_.resize(cache_sets_);
+    cache_state_.assign(cache_sets_, 0);
+  }
   std::fill(cache_state_.begin(), cache_state_.end(), 0);
 }
 
@@ -470,6 +473,7 @@ void flow_enricher::collect(std::vector<counter_value>& out) const {
     out.push_back(
         {std::string("enricher_scope_total{scope=\"") + to_string(traffic_scope(i)) + "\"}",
          by_scope_[i]});
+  out.push_back({"enricher_address_cache_entries", cache_.size() * cache_ways});
   out.push_back({"enricher_geoip_cache_hits_total", cache_hits_});
   out.push_back({"enricher_geoip_cache_misses_total", cache_misses_});
   uint64_t lookup_errors = (country_db_ ? country_db_->lookup_errors() : 0) +

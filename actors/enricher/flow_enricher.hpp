@@ -203,7 +203,8 @@ private:
   std::shared_ptr<geoip_database> asn_db_;
   void clear_cache();
 
-  huge_vector<cache_set> cache_;
+  size_t cache_sets_ = 0;        ///< from settings_.address_cache_size; 0: no cache
+  huge_vector<cache_set> cache_; ///< empty until there are prefixes or databases
   /// Per set: bits 0-3 say which ways hold an address, bits 4-5 which way is
   /// replaced next.
   std::vector<uint8_t> cache_state_;

@@ -270,6 +270,31 @@ BOOST_AUTO_TEST_CASE(a_tiny_address_cache_gives_the_records_that_no_cache_gives)
   BOOST_TEST(cached_batch.label(cached_batch.records[5].dst_as_name) == "Rede Exemplo");
 }
 
+BOOST_AUTO_TEST_CASE(the_address_cache_takes_memory_only_once_there_is_something_to_look_up) {
+  auto entries = [](const flow_enricher& e) {
+    std::vector<counter_value> counters;
+    e.collect(counters);
+    for (auto& c : counters)
+      if (c.name == "enricher_address_cache_entries")
+        return c.value;
+    return uint64_t(999);
+  };
+  flow_enricher e; // the default: 1 Mi entries
+  flow_batch b;
+  b.records = {flow("10.0.0.1", "198.51.100.1", "192.0.2.10")};
+  e.enrich(b);
+  BOOST_TEST(entries(e) == 0u);
+  e.set_prefixes(ours("192.0.2.0/24 dc1\n"));
+  BOOST_TEST(entries(e) == 1048576u);
+  e.enrich(b);
+  BOOST_TEST(int(b.records[0].scope) == int(traffic_scope::inbound));
+  enricher_settings odd;
+  odd.address_cache_size = 5; // rounded up to two sets of four
+  flow_enricher small{odd};
+  small.set_prefixes(ours("192.0.2.0/24 dc1\n"));
+  BOOST_TEST(entries(small) == 8u);
+}
+
 BOOST_AUTO_TEST_CASE(the_flat_country_code_layout_is_read_too) {
   auto& dbs = built_databases();
   flow_enricher e;

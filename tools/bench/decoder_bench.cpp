@@ -163,14 +163,34 @@ int main(int argc, char** argv) {
   auto w = build(export_protocol::ipfix, per_datagram, 2000);
   // The keys nfacctd prints in tools/bench/e2e_bench.py (its `fields` rows).
   json_field_set nfacctd_keys;
-  for (const char* name :
-       {"event_type", "ip_src", "ip_dst", "port_src", "port_dst", "ip_proto", "tos", "tcp_flags",
-        "as_src", "as_dst", "peer_ip_src", "peer_ip_dst", "iface_in", "iface_out", "mask_src",
-        "mask_dst", "sampling_rate", "export_proto_version", "timestamp_start", "timestamp_end",
-        "stamp_inserted", "stamp_updated", "flows", "packets", "bytes"})
+  for (const char* name : {"event_type",
+                           "ip_src",
+                           "ip_dst",
+                           "port_src",
+                           "port_dst",
+                           "ip_proto",
+                           "tos",
+                           "tcp_flags",
+                           "as_src",
+                           "as_dst",
+                           "peer_ip_src",
+                           "peer_ip_dst",
+                           "iface_in",
+                           "iface_out",
+                           "mask_src",
+                           "mask_dst",
+                           "sampling_rate",
+                           "export_proto_version",
+                           "timestamp_start",
+                           "timestamp_end",
+                           "stamp_inserted",
+                           "stamp_updated",
+                           "flows",
+                           "packets",
+                           "bytes"})
     nfacctd_keys.set(size_t(*json_field_by_name(name)));
-  for (auto [name, fields] : {std::pair{"json encode", json_field_set{}},
-                              std::pair{"json, 25 keys", nfacctd_keys}}) {
+  for (auto [name, fields] :
+       {std::pair{"json encode", json_field_set{}}, std::pair{"json, 25 keys", nfacctd_keys}}) {
     size_t n = 0;
     double bytes_per = 0;
     auto rate = encode_rate(w, seconds, fields, n, bytes_per);
