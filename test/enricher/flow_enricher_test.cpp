@@ -76,6 +76,16 @@ const databases& built_databases() {
   return instance;
 }
 
+/// The value of e's counter `name`; 999 when it has none.
+uint64_t counter_of(const flow_enricher& e, const std::string& name) {
+  std::vector<counter_value> counters;
+  e.collect(counters);
+  for (auto& c : counters)
+    if (c.name == name)
+      return c.value;
+  return 999;
+}
+
 std::string country(uint16_t code) {
   return code == 0 ? "" : std::string{char(code >> 8), char(code & 0xff)};
 }
@@ -111,14 +121,7 @@ BOOST_AUTO_TEST_CASE(scope_follows_which_side_is_ours_and_names_the_prefixes) {
   BOOST_TEST(b.labels.size() == 1u);
   BOOST_REQUIRE(b.labels.shared[2]);
   BOOST_TEST(b.labels.shared[2]->size() == 3u); // "", dc1, dc2
-  std::vector<counter_value> counters;
-  e.collect(counters);
-  auto value = [&](const std::string& name) {
-    for (auto& c : counters)
-      if (c.name == name)
-        return c.value;
-    return uint64_t(999);
-  };
+  auto value = [&](const std::string& name) { return counter_of(e, name); };
   BOOST_TEST(value("enricher_records_total") == 5u);
   BOOST_TEST(value("enricher_scope_total{scope=\"inbound\"}") == 1u);
   BOOST_TEST(value("enricher_scope_total{scope=\"internal\"}") == 1u);
@@ -248,12 +251,7 @@ BOOST_AUTO_TEST_CASE(a_tiny_address_cache_gives_the_records_that_no_cache_gives)
     e.set_prefixes(ours("192.0.2.128/25 dc1\n2001:db8::/48 dc2\n"));
     e.set_databases(dbs.open("maxmind-country"), dbs.open("maxmind-asn"));
     e.enrich(b);
-    std::vector<counter_value> counters;
-    e.collect(counters);
-    for (auto& c : counters)
-      if (c.name == "enricher_geoip_cache_hits_total")
-        return c.value;
-    return uint64_t(999);
+    return counter_of(e, "enricher_geoip_cache_hits_total");
   };
   BOOST_TEST(enrich_with_cache(4, cached_batch) == 19u); // of 48 probes, round-robin replacement
   BOOST_TEST(enrich_with_cache(0, uncached_batch) == 0u);
@@ -272,12 +270,7 @@ BOOST_AUTO_TEST_CASE(a_tiny_address_cache_gives_the_records_that_no_cache_gives)
 
 BOOST_AUTO_TEST_CASE(the_address_cache_takes_memory_only_once_there_is_something_to_look_up) {
   auto entries = [](const flow_enricher& e) {
-    std::vector<counter_value> counters;
-    e.collect(counters);
-    for (auto& c : counters)
-      if (c.name == "enricher_address_cache_entries")
-        return c.value;
-    return uint64_t(999);
+    return counter_of(e, "enricher_address_cache_entries");
   };
   flow_enricher e; // the default: 1 Mi entries
   flow_batch b;

@@ -72,18 +72,24 @@ ip_address v6_of(uint64_t high, uint64_t low) {
   return a;
 }
 
+/// Writes `path` with tools/bench/make_large_mmdb.pl `arguments` and opens it flattened.
+void make_database(const std::filesystem::path& path, const std::string& arguments,
+                   geoip_database& flat) {
+  std::string command = "perl " + std::string(std::getenv("TIDEWATCH_SOURCE_DIR")) +
+                        "/tools/bench/make_large_mmdb.pl " + path.string() + " " + arguments;
+  BOOST_REQUIRE_MESSAGE(std::system(command.c_str()) == 0, command);
+  std::string error;
+  BOOST_REQUIRE_MESSAGE(flat.open(path.string(), error), error);
+  BOOST_TEST(flat.lookup_errors() == 0u);
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_CASE(flattened_lookups_answer_what_libmaxminddb_answers) {
   test::temp_dir dir("tw-geoip");
   auto path = dir.path / "random.mmdb";
-  std::string command = "perl " + std::string(std::getenv("TIDEWATCH_SOURCE_DIR")) +
-                        "/tools/bench/make_large_mmdb.pl " + path.string() + " 20000 7";
-  BOOST_REQUIRE_MESSAGE(std::system(command.c_str()) == 0, command);
   geoip_database flat;
-  std::string error;
-  BOOST_REQUIRE_MESSAGE(flat.open(path.string(), error), error);
-  BOOST_TEST(flat.lookup_errors() == 0u);
+  make_database(path, "20000 7", flat);
   reference_database reference(path.string());
 
   size_t found = 0, compared = 0;
@@ -144,12 +150,8 @@ BOOST_AUTO_TEST_CASE(crowded_ipv4_blocks_are_split_by_index_nodes_and_answer_as_
   // 10.2.3/24 one more below that of 10.2/16.
   test::temp_dir dir("tw-geoip");
   auto path = dir.path / "dense.mmdb";
-  std::string command = "perl " + std::string(std::getenv("TIDEWATCH_SOURCE_DIR")) +
-                        "/tools/bench/make_large_mmdb.pl " + path.string() + " 0 3 dense";
-  BOOST_REQUIRE_MESSAGE(std::system(command.c_str()) == 0, command);
   geoip_database flat;
-  std::string error;
-  BOOST_REQUIRE_MESSAGE(flat.open(path.string(), error), error);
+  make_database(path, "0 3 dense", flat);
   BOOST_TEST(flat.index_nodes() == 3u);
   reference_database reference(path.string());
   std::vector<ip_address> addresses;
