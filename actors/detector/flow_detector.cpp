@@ -40,8 +40,10 @@ void flow_detector::build_tables(const std::vector<std::string>& previous_names,
     auto& g = settings_.hostgroups[i];
     group_state state;
     for (size_t j = 0; j < previous.size(); ++j)
-      if (previous_names[j] == g.name)
+      if (previous_names[j] == g.name) {
+        state.fast = previous[j].fast;
         state.window = previous[j].window;
+      }
     if (!g.prefixes.empty()) {
       state.address = g.prefixes.front().network;
       state.prefix_text = prefix_text(g.prefixes.front());
@@ -78,14 +80,26 @@ void flow_detector::reconfigure(detector_settings settings) {
   for (auto& a : active_)
     if (a->report.group_attack)
       a->group = new_index(a->group);
-  // Headroom was taken under the old limits: every window checks at its next record.
-  for (auto& e : hosts_.entries()) {
-    e.group = uint16_t(groups_by_prefix_.lookup(e.address));
-    e.whitelisted = whitelist_.lookup(e.address) != prefix_table::no_match;
-    e.window.room = {};
+  // Headroom was taken under the old limits: every window checks at its next
+  // record (settled first, so that what the old headroom took stays counted).
+  auto renew = [](fast_window& f, rate_window& w) {
+    w.settle(f);
+    f.room = {};
+    w.resume(f);
+  };
+  for (size_t i = 0; i < hosts_.size(); ++i) {
+    auto group = uint16_t(groups_by_prefix_.lookup(hosts_.address(i)));
+    bool whitelisted = whitelist_.lookup(hosts_.address(i)) != prefix_table::no_match;
+    for (size_t dir = 0; dir < 2; ++dir) {
+      auto& line = hosts_.lines(i)[dir];
+      line.group = group;
+      line.whitelisted = whitelisted;
+      renew(line.fast, hosts_.windows(i)[dir]);
+    }
   }
   for (auto& g : groups_)
-    g.window.room = {};
+    for (size_t dir = 0; dir < 2; ++dir)
+      renew(g.fast[dir], g.window[dir]);
   for (auto& s : ring_) {
     if (s.received_us == 0)
       continue;
@@ -99,66 +113,77 @@ void flow_detector::reconfigure(detector_settings settings) {
 void flow_detector::add(const flow_batch& batch, int64_t now_us,
                         std::vector<attack_event>& events) {
   auto& records = batch.records;
-  int64_t last_t = now_us;
-  // Software-pipelined group prefetching over windows of records: while
-  // window k is counted, the entries of window k + 1 (whose index slots
-  // are in cache by now) and the index slots of window k + 2 are being
-  // loaded, so the misses of two windows are in flight at any time.
-  size_t windows = (records.size() + prefetch_window - 1) / prefetch_window;
-  bool outgoing = settings_.outgoing;
-  auto each_lookup = [&](size_t k, auto f) {
-    if (k >= windows)
+  records_ += records.size();
+  // The directions a record counts in: bit 0 incoming (for its destination),
+  // bit 1 outgoing (for its source). The scopes' values make this a mask:
+  // inbound 1, outbound 2, internal 3; unknown 0 and external 4 none.
+  static_assert(uint8_t(traffic_scope::inbound) == 1 && uint8_t(traffic_scope::outbound) == 2 &&
+                uint8_t(traffic_scope::internal) == 3 &&
+                (uint8_t(traffic_scope::external) & 3) == 0);
+  const uint8_t directions = settings_.outgoing ? 3 : 1;
+  auto directions_of = [directions](const flow_record& r) {
+    return uint8_t(uint8_t(r.scope) & directions);
+  };
+  // Software-pipelined group prefetching over groups of records: while
+  // group k is counted, the entries of group k + 1 (whose index slots are
+  // in cache by now) and the index slots of group k + 2 are being loaded,
+  // so the misses of two groups are in flight at any time. The lookups of
+  // a group (up to two per record, in record order) are listed once.
+  size_t groups = (records.size() + prefetch_window - 1) / prefetch_window;
+  std::array<size_t, 3> listed{};
+  auto hash_and_prefetch_slots = [&](size_t k) {
+    if (k >= groups)
       return;
-    size_t lookup = (k % 3) * 2 * prefetch_window;
+    size_t first = (k % 3) * 2 * prefetch_window;
+    size_t n = first;
     size_t end = std::min((k + 1) * prefetch_window, records.size());
     for (size_t i = k * prefetch_window; i < end; ++i) {
       auto& r = records[i];
-      if (scope_has(r.scope, 0))
-        f(lookup++, r, r.dst_addr, 0);
-      if (outgoing && scope_has(r.scope, 1))
-        f(lookup++, r, r.src_addr, 1);
+      uint8_t dirs = directions_of(r);
+      for (size_t dir = 0; dir < 2; ++dir)
+        if (dirs & (1u << dir)) {
+          hashes_[n] = host_table::hash(dir == 0 ? r.dst_addr : r.src_addr);
+          hosts_.prefetch_slot(hashes_[n]);
+          lookup_dirs_[n] = uint8_t(dir);
+          ++n;
+        }
     }
+    listed[k % 3] = n - first;
   };
-  auto hash_and_prefetch_slots = [&](size_t k) {
-    each_lookup(k, [&](size_t lookup, const flow_record&, const ip_address& a, size_t) {
-      hashes_[lookup] = host_table::hash(a);
-      hosts_.prefetch_slot(hashes_[lookup]);
-    });
-  };
-  // The lines of counts a record adds to follow from its bucket and kinds.
   auto find_candidates = [&](size_t k) {
-    each_lookup(k, [&](size_t lookup, const flow_record& r, const ip_address&, size_t dir) {
-      auto parity = size_t(bucket_of(r.received_us != 0 ? r.received_us : now_us)) & 1;
-      bool rare = (kinds_of(r.ip_protocol, r.tcp_flags, r.is_fragment) & rare_kinds_mask) != 0;
-      candidates_[lookup] = hosts_.candidate(hashes_[lookup], dir, parity, rare);
-    });
+    if (k >= groups)
+      return;
+    size_t first = (k % 3) * 2 * prefetch_window;
+    for (size_t n = first; n < first + listed[k % 3]; ++n)
+      candidates_[n] = hosts_.candidate(hashes_[n], lookup_dirs_[n]);
   };
+  int64_t last_t = now_us;
   hash_and_prefetch_slots(0);
   hash_and_prefetch_slots(1);
   find_candidates(0);
-  for (size_t k = 0; k < windows; ++k) {
+  for (size_t k = 0; k < groups; ++k) {
     hash_and_prefetch_slots(k + 2);
     find_candidates(k + 1);
     size_t lookup = (k % 3) * 2 * prefetch_window;
     size_t end = std::min((k + 1) * prefetch_window, records.size());
     for (size_t i = k * prefetch_window; i < end; ++i) {
       auto& r = records[i];
-      ++records_;
-      bool in = scope_has(r.scope, 0);
-      bool out = outgoing && scope_has(r.scope, 1);
-      if (!in && !out) {
+      uint8_t dirs = directions_of(r);
+      if (dirs == 0) {
         ++records_not_ours_;
         continue;
       }
       int64_t t = r.received_us != 0 ? r.received_us : now_us;
       last_t = t;
-      auto& s = sample(r, t, in, out);
-      if (in) {
-        count(s, t, r.dst_addr, hashes_[lookup], candidates_[lookup], 0);
+      auto& s = sample(r, t, dirs);
+      int64_t b = bucket_of(t);
+      uint8_t mask = kinds_of(s.ip_protocol, s.tcp_flags, s.is_fragment);
+      if (dirs & 1) {
+        count(s, t, b, mask, r.dst_addr, hashes_[lookup], candidates_[lookup], 0);
         ++lookup;
       }
-      if (out) {
-        count(s, t, r.src_addr, hashes_[lookup], candidates_[lookup], 1);
+      if (dirs & 2) {
+        count(s, t, b, mask, r.src_addr, hashes_[lookup], candidates_[lookup], 1);
         ++lookup;
       }
     }
@@ -177,23 +202,17 @@ void flow_detector::add(const flow_batch& batch, int64_t now_us,
   started_.clear();
 }
 
-const flow_sample& flow_detector::sample(const flow_record& r, int64_t t, bool in, bool out) {
+inline const flow_sample& flow_detector::sample(const flow_record& r, int64_t t, uint8_t dirs) {
   flow_sample& s = ring_[ring_next_];
   ring_next_ = ring_next_ + 1 == ring_.size() ? 0 : ring_next_ + 1;
   s.src_addr = r.src_addr;
   s.dst_addr = r.dst_addr;
   s.received_us = t;
+  s.packets = r.packets;
+  s.bytes = r.bytes;
   // A flow longer than a bucket counts with its average rate over a bucket.
-  int64_t duration = r.flow_end_us - r.flow_start_us;
-  if (r.flow_start_us != 0 && duration > settings_.bucket_us) {
-    // At least one packet: a small long flow still shows its kind.
-    double share = double(settings_.bucket_us) / double(duration);
-    s.packets = r.packets == 0 ? 0 : std::max<uint64_t>(1, std::llround(double(r.packets) * share));
-    s.bytes = uint64_t(std::llround(double(r.bytes) * share));
-  } else {
-    s.packets = r.packets;
-    s.bytes = r.bytes;
-  }
+  if (r.flow_start_us != 0 && r.flow_end_us - r.flow_start_us > settings_.bucket_us)
+    spread(s, r.flow_end_us - r.flow_start_us);
   s.src_as = r.src_as;
   s.src_port = r.src_port;
   s.dst_port = r.dst_port;
@@ -202,9 +221,22 @@ const flow_sample& flow_detector::sample(const flow_record& r, int64_t t, bool i
   s.tcp_flags = r.tcp_flags;
   s.is_fragment = r.is_fragment;
   s.scope = r.scope;
-  s.dst_group = in ? uint16_t(groups_by_prefix_.lookup(r.dst_addr)) : 0;
-  s.src_group = out ? uint16_t(groups_by_prefix_.lookup(r.src_addr)) : 0;
+  s.dst_group = 0;
+  s.src_group = 0;
+  if (!groups_.empty()) {
+    if (dirs & 1)
+      s.dst_group = uint16_t(groups_by_prefix_.lookup(r.dst_addr));
+    if (dirs & 2)
+      s.src_group = uint16_t(groups_by_prefix_.lookup(r.src_addr));
+  }
   return s;
+}
+
+void flow_detector::spread(flow_sample& s, int64_t duration_us) const {
+  // At least one packet: a small long flow still shows its kind.
+  double share = double(settings_.bucket_us) / double(duration_us);
+  s.packets = s.packets == 0 ? 0 : std::max<uint64_t>(1, std::llround(double(s.packets) * share));
+  s.bytes = uint64_t(std::llround(double(s.bytes) * share));
 }
 
 int64_t flow_detector::bucket_of(int64_t t) {
@@ -223,60 +255,83 @@ void flow_detector::refresh_rates(int64_t now_us) {
     auto* w = window_of(*a);
     if (w == nullptr)
       continue;
-    rates(*w, a->dir, now_us, r.current_pps, r.current_bps, r.current_flows);
+    // Nothing is pending in an attacked window: without headroom, every
+    // record goes the slow way, which settles.
+    rates(*w, kind_counts{}, now_us, r.current_pps, r.current_bps, r.current_flows);
     r.peak_pps = std::max(r.peak_pps, r.current_pps);
     r.peak_bps = std::max(r.peak_bps, r.current_bps);
     r.peak_flows = std::max(r.peak_flows, r.current_flows);
   }
 }
 
-void flow_detector::count(const flow_sample& s, int64_t t, const ip_address& host, uint64_t hash,
-                          host_entry* candidate, size_t dir) {
-  bool fresh = false;
-  auto* e = candidate != nullptr && host_table::same(candidate->address, host)
-                ? candidate
-                : hosts_.find_or_insert_hashed(host, hash, fresh);
-  if (e == nullptr) {
-    ++hosts_not_tracked_;
-    return;
+inline void flow_detector::count(const flow_sample& s, int64_t t, int64_t b, uint8_t mask,
+                                 const ip_address& host, uint64_t hash, size_t candidate,
+                                 size_t dir) {
+  size_t i = candidate;
+  if (i == host_table::npos || !host_table::same(hosts_.lines(i)[dir].address, host)) {
+    i = find_or_track(host, hash, dir, dir == 0 ? s.dst_group : s.src_group);
+    if (i == host_table::npos)
+      return;
   }
-  uint16_t group = dir == 0 ? s.dst_group : s.src_group;
-  if (fresh) {
-    e->group = group;
-    e->whitelisted = whitelist_.lookup(host) != prefix_table::no_match;
-  }
-  int64_t b = bucket_of(t);
-  uint8_t mask = kinds_of(s.ip_protocol, s.tcp_flags, s.is_fragment);
-  e->window.roll(b);
-  e->window.add(dir, mask, s.packets, s.bytes);
-  if (!e->window.room[dir].take(s.packets, s.bytes)) {
+  auto& line = hosts_.lines(i)[dir];
+  uint16_t group = line.group;
+  if (!line.fast.take(b, mask, s.packets, s.bytes)) {
     static const std::vector<rate_limit> no_limits;
-    auto& limits = e->whitelisted ? no_limits
+    auto& limits = line.whitelisted ? no_limits
                    : group != 0 && !settings_.hostgroups[group - 1].host_limits.empty()
                        ? settings_.hostgroups[group - 1].host_limits
                        : settings_.limits;
-    recheck(e->window, dir, s, limits, t, host, int(group) - 1, false);
+    count_slowly(line.fast, hosts_.windows(i)[dir], dir, b, mask, s, limits, t, host,
+                 int(group) - 1, false);
   }
   if (group == 0)
     return;
   auto& g = groups_[group - 1];
-  g.window.roll(b);
-  g.window.add(dir, mask, s.packets, s.bytes);
-  if (!g.window.room[dir].take(s.packets, s.bytes))
-    recheck(g.window, dir, s, settings_.hostgroups[group - 1].group_limits, t, g.address,
-            int(group) - 1, true);
+  if (!g.fast[dir].take(b, mask, s.packets, s.bytes))
+    count_slowly(g.fast[dir], g.window[dir], dir, b, mask, s,
+                 settings_.hostgroups[group - 1].group_limits, t, g.address, int(group) - 1, true);
 }
 
-void flow_detector::recheck(rate_window& w, size_t dir, const flow_sample& s,
+size_t flow_detector::find_or_track(const ip_address& host, uint64_t hash, size_t dir,
+                                    uint16_t group) {
+  bool fresh = false;
+  size_t i = hosts_.find_or_insert_hashed(host, hash, dir, fresh);
+  if (i == host_table::npos) {
+    ++hosts_not_tracked_;
+    return i;
+  }
+  if (fresh) {
+    bool whitelisted = whitelist_.lookup(host) != prefix_table::no_match;
+    for (auto& l : hosts_.lines(i)) {
+      l.group = group;
+      l.whitelisted = whitelisted;
+    }
+  }
+  return i;
+}
+
+void flow_detector::count_slowly(fast_window& f, rate_window& w, size_t dir, int64_t b,
+                                 uint8_t mask, const flow_sample& s,
+                                 const std::vector<rate_limit>& limits, int64_t t,
+                                 const ip_address& host, int group, bool group_attack) {
+  w.settle(f);
+  w.roll(b);
+  w.add(mask, s.packets, s.bytes);
+  if (!f.room.take(s.packets, s.bytes))
+    recheck(w, f, dir, s, limits, t, host, group, group_attack);
+  w.resume(f);
+}
+
+void flow_detector::recheck(rate_window& w, fast_window& f, size_t dir, const flow_sample& s,
                             const std::vector<rate_limit>& limits, int64_t t,
                             const ip_address& host, int group, bool group_attack) {
-  if (w.attack[dir] != 0)
-    if (auto* a = find_attack(w.attack[dir]))
+  if (w.attack != 0)
+    if (auto* a = find_attack(w.attack))
       a->signature.add(s);
   if (!limits.empty())
     check(w, dir, limits, t, host, group, group_attack);
   // Under attack, every record goes to the attack's signature.
-  w.room[dir] = w.attack[dir] != 0 ? headroom{} : w.room_for(dir, limits, settings_.bucket_us);
+  f.room = w.attack != 0 ? headroom{} : w.room_for(limits, settings_.bucket_us);
 }
 
 void flow_detector::check(rate_window& w, size_t dir, const std::vector<rate_limit>& limits,
@@ -284,21 +339,19 @@ void flow_detector::check(rate_window& w, size_t dir, const std::vector<rate_lim
   int64_t b = bucket_of(t);
   // A record older than the window's bucket counts as arriving at its start.
   int64_t elapsed = b < w.bucket ? 0 : t - b * settings_.bucket_us;
-  auto* crossed =
-      w.crossed(dir, limits, elapsed, settings_.bucket_us, settings_.bandwidth_min_flows);
+  auto* crossed = w.crossed(limits, elapsed, settings_.bucket_us, settings_.bandwidth_min_flows);
   if (crossed == nullptr)
     return;
-  if (w.attack[dir] != 0) {
-    if (auto* a = find_attack(w.attack[dir]))
+  if (w.attack != 0) {
+    if (auto* a = find_attack(w.attack))
       a->report.last_over_us = std::max(a->report.last_over_us, t);
     return;
   }
-  if (w.over_bucket[dir] != b) {
-    w.over_run[dir] =
-        w.over_bucket[dir] == b - 1 ? uint8_t(std::min(w.over_run[dir] + 1, 255)) : uint8_t(1);
-    w.over_bucket[dir] = b;
+  if (w.over_bucket != b) {
+    w.over_run = w.over_bucket == b - 1 ? uint8_t(std::min(w.over_run + 1, 255)) : uint8_t(1);
+    w.over_bucket = b;
   }
-  if (w.over_run[dir] >= settings_.min_windows)
+  if (w.over_run >= settings_.min_windows)
     start_attack(w, dir, *crossed, t, host, group, group_attack);
 }
 
@@ -329,10 +382,10 @@ void flow_detector::start_attack(rate_window& w, size_t dir, const rate_limit& c
   }
   std::array<uint64_t, traffic_kinds> packets{};
   for (size_t k = 0; k < traffic_kinds; ++k)
-    packets[k] = w.value(dir, false, traffic_kind(k), rate_metric::packets) +
-                 w.value(dir, true, traffic_kind(k), rate_metric::packets);
+    packets[k] = w.value(false, traffic_kind(k), rate_metric::packets) +
+                 w.value(true, traffic_kind(k), rate_metric::packets);
   classify(packets, a->signature, r);
-  w.attack[dir] = uint32_t(r.id);
+  w.attack = uint32_t(r.id);
   ++attacks_started_;
   auto by_type = std::find_if(attacks_by_type_.begin(), attacks_by_type_.end(),
                               [&](auto& x) { return x.first == r.type; });
@@ -353,21 +406,22 @@ flow_detector::attack_state* flow_detector::find_attack(uint64_t id) {
 
 rate_window* flow_detector::window_of(const attack_state& a) {
   if (a.group >= 0)
-    return &groups_[size_t(a.group)].window;
+    return &groups_[size_t(a.group)].window[a.dir];
   if (a.report.group_attack)
     return nullptr;
-  auto* e = hosts_.find(a.report.address);
-  return e == nullptr ? nullptr : &e->window;
+  size_t i = hosts_.find(a.report.address);
+  return i == host_table::npos ? nullptr : &hosts_.windows(i)[a.dir];
 }
 
-void flow_detector::rates(const rate_window& w, size_t dir, int64_t now_us, uint64_t& pps,
-                          uint64_t& bps, uint64_t& flows) const {
+void flow_detector::rates(const rate_window& w, const kind_counts& pending, int64_t now_us,
+                          uint64_t& pps, uint64_t& bps, uint64_t& flows) const {
   auto B = settings_.bucket_us;
   int64_t b = now_us / B;
   int64_t e = now_us - b * B;
   double per_second = 1e6 / double(B);
   auto rate = [&](rate_metric m) {
-    return uint64_t(std::llround(w.rate(dir, traffic_kind::all, m, b, e, B) * per_second));
+    return uint64_t(
+        std::llround(w.rate(traffic_kind::all, m, b, e, B, pending.value(m)) * per_second));
   };
   pps = rate(rate_metric::packets);
   bps = rate(rate_metric::bits);
@@ -388,8 +442,8 @@ void flow_detector::tick(int64_t now_us, std::vector<attack_event>& events) {
     r.end_us = now_us;
     a.signature.fill(r);
     if (w != nullptr) {
-      w->attack[a.dir] = 0;
-      w->over_run[a.dir] = 0;
+      w->attack = 0;
+      w->over_run = 0;
     }
     events.push_back({attack_event_kind::unban, r});
     recent_.push_front(std::move(r));
@@ -401,8 +455,9 @@ void flow_detector::tick(int64_t now_us, std::vector<attack_event>& events) {
     return;
   last_expiry_bucket_ = b;
   int64_t idle_buckets = std::max<int64_t>(settings_.host_idle_us / settings_.bucket_us, 1);
-  hosts_expired_ += hosts_.remove_if([&](const host_entry& e) {
-    return e.window.bucket + idle_buckets < b && e.window.attack[0] == 0 && e.window.attack[1] == 0;
+  hosts_expired_ += hosts_.remove_if([&](const host_lines&, const host_windows& windows) {
+    auto& [in, out] = windows;
+    return std::max(in.bucket, out.bucket) + idle_buckets < b && in.attack == 0 && out.attack == 0;
   });
 }
 
@@ -436,17 +491,19 @@ top_hosts flow_detector::top(rate_metric metric, bool incoming, size_t n, int64_
     return key(a) != key(b) ? key(a) > key(b) : a.address < b.address;
   };
   std::vector<host_rates> best;
-  for (auto& e : hosts_.entries()) {
+  for (size_t i = 0; i < hosts_.size(); ++i) {
     host_rates h;
-    h.address = e.address;
-    rates(e.window, 0, now_us, h.pps_in, h.bps_in, h.flows_in);
-    rates(e.window, 1, now_us, h.pps_out, h.bps_out, h.flows_out);
+    h.address = hosts_.address(i);
+    auto& lines = hosts_.lines(i);
+    auto& [in, out] = hosts_.windows(i);
+    rates(in, in.pending_all(lines[0].fast), now_us, h.pps_in, h.bps_in, h.flows_in);
+    rates(out, out.pending_all(lines[1].fast), now_us, h.pps_out, h.bps_out, h.flows_out);
     if (key(h) == 0)
       continue;
     if (best.size() == n && !worse(h, best.front()))
       continue;
-    if (e.group != 0)
-      h.hostgroup = settings_.hostgroups[e.group - 1].name;
+    if (auto group = lines[0].group; group != 0)
+      h.hostgroup = settings_.hostgroups[group - 1].name;
     best.push_back(std::move(h));
     std::push_heap(best.begin(), best.end(), worse);
     if (best.size() > n) {

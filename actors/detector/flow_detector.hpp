@@ -112,7 +112,8 @@ public:
 
 private:
   struct group_state {
-    rate_window window;
+    std::array<fast_window, 2> fast;
+    std::array<rate_window, 2> window;
     std::string prefix_text; ///< the first prefix, as the attack target
     ip_address address;
   };
@@ -125,16 +126,28 @@ private:
 
   /// Puts a record of our hosts into the ring of recent ones; returns it as
   /// the detector counts it (hostgroups, a long flow's share of a bucket).
-  const flow_sample& sample(const flow_record& r, int64_t t, bool in, bool out);
-  /// Counts a sample for `host`, whose hash is host_table::hash(host) and
-  /// whose entry `candidate` may be (host_table::candidate).
-  void count(const flow_sample& s, int64_t t, const ip_address& host, uint64_t hash,
-             host_entry* candidate, size_t dir);
+  /// `dirs`: bit 0 it counts incoming, bit 1 outgoing.
+  const flow_sample& sample(const flow_record& r, int64_t t, uint8_t dirs);
+  /// Scales a sample of a flow longer than a bucket to its share of one.
+  void spread(flow_sample& s, int64_t duration_us) const;
+  /// Counts a sample of kinds `mask` in bucket `b` for `host`, whose hash is
+  /// host_table::hash(host) and whose entry `candidate` may be
+  /// (host_table::candidate).
+  void count(const flow_sample& s, int64_t t, int64_t b, uint8_t mask, const ip_address& host,
+             uint64_t hash, size_t candidate, size_t dir);
+  /// The position of `host`, tracked from now on if new (in `group`); npos
+  /// (counted) when the table is full.
+  size_t find_or_track(const ip_address& host, uint64_t hash, size_t dir, uint16_t group);
+  /// Counts a sample in bucket `b` that the fast window `f` of `w` did not
+  /// take: settles, rolls, adds, checks `limits` when the headroom is gone.
+  void count_slowly(fast_window& f, rate_window& w, size_t dir, int64_t b, uint8_t mask,
+                    const flow_sample& s, const std::vector<rate_limit>& limits, int64_t t,
+                    const ip_address& host, int group, bool group_attack);
   /// The bucket of arrival time `t`.
   int64_t bucket_of(int64_t t);
   /// Handles a record that a window's headroom did not take: adds it to the
   /// signature of an active attack, checks `limits` and renews the headroom.
-  void recheck(rate_window& w, size_t dir, const flow_sample& s,
+  void recheck(rate_window& w, fast_window& f, size_t dir, const flow_sample& s,
                const std::vector<rate_limit>& limits, int64_t t, const ip_address& host, int group,
                bool group_attack);
   void check(rate_window& w, size_t dir, const std::vector<rate_limit>& limits, int64_t t,
@@ -149,8 +162,9 @@ private:
   /// Current and peak rates of the active attacks at a time.
   void refresh_rates(int64_t now_us);
   rate_window* window_of(const attack_state& a);
-  void rates(const rate_window& w, size_t dir, int64_t now_us, uint64_t& pps, uint64_t& bps,
-             uint64_t& flows) const;
+  /// The rates of a window at a time, with `pending` counts of its current bucket.
+  void rates(const rate_window& w, const kind_counts& pending, int64_t now_us, uint64_t& pps,
+             uint64_t& bps, uint64_t& flows) const;
 
   detector_settings settings_;
   host_table hosts_;
@@ -162,12 +176,13 @@ private:
   std::vector<std::unique_ptr<attack_state>> active_;
   std::deque<attack_report> recent_;
   std::vector<uint64_t> started_; ///< attacks started in the batch being added
-  /// Records add() looks up together (see there), and the hashes and
-  /// candidate entries of their hosts (up to two per record) for the three
-  /// windows in flight.
+  /// Records add() looks up together (see there), and the hashes,
+  /// directions and candidate entries of their hosts (up to two per record)
+  /// for the three groups of lookups in flight.
   static constexpr size_t prefetch_window = 16;
   std::array<uint64_t, 3 * 2 * prefetch_window> hashes_{};
-  std::array<host_entry*, 3 * 2 * prefetch_window> candidates_{};
+  std::array<uint8_t, 3 * 2 * prefetch_window> lookup_dirs_{};
+  std::array<size_t, 3 * 2 * prefetch_window> candidates_{};
   int64_t bucket_ = 0;       ///< the last bucket_of()
   int64_t bucket_start_ = 0; ///< and its start (0 with bucket_ 0: a valid pair)
   uint64_t next_attack_id_ = 1;

@@ -30,33 +30,35 @@ host_table::host_table(size_t capacity) : capacity_(capacity == 0 ? 1 : capacity
   mask_ = slots_.size() - 1;
   // Positions + 1 go up to the capacity (at most 100 M hosts: 27 bits).
   position_mask_ = uint32_t((uint64_t(1) << std::bit_width(capacity_)) - 1);
-  entries_.reserve(capacity_);
-  advise_huge_pages(entries_.data(), capacity_ * sizeof(host_entry));
+  lines_.reserve(capacity_);
+  advise_huge_pages(lines_.data(), capacity_ * sizeof(host_lines));
+  windows_.reserve(capacity_);
+  advise_huge_pages(windows_.data(), capacity_ * sizeof(host_windows));
 }
 
-host_entry* host_table::find_or_insert_hashed(const ip_address& a, uint64_t h, bool& fresh) {
+size_t host_table::find_or_insert_hashed(const ip_address& a, uint64_t h, size_t dir, bool& fresh) {
   uint32_t fingerprint = fingerprint_of(h);
   fresh = false;
   for (size_t i = h & mask_;; i = (i + 1) & mask_) {
     uint32_t slot = slots_[i];
     if (slot == 0) {
-      if (entries_.size() == capacity_)
-        return nullptr;
-      slots_[i] = slot_of(h, entries_.size());
-      entries_.push_back(host_entry{a, 0, false, {}});
+      if (lines_.size() == capacity_)
+        return npos;
+      slots_[i] = slot_of(h, lines_.size());
+      auto& lines = lines_.emplace_back();
+      lines[0].address = a;
+      lines[1].address = a;
+      windows_.emplace_back();
       fresh = true;
-      return &entries_.back();
+      return lines_.size() - 1;
     }
-    if ((slot & ~position_mask_) == fingerprint) {
-      auto& e = entries_[index_of(slot)];
-      if (same(e.address, a))
-        return &e;
-    }
+    if ((slot & ~position_mask_) == fingerprint && same(lines_[index_of(slot)][dir].address, a))
+      return index_of(slot);
   }
 }
 
 size_t host_table::slot_pointing_at(size_t index) const {
-  for (size_t i = hash(entries_[index].address) & mask_;; i = (i + 1) & mask_)
+  for (size_t i = hash(address(index)) & mask_;; i = (i + 1) & mask_)
     if (slots_[i] != 0 && index_of(slots_[i]) == index)
       return i;
 }
@@ -65,7 +67,7 @@ void host_table::erase_at(size_t index) {
   // Backward-shift deletion keeps every probe sequence unbroken without tombstones.
   size_t hole = slot_pointing_at(index);
   for (size_t i = (hole + 1) & mask_; slots_[i] != 0; i = (i + 1) & mask_) {
-    size_t home = hash(entries_[index_of(slots_[i])].address) & mask_;
+    size_t home = hash(address(index_of(slots_[i]))) & mask_;
     // Move slot i into the hole when its home is not in (hole, i] cyclically.
     if (((i - home) & mask_) >= ((i - hole) & mask_)) {
       slots_[hole] = slots_[i];
@@ -73,14 +75,16 @@ void host_table::erase_at(size_t index) {
     }
   }
   slots_[hole] = 0;
-  // Keep the entries dense: the last one moves into the freed place.
-  size_t last = entries_.size() - 1;
+  // Keep the arrays dense: the last host moves into the freed place.
+  size_t last = lines_.size() - 1;
   if (index != last) {
     size_t moved = slot_pointing_at(last);
-    entries_[index] = entries_[last];
+    lines_[index] = lines_[last];
+    windows_[index] = windows_[last];
     slots_[moved] = (slots_[moved] & ~position_mask_) | uint32_t(index + 1);
   }
-  entries_.pop_back();
+  lines_.pop_back();
+  windows_.pop_back();
 }
 
 } // namespace tidewatch

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -11,56 +12,67 @@
 
 namespace tidewatch {
 
-/// What the detector keeps per tracked host. Aligned to cache lines: the
-/// key, the flags and the window's header (bucket, headroom) fill the first
-/// line, each direction's counts the next three, and the state of crossings
-/// and attacks the last, so that a TCP or UDP record below its host's
-/// thresholds touches two lines (see rate_window).
-struct alignas(64) host_entry {
+/// What a record of one direction below its host's thresholds reads and
+/// writes: the host's key (a copy per direction, so that the lookup compares
+/// it on this line), its hostgroup and the direction's fast window. One
+/// cache line: with a million hosts looked up at random, the lines a record
+/// touches are what bounds the detector's rate.
+struct alignas(64) host_line {
   ip_address address;
   uint16_t group = 0; ///< hostgroup index + 1; 0: none
   bool whitelisted = false;
-  rate_window window;
+  fast_window fast;
 };
-static_assert(offsetof(host_entry, window) + offsetof(rate_window, counts) == 64);
-static_assert(offsetof(direction_counts, rare) == 128 && sizeof(direction_counts) == 192);
-static_assert(sizeof(host_entry) == 512);
+static_assert(sizeof(host_line) == 64);
 
-/// The tracked hosts: a dense array of entries (so that expiry and top-N
-/// scans walk contiguous memory) behind an open-addressing index with linear
-/// probing. An index slot is 32 bits: the entry's position + 1 in the low
-/// bits (as many as the capacity needs), a fingerprint of the hash in the
-/// rest, so that a probe compares keys only on a likely hit, and so that the
-/// index (which every lookup reads at a random place) is half the size it
-/// would be with 64-bit slots. The index has at least twice as many slots as
-/// the capacity; entries are
-/// reserved up front, so inserting never reallocates and the memory of a
-/// tracked host is fixed (bytes_per_host()).
+/// A tracked host's lines, one per direction (0 incoming, 1 outgoing).
+using host_lines = std::array<host_line, 2>;
+/// A tracked host's windows, whose state line and counts only records that
+/// the headroom does not take touch (one per bucket and host, fragments,
+/// and those near a threshold).
+using host_windows = std::array<rate_window, 2>;
+
+/// The tracked hosts: dense arrays of lines and of windows (so that expiry
+/// and top-N scans walk contiguous memory) behind an open-addressing index
+/// with linear probing. The lines are apart from the windows so that what
+/// most records touch (128 bytes per host) spans as few pages as possible:
+/// random lookups over a million hosts pay for page walks as much as for
+/// cache misses. An index slot is 32 bits: the host's position + 1 in the
+/// low bits (as many as the capacity needs), a fingerprint of the hash in
+/// the rest, so that a probe compares keys only on a likely hit, and so
+/// that the index (which every lookup reads at a random place) is half the
+/// size it would be with 64-bit slots. The index has at least twice as
+/// many slots as the capacity; the arrays are reserved up front, so
+/// inserting never reallocates and the memory of a tracked host is fixed
+/// (bytes_per_host()). Hosts are named by their position, which erasing
+/// another host may change.
 class host_table {
 public:
+  static constexpr size_t npos = SIZE_MAX;
+
   /// A table for at most `capacity` hosts.
   explicit host_table(size_t capacity);
 
-  /// The entry of `a`, or nullptr.
-  host_entry* find(const ip_address& a) {
-    return probe(hash(a), [&](const host_entry& e) { return same(e.address, a); });
+  /// The position of `a`, or npos.
+  size_t find(const ip_address& a) const {
+    return probe(hash(a), [&](size_t i) { return same(lines_[i][0].address, a); });
   }
 
-  /// The entry of `a`, inserted (with `fresh` set) if missing; nullptr when
+  /// The position of `a`, inserted (with `fresh` set) if missing; npos when
   /// the table is full.
-  host_entry* find_or_insert(const ip_address& a, bool& fresh) {
-    return find_or_insert_hashed(a, hash(a), fresh);
+  size_t find_or_insert(const ip_address& a, bool& fresh) {
+    return find_or_insert_hashed(a, hash(a), 0, fresh);
   }
 
   /// The same for `a` with hash(a) == `h`, computed by the caller (which
-  /// prefetched with it).
-  host_entry* find_or_insert_hashed(const ip_address& a, uint64_t h, bool& fresh);
+  /// prefetched with it), comparing keys on the line of direction `dir`.
+  size_t find_or_insert_hashed(const ip_address& a, uint64_t h, size_t dir, bool& fresh);
 
-  /// Removes the entries for which `expired(entry)` holds; returns how many.
+  /// Removes the hosts for which `expired(lines, windows)` holds; returns how many.
   template <class Predicate> size_t remove_if(Predicate expired) {
     size_t removed = 0;
-    for (size_t i = 0; i < entries_.size();) {
-      if (expired(entries_[i])) {
+    for (size_t i = 0; i < lines_.size();) {
+      if (expired(lines_[i], windows_[i])) {
         erase_at(i);
         ++removed;
       } else {
@@ -74,36 +86,34 @@ public:
   /// of two steps that overlap the memory latency of many lookups.
   void prefetch_slot(uint64_t h) const { __builtin_prefetch(&slots_[h & mask_]); }
 
-  /// The entry a host with hash `h` most likely has: the first on its probe
-  /// sequence with the same fingerprint (the caller compares the key), or
-  /// nullptr. Reads the index (prefetch_slot it first) and hints the CPU to
-  /// load the entry's first line and the line of counts that a record of
-  /// direction `dir` in a bucket of parity `parity` adds to, and the rare
-  /// kinds' line if `rare`.
-  host_entry* candidate(uint64_t h, size_t dir, size_t parity, bool rare) {
-    auto* e = probe(h, [](const host_entry&) { return true; });
-    if (e != nullptr) {
-      auto& counts = e->window.counts[dir];
-      __builtin_prefetch(e);
-      __builtin_prefetch(&counts.common[parity]);
-      if (rare)
-        __builtin_prefetch(&counts.rare);
-    }
-    return e;
+  /// The position a host with hash `h` most likely has: the first on its
+  /// probe sequence with the same fingerprint (the caller compares the key),
+  /// or npos. Reads the index (prefetch_slot it first) and hints the CPU to
+  /// load the host's line of direction `dir`.
+  size_t candidate(uint64_t h, size_t dir) const {
+    size_t i = probe(h, [](size_t) { return true; });
+    if (i != npos)
+      __builtin_prefetch(&lines_[i][dir]);
+    return i;
   }
 
-  const huge_vector<host_entry>& entries() const { return entries_; }
-  huge_vector<host_entry>& entries() { return entries_; }
-  size_t size() const { return entries_.size(); }
+  host_lines& lines(size_t i) { return lines_[i]; }
+  const host_lines& lines(size_t i) const { return lines_[i]; }
+  host_windows& windows(size_t i) { return windows_[i]; }
+  const host_windows& windows(size_t i) const { return windows_[i]; }
+  const ip_address& address(size_t i) const { return lines_[i][0].address; }
+  size_t size() const { return lines_.size(); }
   size_t capacity() const { return capacity_; }
 
-  /// Memory a full table takes per host: an entry plus its share of the index.
+  /// Memory a full table takes per host: its lines and windows plus its
+  /// share of the index.
   size_t bytes_per_host() const {
-    return sizeof(host_entry) + slots_.size() * sizeof(uint32_t) / capacity_;
+    return sizeof(host_lines) + sizeof(host_windows) + slots_.size() * sizeof(uint32_t) / capacity_;
   }
-  /// Memory in use now: the index and the entries held.
+  /// Memory in use now: the index and the hosts held.
   size_t memory_bytes() const {
-    return slots_.size() * sizeof(uint32_t) + entries_.size() * sizeof(host_entry);
+    return slots_.size() * sizeof(uint32_t) +
+           lines_.size() * (sizeof(host_lines) + sizeof(host_windows));
   }
 
   static uint64_t hash(const ip_address& a) {
@@ -139,27 +149,28 @@ private:
   }
   size_t index_of(uint32_t slot) const { return size_t(slot & position_mask_) - 1; }
 
-  /// The first entry on the probe sequence of hash `h` whose fingerprint
-  /// matches and that `accept`s, or nullptr at the first empty slot.
-  template <class Accept> host_entry* probe(uint64_t h, Accept accept) {
+  /// The first position on the probe sequence of hash `h` whose fingerprint
+  /// matches and that `accept`s, or npos at the first empty slot.
+  template <class Accept> size_t probe(uint64_t h, Accept accept) const {
     uint32_t fingerprint = fingerprint_of(h);
     for (size_t i = h & mask_;; i = (i + 1) & mask_) {
       uint32_t slot = slots_[i];
       if (slot == 0)
-        return nullptr;
-      if ((slot & ~position_mask_) == fingerprint && accept(entries_[index_of(slot)]))
-        return &entries_[index_of(slot)];
+        return npos;
+      if ((slot & ~position_mask_) == fingerprint && accept(index_of(slot)))
+        return index_of(slot);
     }
   }
-  /// The index slot that points at entry `index`.
+  /// The index slot that points at position `index`.
   size_t slot_pointing_at(size_t index) const;
   void erase_at(size_t index);
 
   size_t capacity_;
   size_t mask_;
-  uint32_t position_mask_;      ///< the bits of a slot that hold the entry's position + 1
+  uint32_t position_mask_;      ///< the bits of a slot that hold the position + 1
   huge_vector<uint32_t> slots_; ///< 0: empty
-  huge_vector<host_entry> entries_;
+  huge_vector<host_lines> lines_;
+  huge_vector<host_windows> windows_;
 };
 
 } // namespace tidewatch

@@ -505,45 +505,51 @@ BOOST_AUTO_TEST_CASE(the_host_table_finds_erases_and_refuses_hosts_beyond_its_ca
   host_table t{1000};
   bool fresh = false;
   for (uint32_t i = 0; i < 1000; ++i) {
-    BOOST_REQUIRE(t.find_or_insert(ip_address::from_v4(i * 7919), fresh) != nullptr);
+    BOOST_REQUIRE(t.find_or_insert(ip_address::from_v4(i * 7919), fresh) == i);
     BOOST_REQUIRE(fresh);
   }
-  BOOST_TEST(t.find_or_insert(ip_address::from_v4(1), fresh) == nullptr);
-  BOOST_TEST(t.find_or_insert(ip_address::from_v4(7919), fresh) != nullptr);
+  BOOST_TEST(t.find_or_insert(ip_address::from_v4(1), fresh) == host_table::npos);
+  BOOST_TEST(t.find_or_insert(ip_address::from_v4(7919), fresh) == 1u);
   BOOST_TEST(!fresh);
-  auto removed =
-      t.remove_if([](const host_entry& e) { return e.address.v4_host_order() % 3 == 0; });
+  // Each host's windows move with its lines when erasing fills a hole.
+  for (size_t i = 0; i < t.size(); ++i)
+    t.windows(i)[1].bucket = int64_t(t.address(i).v4_host_order());
+  auto removed = t.remove_if([](const host_lines& lines, const host_windows&) {
+    return lines[0].address.v4_host_order() % 3 == 0;
+  });
   BOOST_TEST(removed == 334u);
   BOOST_TEST(t.size() == 666u);
   for (uint32_t i = 0; i < 1000; ++i) {
-    auto* e = t.find(ip_address::from_v4(i * 7919));
-    BOOST_TEST((e != nullptr) == ((i * 7919) % 3 != 0));
-    if (e != nullptr)
-      BOOST_TEST(e->address.to_string() == ip_address::from_v4(i * 7919).to_string());
+    auto at = t.find(ip_address::from_v4(i * 7919));
+    BOOST_TEST((at != host_table::npos) == ((i * 7919) % 3 != 0));
+    if (at != host_table::npos) {
+      BOOST_TEST(t.address(at).to_string() == ip_address::from_v4(i * 7919).to_string());
+      BOOST_TEST(t.lines(at)[1].address.to_string() == t.address(at).to_string());
+      BOOST_TEST(t.windows(at)[1].bucket == int64_t(i * 7919));
+    }
   }
-  BOOST_TEST(t.bytes_per_host() == sizeof(host_entry) + 2048 * 4 / 1000);
+  BOOST_TEST(t.bytes_per_host() == sizeof(host_lines) + sizeof(host_windows) + 2048 * 4 / 1000);
 }
 
 BOOST_AUTO_TEST_CASE(a_host_table_of_a_power_of_two_capacity_finds_the_host_in_its_last_place) {
-  // Position + 1 of the last entry is 1024: one bit more than 1023 needs,
+  // Position + 1 of the last host is 1024: one bit more than 1023 needs,
   // which the index slots must keep apart from the fingerprint.
   host_table t{1024};
   bool fresh = false;
   for (uint32_t i = 0; i < 1024; ++i)
-    BOOST_REQUIRE(t.find_or_insert(ip_address::from_v4(0x0a000000u + i), fresh) != nullptr);
-  BOOST_TEST(t.entries().back().address.to_string() == "10.0.3.255");
-  auto* last = t.find(ip_address::from_v4(0x0a0003ffu));
-  BOOST_TEST(last == &t.entries().back());
-  BOOST_TEST(t.remove_if([](const host_entry& e) {
-    return e.address.v4_host_order() < 0x0a000200u;
+    BOOST_REQUIRE(t.find_or_insert(ip_address::from_v4(0x0a000000u + i), fresh) == i);
+  BOOST_TEST(t.address(1023).to_string() == "10.0.3.255");
+  BOOST_TEST(t.find(ip_address::from_v4(0x0a0003ffu)) == 1023u);
+  BOOST_TEST(t.remove_if([](const host_lines& lines, const host_windows&) {
+    return lines[0].address.v4_host_order() < 0x0a000200u;
   }) == 512u);
   size_t found = 0;
   for (uint32_t i = 0; i < 1024; ++i) {
-    auto* e = t.find(ip_address::from_v4(0x0a000000u + i));
-    found += e != nullptr && e->address.v4_host_order() == 0x0a000000u + i;
+    auto at = t.find(ip_address::from_v4(0x0a000000u + i));
+    found += at != host_table::npos && t.address(at).v4_host_order() == 0x0a000000u + i;
   }
   BOOST_TEST(found == 512u);
-  BOOST_TEST(t.bytes_per_host() == sizeof(host_entry) + 2048 * 4 / 1024);
+  BOOST_TEST(t.bytes_per_host() == sizeof(host_lines) + sizeof(host_windows) + 2048 * 4 / 1024);
 }
 
 BOOST_AUTO_TEST_CASE(a_rate_under_the_old_threshold_bans_at_its_next_record_after_a_lower_one) {
@@ -593,4 +599,63 @@ BOOST_AUTO_TEST_CASE(an_attack_under_a_raised_threshold_goes_on_and_ends_by_the_
   BOOST_TEST(events[0].report.id == bans[0].second.report.id);
   BOOST_TEST(events[0].report.end_us == 102 * second + 990 * ms);
   BOOST_TEST(d.active_attacks() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(records_below_the_headroom_count_exactly_past_its_16_and_8_bit_caps) {
+  // Records the headroom takes are pending on the host's line until a record
+  // it does not take settles them; the headroom is capped at 65535 packets
+  // and 255 flows, so 1000 records of 100 packets settle several times.
+  flow_detector d{settings_with({})};
+  std::vector<flow_record> xs;
+  for (int i = 0; i < 1000; ++i) {
+    auto r = flow(addr("203.0.113.1"), addr("192.0.2.1"), i % 3 == 0 ? 1 : 6,
+                  100 * second + i * 100, 100, 6000);
+    r.tcp_flags = i % 3 == 1 ? 0x02 : 0x10;
+    xs.push_back(r);
+  }
+  std::vector<attack_event> events;
+  d.add(batch_of(xs), 0, events);
+  auto top = d.top(rate_metric::packets, true, 1, 100 * second + 500 * ms);
+  BOOST_REQUIRE_EQUAL(top.hosts.size(), 1u);
+  BOOST_TEST(top.hosts[0].pps_in == 100'000u);
+  BOOST_TEST(top.hosts[0].flows_in == 1000u);
+  BOOST_TEST(top.hosts[0].bps_in == 48'000'000u);
+  // The next bucket settles them into the previous one: half of it counts.
+  feed(d, {flow(addr("203.0.113.1"), addr("192.0.2.1"), 6, 101 * second, 10, 600)});
+  top = d.top(rate_metric::packets, true, 1, 101 * second + 500 * ms);
+  BOOST_TEST(top.hosts[0].pps_in == 50'010u);
+  BOOST_TEST(top.hosts[0].flows_in == 501u);
+}
+
+BOOST_AUTO_TEST_CASE(a_syn_flood_after_mixed_traffic_the_headroom_took_is_banned_and_classified) {
+  // UDP, ICMP and TCP records below every threshold are taken by the
+  // headroom (pending per kind); the SYN records that follow cross syn_pps
+  // at the exact record, and the classification sees every kind's packets.
+  flow_detector d{settings_with({{traffic_kind::all, rate_metric::packets, 100'000},
+                                 {traffic_kind::tcp_syn, rate_metric::packets, 2000}})};
+  auto victim = addr("192.0.2.7");
+  std::vector<flow_record> xs;
+  int64_t at = 100 * second;
+  auto add = [&](int n, uint8_t protocol, uint8_t flags, uint64_t packets) {
+    for (int i = 0; i < n; ++i) {
+      auto r = flow(ip_address::from_v4(0xcb007100u + uint32_t(xs.size())), victim, protocol,
+                    at += ms, packets, packets * 60);
+      r.tcp_flags = flags;
+      xs.push_back(r);
+    }
+  };
+  add(40, 17, 0, 10);   // 400 UDP packets
+  add(30, 1, 0, 10);    // 300 ICMP
+  add(20, 6, 0x10, 10); // 200 TCP, ACK
+  add(25, 6, 0x02, 100);
+  auto events = feed(d, xs);
+  BOOST_REQUIRE_EQUAL(events.size(), 1u);
+  // The 20th SYN record brings SYN packets to 2000.
+  BOOST_TEST(events[0].first == 100 * second + 110 * ms);
+  auto& r = events[0].second.report;
+  BOOST_TEST(r.threshold == "syn_pps 2000");
+  BOOST_TEST(r.type == "syn_flood");
+  BOOST_TEST(r.share_permille == 689u); // 2000 of 2900 packets
+  BOOST_TEST(r.current_pps == 2900u);
+  BOOST_TEST(r.current_flows == 110u);
 }

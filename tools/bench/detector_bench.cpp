@@ -166,8 +166,9 @@ int main(int argc, char** argv) {
       if (c.name == "detector_memory_bytes")
         memory = c.value;
   }
-  std::printf("\nbytes per tracked host (entry %zu + index share): %zu; table in use: %.1f MiB "
-              "for %u hosts\n",
-              sizeof(host_entry), bytes_per_host, double(memory) / (1 << 20), hosts);
+  std::printf("\nbytes per tracked host (lines %zu + windows %zu + index share): %zu; table in "
+              "use: %.1f MiB for %u hosts\n",
+              sizeof(host_lines), sizeof(host_windows), bytes_per_host, double(memory) / (1 << 20),
+              hosts);
   return 0;
 }
