@@ -315,7 +315,7 @@ void flow_detector::count_slowly(fast_window& f, rate_window& w, size_t dir, int
                                  const std::vector<rate_limit>& limits, int64_t t,
                                  const ip_address& host, int group, bool group_attack) {
   w.settle(f);
-  w.roll(b);
+  w.roll(b, uint32_t(std::clamp<int64_t>(t - b * settings_.bucket_us, 0, settings_.bucket_us - 1)));
   w.add(mask, s.packets, s.bytes);
   if (!f.room.take(s.packets, s.bytes))
     recheck(w, f, dir, s, limits, t, host, group, group_attack);

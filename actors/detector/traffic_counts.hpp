@@ -183,10 +183,14 @@ struct fast_window {
 /// The rate of one direction of a tracked host or hostgroup over sliding
 /// windows of one bucket length: the bucket in progress and the one before.
 /// The rate at elapsed time e into the current bucket of length B is
-/// previous * (B - e) / B + current: the traffic of the last B, assuming
-/// the previous bucket was uniform. It is always a full window, so a burst
-/// at a bucket boundary is not inflated, and an attack at k times a
-/// threshold crosses it B / k after it began.
+/// previous * min(1, (B - e) / (B - f)) + current, where f is when the
+/// previous bucket's first record arrived: the traffic of the last B,
+/// assuming the previous bucket was uniform from its first record on. It is
+/// always a full window, so a burst at a bucket boundary is not inflated,
+/// and an attack at k times a threshold crosses it B / k after it began,
+/// wherever in a bucket it began (taking the previous bucket as uniform
+/// from its start would delay an attack that began in its middle, at 1.04
+/// times a threshold, by up to 0.6 B).
 ///
 /// Records the headroom takes are pending in the direction's fast_window
 /// until the next record that it does not take settles them into the
@@ -200,17 +204,22 @@ struct alignas(64) rate_window {
   /// The fast window's headroom when last settled: what it lost since is
   /// the pending count of kind `all`.
   headroom baseline;
-  uint32_t attack = 0;          ///< id of the active attack (0: none)
-  std::array<uint8_t, 2> lag{}; ///< buckets the common and rare counts lag behind, up to 2
-  uint8_t over_run = 0;         ///< consecutive buckets with a crossing
+  uint32_t attack = 0;            ///< id of the active attack (0: none)
+  uint32_t first_us = 0;          ///< when the current bucket's first record arrived, into it
+  uint32_t previous_first_us = 0; ///< the same for the previous bucket
+  std::array<uint8_t, 2> lag{};   ///< buckets the common and rare counts lag behind, up to 2
+  uint8_t over_run = 0;           ///< consecutive buckets with a crossing
   direction_counts counts;
 
-  /// Moves the window to bucket `b` (later buckets only; an earlier one is
-  /// counted in the current bucket, as records of one batch arrive together).
-  /// Settle first: pending counts belong to the bucket they were taken in.
-  void roll(int64_t b) {
+  /// Moves the window to bucket `b` for a record `offset_us` into it (later
+  /// buckets only; an earlier one is counted in the current bucket, as
+  /// records of one batch arrive together). Settle first: pending counts
+  /// belong to the bucket they were taken in.
+  void roll(int64_t b, uint32_t offset_us) {
     if (b <= bucket)
       return;
+    previous_first_us = b == bucket + 1 ? first_us : 0;
+    first_us = offset_us;
     auto moved = uint8_t(std::min<int64_t>(b - bucket, 2));
     for (auto& l : lag)
       l = std::min<uint8_t>(uint8_t(l + moved), 2);
@@ -281,22 +290,25 @@ struct alignas(64) rate_window {
     return counts.at((size_t(bucket) ^ size_t(previous)) & 1, size_t(k)).value(m);
   }
 
+  /// The share of a previous bucket whose first record came `first_us`
+  /// into it that is still in the window at `elapsed_us` into the next.
+  static double weight(uint32_t first_us, int64_t elapsed_us, int64_t bucket_us) {
+    return std::min(1.0, double(bucket_us - elapsed_us) / double(bucket_us - first_us));
+  }
+
   /// The sliding-window count of a metric at `elapsed_us` into bucket `b`,
   /// without moving the window (so that readers stay const); `pending` is
   /// added to the window's current bucket.
   double rate(traffic_kind k, rate_metric m, int64_t b, int64_t elapsed_us, int64_t bucket_us,
               uint64_t pending = 0) const {
-    double prev = 0;
-    double cur = 0;
-    if (b == bucket) {
-      prev = double(value(true, k, m));
-      cur = double(value(false, k, m) + pending);
-    } else if (b == bucket + 1) {
-      prev = double(value(false, k, m) + pending);
-    } else if (b < bucket) {
-      cur = double(value(false, k, m) + pending);
-    }
-    return prev * double(bucket_us - elapsed_us) / double(bucket_us) + cur;
+    if (b == bucket)
+      return double(value(true, k, m)) * weight(previous_first_us, elapsed_us, bucket_us) +
+             double(value(false, k, m) + pending);
+    if (b == bucket + 1)
+      return double(value(false, k, m) + pending) * weight(first_us, elapsed_us, bucket_us);
+    if (b < bucket)
+      return double(value(false, k, m) + pending);
+    return 0;
   }
 
   /// The first limit crossed at `elapsed_us` into the current bucket (the
@@ -305,10 +317,10 @@ struct alignas(64) rate_window {
   /// one large download is not an attack.
   const rate_limit* crossed(const std::vector<rate_limit>& limits, int64_t elapsed_us,
                             int64_t bucket_us, uint64_t bandwidth_min_flows) const {
-    double weight = double(bucket_us - elapsed_us) / double(bucket_us);
+    double previous = weight(previous_first_us, elapsed_us, bucket_us);
     double buckets_per_second = double(bucket_us) / 1e6;
     auto count = [&](traffic_kind k, rate_metric m) {
-      return double(value(true, k, m)) * weight + double(value(false, k, m));
+      return double(value(true, k, m)) * previous + double(value(false, k, m));
     };
     for (auto& l : limits)
       if (count(l.kind, l.metric) >= double(l.per_second) * buckets_per_second &&

@@ -659,3 +659,29 @@ BOOST_AUTO_TEST_CASE(a_syn_flood_after_mixed_traffic_the_headroom_took_is_banned
   BOOST_TEST(r.current_pps == 2900u);
   BOOST_TEST(r.current_flows == 110u);
 }
+
+BOOST_AUTO_TEST_CASE(an_attack_beginning_mid_bucket_is_found_a_bucket_over_k_after_it_begins) {
+  // 1.1 times the threshold from 100.2 s on. The previous bucket counts as
+  // uniform from its first record (100.2 s), so its 880 packets are all in
+  // the window until 101.2 s, and the crossing comes at 101.1 s, 1 / 1.1 s
+  // after the attack began; taken as uniform over its whole second, the
+  // same bucket would have delayed it to 101.55 s.
+  flow_detector d{settings_with({{traffic_kind::all, rate_metric::packets, 1000}})};
+  auto events = feed(d, syn_flood(addr("192.0.2.1"), 100 * second + 200 * ms, 10 * ms, 200, 11));
+  BOOST_REQUIRE_EQUAL(events.size(), 1u);
+  BOOST_TEST(events[0].first == 101 * second + 100 * ms);
+}
+
+BOOST_AUTO_TEST_CASE(a_bucket_counts_as_uniform_from_its_first_record_when_read_back) {
+  // 100 packets between 100.6 and 100.7 s: all of them were in the last
+  // second at 101.3 s, and half of the 0.4 s they count over at 101.8 s.
+  flow_detector d{settings_with({})};
+  std::vector<flow_record> xs;
+  for (int i = 0; i < 10; ++i)
+    xs.push_back(flow(addr("203.0.113.1"), addr("192.0.2.1"), 17, 100 * second + 600 * ms + i * ms,
+                      10, 1000));
+  feed(d, xs);
+  BOOST_TEST(d.top(rate_metric::packets, true, 1, 101 * second + 300 * ms).hosts[0].pps_in == 100u);
+  BOOST_TEST(d.top(rate_metric::packets, true, 1, 101 * second + 800 * ms).hosts[0].pps_in == 50u);
+  BOOST_TEST(d.top(rate_metric::bits, true, 1, 101 * second + 800 * ms).hosts[0].bps_in == 40'000u);
+}
