@@ -16,9 +16,15 @@ std::string host_text(const ip_address& a) {
   return a.to_string() + (a.is_v4() ? "/32" : "/128");
 }
 
-bool scope_has(traffic_scope scope, size_t dir) {
-  return scope == traffic_scope::internal ||
-         scope == (dir == 0 ? traffic_scope::inbound : traffic_scope::outbound);
+/// The directions a record of `scope` counts in: bit 0 incoming (for its
+/// destination), bit 1 outgoing (for its source), the latter only when
+/// outgoing attacks are watched. The scopes' values make this a mask:
+/// inbound 1, outbound 2, internal 3; unknown 0 and external 4 none.
+uint8_t directions_of(traffic_scope scope, bool outgoing) {
+  static_assert(uint8_t(traffic_scope::inbound) == 1 && uint8_t(traffic_scope::outbound) == 2 &&
+                uint8_t(traffic_scope::internal) == 3 &&
+                (uint8_t(traffic_scope::external) & 3) == 0);
+  return uint8_t(uint8_t(scope) & (outgoing ? 3 : 1));
 }
 
 } // namespace
@@ -103,8 +109,9 @@ void flow_detector::reconfigure(detector_settings settings) {
   for (auto& s : ring_) {
     if (s.received_us == 0)
       continue;
-    bool in = scope_has(s.scope, 0);
-    bool out = settings_.outgoing && scope_has(s.scope, 1);
+    uint8_t dirs = directions_of(s.scope, settings_.outgoing);
+    bool in = dirs & 1;
+    bool out = dirs & 2;
     s.dst_group = in ? uint16_t(groups_by_prefix_.lookup(s.dst_addr)) : 0;
     s.src_group = out ? uint16_t(groups_by_prefix_.lookup(s.src_addr)) : 0;
   }
@@ -114,16 +121,7 @@ void flow_detector::add(const flow_batch& batch, int64_t now_us,
                         std::vector<attack_event>& events) {
   auto& records = batch.records;
   records_ += records.size();
-  // The directions a record counts in: bit 0 incoming (for its destination),
-  // bit 1 outgoing (for its source). The scopes' values make this a mask:
-  // inbound 1, outbound 2, internal 3; unknown 0 and external 4 none.
-  static_assert(uint8_t(traffic_scope::inbound) == 1 && uint8_t(traffic_scope::outbound) == 2 &&
-                uint8_t(traffic_scope::internal) == 3 &&
-                (uint8_t(traffic_scope::external) & 3) == 0);
-  const uint8_t directions = settings_.outgoing ? 3 : 1;
-  auto directions_of = [directions](const flow_record& r) {
-    return uint8_t(uint8_t(r.scope) & directions);
-  };
+  const bool outgoing = settings_.outgoing;
   // Software-pipelined group prefetching over groups of records: while
   // group k is counted, the entries of group k + 1 (whose index slots are
   // in cache by now) and the index slots of group k + 2 are being loaded,
@@ -139,7 +137,7 @@ void flow_detector::add(const flow_batch& batch, int64_t now_us,
     size_t end = std::min((k + 1) * prefetch_window, records.size());
     for (size_t i = k * prefetch_window; i < end; ++i) {
       auto& r = records[i];
-      uint8_t dirs = directions_of(r);
+      uint8_t dirs = directions_of(r.scope, outgoing);
       for (size_t dir = 0; dir < 2; ++dir)
         if (dirs & (1u << dir)) {
           hashes_[n] = host_table::hash(dir == 0 ? r.dst_addr : r.src_addr);
@@ -168,7 +166,7 @@ void flow_detector::add(const flow_batch& batch, int64_t now_us,
     size_t end = std::min((k + 1) * prefetch_window, records.size());
     for (size_t i = k * prefetch_window; i < end; ++i) {
       auto& r = records[i];
-      uint8_t dirs = directions_of(r);
+      uint8_t dirs = directions_of(r.scope, outgoing);
       if (dirs == 0) {
         ++records_not_ours_;
         continue;
@@ -373,7 +371,7 @@ void flow_detector::start_attack(rate_window& w, size_t dir, const rate_limit& c
   // The recent records of this target seed the signature, so that it shows
   // the traffic that crossed the threshold.
   for (auto& s : ring_) {
-    if (s.received_us == 0 || !scope_has(s.scope, dir))
+    if (s.received_us == 0 || (directions_of(s.scope, true) & (1u << dir)) == 0)
       continue;
     bool match = group_attack ? (dir == 0 ? s.dst_group : s.src_group) == uint16_t(group + 1)
                               : (dir == 0 ? s.dst_addr : s.src_addr) == host;
