@@ -231,7 +231,11 @@ struct pipeline_config {
   std::vector<listener_config> listeners;
   uint32_t receive_threads = 1;
   uint64_t receive_buffer_bytes = 32ull << 20;
-  uint32_t receive_batch = 64;                ///< datagrams per recvmmsg call and per batch
+  uint32_t receive_batch = 64; ///< datagrams per recvmmsg call and per batch
+  /// How long a listener waits to fill a batch that its first read left
+  /// short (0: pass on what one read returns). Fewer, fuller batches at low
+  /// rates; see udp_receiver::options::linger.
+  std::chrono::milliseconds receive_linger{2};
   std::vector<std::string> allowed_exporters; ///< addresses or prefixes; empty: all
   decoder_config decoder;
   enrichment_config enrichment;

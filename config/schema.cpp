@@ -736,6 +736,9 @@ template <class V> void describe(V& v, pipeline_config& x) {
   v.field("receive_threads", x.receive_threads, in_range<uint32_t>{1, 64});
   v.field("receive_buffer_bytes", size_value{x.receive_buffer_bytes});
   v.field("receive_batch", x.receive_batch, in_range<uint32_t>{1, 1024});
+  v.field("receive_linger", x.receive_linger,
+          in_range<std::chrono::milliseconds>{std::chrono::milliseconds(0),
+                                              std::chrono::milliseconds(100)});
   v.list("allowed_exporters", x.allowed_exporters, address_or_prefix{});
   v.section("decoder", x.decoder);
   v.section("enrichment", x.enrichment);

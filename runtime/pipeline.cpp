@@ -357,6 +357,7 @@ std::vector<child_spec> pipeline_children(const std::string& name, const pipelin
       o.socket.port = l.port;
       o.socket.receive_buffer_bytes = p.receive_buffer_bytes;
       o.socket.batch = p.receive_batch;
+      o.socket.linger = p.receive_linger;
       o.socket.allowed_exporters = allowed;
       o.direct_replicator = direct;
       // Only the replicator reads what a direct listener receives, and it

@@ -12,6 +12,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstring>
+#include <thread>
 
 namespace tidewatch {
 
@@ -107,7 +108,20 @@ size_t udp_receiver::receive_batch(datagram_batch& out, int timeout_ms) {
   pollfd pfd{fd_, POLLIN, 0};
   if (::poll(&pfd, 1, timeout_ms) <= 0)
     return 0;
-  auto n = unsigned(msgs_.size());
+  auto room = unsigned(msgs_.size());
+  unsigned received = 0;
+  auto appended = take(out, room, received);
+  if (timeout_ms != 0 && opts_.linger.count() > 0 && received > 0 && received < room) {
+    std::this_thread::sleep_for(opts_.linger);
+    unsigned more = 0;
+    appended += take(out, room - received, more);
+  }
+  return appended;
+}
+
+size_t udp_receiver::take(datagram_batch& out, unsigned max, unsigned& received) {
+  received = 0;
+  auto n = std::min(max, unsigned(msgs_.size()));
   for (unsigned i = 0; i < n; ++i) {
     iovs_[i] = {buffers_.data() + size_t(i) * slot_size, slot_size};
     auto& h = msgs_[i].msg_hdr;
@@ -125,6 +139,7 @@ size_t udp_receiver::receive_batch(datagram_batch& out, int timeout_ms) {
       ++errors_;
     return 0;
   }
+  received = unsigned(got);
   auto now_us = unix_now_us();
   // One look at the allow-list per batch: it may be replaced meanwhile.
   std::shared_ptr<const std::vector<ip_prefix>> allowed_exporters;

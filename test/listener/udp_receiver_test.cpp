@@ -5,6 +5,9 @@
 #include <netinet/udp.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <thread>
+
 #include "actors/listener/udp_receiver.hpp"
 
 using namespace tidewatch;
@@ -274,4 +277,84 @@ BOOST_AUTO_TEST_CASE(a_coalescing_receiver_counts_each_dropped_run_as_one_kernel
   BOOST_TEST(r.datagrams() < uint64_t(sends * 8));
   // The kernel counts a dropped run (one buffer) as one drop, whatever it holds.
   BOOST_TEST(r.datagrams() + 8 * r.kernel_drops() == uint64_t(sends * 8));
+}
+
+namespace {
+
+/// Opens `r` on 127.0.0.1 with batches of `batch` and the given linger.
+void open_lingering(udp_receiver& r, uint32_t batch, std::chrono::milliseconds linger) {
+  udp_receiver::options o;
+  o.address = "127.0.0.1";
+  o.batch = batch;
+  o.linger = linger;
+  std::string error;
+  BOOST_REQUIRE_MESSAGE(r.open(o, error), error);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_short_batch_lingers_and_takes_what_arrives_meanwhile) {
+  udp_receiver r;
+  open_lingering(r, 64, std::chrono::milliseconds(400));
+  send_from("127.0.0.1", r.bound_port(), "first");
+  std::thread later([port = r.bound_port()] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    send_from("127.0.0.1", port, "second");
+  });
+  datagram_batch batch;
+  auto got = r.receive_batch(batch);
+  later.join();
+  BOOST_TEST(got == 2u);
+  BOOST_REQUIRE_EQUAL(batch.size(), 2u);
+  BOOST_TEST(batch.datagrams[1].length == 6u);
+}
+
+BOOST_AUTO_TEST_CASE(without_linger_a_batch_is_what_one_read_returns) {
+  udp_receiver r;
+  open_lingering(r, 64, std::chrono::milliseconds(0));
+  send_from("127.0.0.1", r.bound_port(), "first");
+  std::thread later([port = r.bound_port()] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    send_from("127.0.0.1", port, "second");
+  });
+  datagram_batch batch;
+  auto got = r.receive_batch(batch);
+  later.join();
+  BOOST_TEST(got == 1u);
+  BOOST_TEST(batch.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_full_batch_and_a_drain_never_linger) {
+  udp_receiver r;
+  open_lingering(r, 4, std::chrono::milliseconds(5'000));
+  for (int i = 0; i < 6; ++i)
+    send_from("127.0.0.1", r.bound_port(), "datagram " + std::to_string(i));
+  datagram_batch batch;
+  auto start = std::chrono::steady_clock::now();
+  BOOST_TEST(r.receive_batch(batch) == 4u);    // full after one read: passed on at once
+  BOOST_TEST(r.receive_batch(batch, 0) == 2u); // a drain takes what is queued, at once
+  BOOST_TEST(seconds_since(start) < 2.5);
+  BOOST_TEST(batch.size() == 6u);
+  BOOST_TEST(r.datagrams() == 6u);
+}
+
+BOOST_AUTO_TEST_CASE(lingering_tops_a_batch_up_to_its_size_and_leaves_the_rest_queued) {
+  udp_receiver r;
+  open_lingering(r, 4, std::chrono::milliseconds(300));
+  send_from("127.0.0.1", r.bound_port(), "first");
+  std::thread later([port = r.bound_port()] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    for (int i = 0; i < 5; ++i)
+      send_from("127.0.0.1", port, "later " + std::to_string(i));
+  });
+  datagram_batch batch;
+  auto got = r.receive_batch(batch);
+  later.join();
+  BOOST_TEST(got == 4u);
+  BOOST_TEST(r.receive_batch(batch, 0) == 2u);
+  BOOST_TEST(r.datagrams() == 6u);
 }
