@@ -291,6 +291,15 @@ void open_lingering(udp_receiver& r, uint32_t batch, std::chrono::milliseconds l
   BOOST_REQUIRE_MESSAGE(r.open(o, error), error);
 }
 
+/// Sends `count` datagrams to `port` from another thread, `delay` from now.
+std::thread send_later(uint16_t port, std::chrono::milliseconds delay, int count) {
+  return std::thread([=] {
+    std::this_thread::sleep_for(delay);
+    for (int i = 0; i < count; ++i)
+      send_from("127.0.0.1", port, "later " + std::to_string(i));
+  });
+}
+
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -301,26 +310,20 @@ BOOST_AUTO_TEST_CASE(a_short_batch_lingers_and_takes_what_arrives_meanwhile) {
   udp_receiver r;
   open_lingering(r, 64, std::chrono::milliseconds(400));
   send_from("127.0.0.1", r.bound_port(), "first");
-  std::thread later([port = r.bound_port()] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    send_from("127.0.0.1", port, "second");
-  });
+  auto later = send_later(r.bound_port(), std::chrono::milliseconds(20), 1);
   datagram_batch batch;
   auto got = r.receive_batch(batch);
   later.join();
   BOOST_TEST(got == 2u);
   BOOST_REQUIRE_EQUAL(batch.size(), 2u);
-  BOOST_TEST(batch.datagrams[1].length == 6u);
+  BOOST_TEST(batch.datagrams[1].length == 7u); // "later 0"
 }
 
 BOOST_AUTO_TEST_CASE(without_linger_a_batch_is_what_one_read_returns) {
   udp_receiver r;
   open_lingering(r, 64, std::chrono::milliseconds(0));
   send_from("127.0.0.1", r.bound_port(), "first");
-  std::thread later([port = r.bound_port()] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    send_from("127.0.0.1", port, "second");
-  });
+  auto later = send_later(r.bound_port(), std::chrono::milliseconds(200), 1);
   datagram_batch batch;
   auto got = r.receive_batch(batch);
   later.join();
@@ -346,11 +349,7 @@ BOOST_AUTO_TEST_CASE(lingering_tops_a_batch_up_to_its_size_and_leaves_the_rest_q
   udp_receiver r;
   open_lingering(r, 4, std::chrono::milliseconds(300));
   send_from("127.0.0.1", r.bound_port(), "first");
-  std::thread later([port = r.bound_port()] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    for (int i = 0; i < 5; ++i)
-      send_from("127.0.0.1", port, "later " + std::to_string(i));
-  });
+  auto later = send_later(r.bound_port(), std::chrono::milliseconds(20), 5);
   datagram_batch batch;
   auto got = r.receive_batch(batch);
   later.join();
