@@ -51,9 +51,9 @@ public:
     /// After the first datagrams of a batch, wait this long once and take
     /// what arrived meanwhile, unless the batch is already full. Each batch
     /// costs the pipeline the same three actor hops (and thread wake-ups)
-    /// however few datagrams it holds, so at a few thousand datagrams per
-    /// second lingering cuts the collector's CPU several-fold for at most
-    /// this much latency. At high rates batches fill at once and never wait.
+    /// however few datagrams it holds, so below the pipeline's capacity
+    /// lingering about halves the collector's CPU for at most this much
+    /// latency. At high rates batches fill at once and never wait.
     std::chrono::microseconds linger{0};
     /// UDP_GRO: the kernel may hand over a run of datagrams of one size from
     /// one exporter as one entry (datagram_info::segment says where they
