@@ -108,19 +108,17 @@ size_t udp_receiver::receive_batch(datagram_batch& out, int timeout_ms) {
   pollfd pfd{fd_, POLLIN, 0};
   if (::poll(&pfd, 1, timeout_ms) <= 0)
     return 0;
+  auto before = out.size();
   auto room = unsigned(msgs_.size());
-  unsigned received = 0;
-  auto appended = take(out, room, received);
+  auto received = take(out, room);
   if (timeout_ms != 0 && opts_.linger.count() > 0 && received > 0 && received < room) {
     std::this_thread::sleep_for(opts_.linger);
-    unsigned more = 0;
-    appended += take(out, room - received, more);
+    take(out, room - received);
   }
-  return appended;
+  return out.size() - before;
 }
 
-size_t udp_receiver::take(datagram_batch& out, unsigned max, unsigned& received) {
-  received = 0;
+unsigned udp_receiver::take(datagram_batch& out, unsigned max) {
   auto n = std::min(max, unsigned(msgs_.size()));
   for (unsigned i = 0; i < n; ++i) {
     iovs_[i] = {buffers_.data() + size_t(i) * slot_size, slot_size};
@@ -139,13 +137,11 @@ size_t udp_receiver::take(datagram_batch& out, unsigned max, unsigned& received)
       ++errors_;
     return 0;
   }
-  received = unsigned(got);
   auto now_us = unix_now_us();
   // One look at the allow-list per batch: it may be replaced meanwhile.
   std::shared_ptr<const std::vector<ip_prefix>> allowed_exporters;
   if (opts_.allowed_exporters)
     allowed_exporters = opts_.allowed_exporters->current();
-  size_t appended = 0;
   for (int i = 0; i < got; ++i) {
     auto& h = msgs_[i].msg_hdr;
     datagram_info meta;
@@ -200,9 +196,8 @@ size_t udp_receiver::take(datagram_batch& out, unsigned max, unsigned& received)
     datagrams_ += count;
     bytes_ += len;
     out.add(static_cast<const uint8_t*>(iovs_[i].iov_base), len, meta);
-    ++appended;
   }
-  return appended;
+  return unsigned(got);
 }
 
 } // namespace tidewatch

@@ -103,8 +103,8 @@ private:
 
   /// One recvmmsg call of at most `max` datagrams, without waiting; appends
   /// the accepted ones to `out` and returns how many the kernel handed over
-  /// (accepted or not) through `received`.
-  size_t take(datagram_batch& out, unsigned max, unsigned& received);
+  /// (accepted or not).
+  unsigned take(datagram_batch& out, unsigned max);
 
   int fd_ = -1;
   uint16_t bound_port_ = 0;

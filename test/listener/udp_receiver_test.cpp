@@ -300,6 +300,20 @@ std::thread send_later(uint16_t port, std::chrono::milliseconds delay, int count
   });
 }
 
+/// Sends one datagram at once and one `delay` later to a receiver with
+/// batches of 64 and the given linger; returns what its first receive_batch
+/// appended to `batch`.
+size_t first_batch_with_a_late_datagram(std::chrono::milliseconds linger,
+                                        std::chrono::milliseconds delay, datagram_batch& batch) {
+  udp_receiver r;
+  open_lingering(r, 64, linger);
+  send_from("127.0.0.1", r.bound_port(), "first");
+  auto later = send_later(r.bound_port(), delay, 1);
+  auto got = r.receive_batch(batch);
+  later.join();
+  return got;
+}
+
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -307,26 +321,18 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 } // namespace
 
 BOOST_AUTO_TEST_CASE(a_short_batch_lingers_and_takes_what_arrives_meanwhile) {
-  udp_receiver r;
-  open_lingering(r, 64, std::chrono::milliseconds(400));
-  send_from("127.0.0.1", r.bound_port(), "first");
-  auto later = send_later(r.bound_port(), std::chrono::milliseconds(20), 1);
   datagram_batch batch;
-  auto got = r.receive_batch(batch);
-  later.join();
+  auto got = first_batch_with_a_late_datagram(std::chrono::milliseconds(400),
+                                              std::chrono::milliseconds(20), batch);
   BOOST_TEST(got == 2u);
   BOOST_REQUIRE_EQUAL(batch.size(), 2u);
   BOOST_TEST(batch.datagrams[1].length == 7u); // "later 0"
 }
 
 BOOST_AUTO_TEST_CASE(without_linger_a_batch_is_what_one_read_returns) {
-  udp_receiver r;
-  open_lingering(r, 64, std::chrono::milliseconds(0));
-  send_from("127.0.0.1", r.bound_port(), "first");
-  auto later = send_later(r.bound_port(), std::chrono::milliseconds(200), 1);
   datagram_batch batch;
-  auto got = r.receive_batch(batch);
-  later.join();
+  auto got = first_batch_with_a_late_datagram(std::chrono::milliseconds(0),
+                                              std::chrono::milliseconds(200), batch);
   BOOST_TEST(got == 1u);
   BOOST_TEST(batch.size() == 1u);
 }
